@@ -1,0 +1,80 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "swift-dataflow",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "StreamKit", targets: ["StreamKit"]),
+        .library(name: "Dataflow", targets: ["Dataflow"]),
+        .library(name: "Gateways", targets: ["Gateways"]),
+        .executable(name: "dataflow", targets: ["dataflow"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        // Native libraries, found through pkg-config (the Makefile points it at .deps/ when librdkafka was built there).
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "CRocksDB",
+            pkgConfig: "rocksdb",
+            providers: [.apt(["librocksdb-dev", "liblz4-dev"])]
+        ),
+
+        // Layers: StreamKit -> Dataflow -> Gateways -> dataflow (CLI). Nothing imports upward.
+        .target(
+            name: "StreamKit",
+            dependencies: [
+                "CRdKafka",
+                "CRocksDB",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .target(name: "Dataflow", dependencies: ["StreamKit"]),
+        .target(name: "Gateways", dependencies: ["Dataflow"]),
+        .executableTarget(
+            name: "dataflow",
+            dependencies: [
+                "Gateways",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        .testTarget(
+            name: "StreamKitTests",
+            dependencies: ["StreamKit", "CRocksDB", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["StreamKit", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        .executableTarget(
+            name: "kafka-throughput",
+            dependencies: [
+                "StreamKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Benchmarks/KafkaThroughput"
+        ),
+    ]
+)
+
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    target.swiftSettings = settings
+}

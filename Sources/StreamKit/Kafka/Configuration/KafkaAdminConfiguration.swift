@@ -1,0 +1,24 @@
+/// Configuration of a ``KafkaAdmin`` client.
+public struct KafkaAdminConfiguration: Sendable {
+    /// `host:port` addresses of one or more brokers to start from.
+    public var bootstrapServers: [String]
+    /// Default: `"streamkit-admin"`.
+    public var clientID: String = "streamkit-admin"
+    /// How long an admin operation may take, broker look-up included; after it the call throws. Default: 30 s.
+    public var requestTimeout: Duration = .seconds(30)
+    /// Any further librdkafka property, applied last.
+    public var additionalProperties: [String: String] = [:]
+
+    public init(bootstrapServers: [String]) {
+        self.bootstrapServers = bootstrapServers
+    }
+
+    var properties: KafkaProperties {
+        var p = KafkaProperties()
+        p.set("bootstrap.servers", bootstrapServers.joined(separator: ","))
+        p.set("client.id", clientID)
+        p.set("socket.nagle.disable", true)
+        p.merge(additionalProperties)
+        return p
+    }
+}

@@ -1,0 +1,76 @@
+/// Configuration of a ``KafkaConsumer``.
+///
+/// Offsets are committed only when the caller says so (no auto-commit), which is what a stream processor
+/// needs to commit below its oldest unfinished record. Any librdkafka property can be set through
+/// ``additionalProperties``; an unknown or invalid one makes the consumer's initializer throw an error
+/// that names it.
+public struct KafkaConsumerConfiguration: Sendable {
+    /// `host:port` addresses of one or more brokers to start from.
+    public var bootstrapServers: [String]
+    /// The consumer group; required for ``KafkaConsumer/subscribe(topics:)`` and for commits.
+    public var groupID: String?
+    /// Default: `"streamkit"`.
+    public var clientID: String = "streamkit"
+    /// Default: ``KafkaIsolationLevel/readCommitted``.
+    public var isolationLevel: KafkaIsolationLevel = .readCommitted
+    /// Default: ``KafkaAutoOffsetReset/earliest``.
+    public var autoOffsetReset: KafkaAutoOffsetReset = .earliest
+    /// Default: ``KafkaAssignmentStrategy/cooperativeSticky``.
+    public var assignmentStrategy: KafkaAssignmentStrategy = .cooperativeSticky
+    /// A member that sends no heartbeat for this long leaves the group. Default: 45 s.
+    public var sessionTimeout: Duration = .seconds(45)
+    /// Default: 3 s.
+    public var heartbeatInterval: Duration = .seconds(3)
+    /// A member that does not poll for this long leaves the group. Default: 5 min.
+    public var maxPollInterval: Duration = .seconds(300)
+    /// The longest a broker holds a fetch request waiting for data. Default: 500 ms (use ~10 ms locally:
+    /// Tansu holds every fetch for the full time).
+    public var fetchWaitMax: Duration = .milliseconds(500)
+    /// How long ``KafkaConsumer/subscribe(topics:)`` and ``KafkaConsumer/assign(_:)`` wait for a broker to
+    /// answer before they throw ``KafkaError/Code/brokerUnreachable``. Default: 30 s.
+    public var connectTimeout: Duration = .seconds(30)
+    /// The timeout of blocking calls such as `committed`, `seek` and watermark queries. Default: 30 s.
+    public var requestTimeout: Duration = .seconds(30)
+    /// Disable Nagle's algorithm on broker connections. Default: `true`.
+    public var noDelay: Bool = true
+    /// How often librdkafka's statistics are exported to swift-metrics; `nil` turns them off. Default: `nil`.
+    public var statisticsInterval: Duration?
+    /// Any further librdkafka property, applied last.
+    public var additionalProperties: [String: String] = [:]
+
+    public init(bootstrapServers: [String], groupID: String? = nil) {
+        self.bootstrapServers = bootstrapServers
+        self.groupID = groupID
+    }
+
+    /// Settings that suit a local single-node broker (Tansu or the mock cluster): short fetch waits and a
+    /// short session so that group joins and failovers take seconds, not tens of seconds.
+    public mutating func useLocalBrokerDefaults() {
+        fetchWaitMax = .milliseconds(10)
+        sessionTimeout = .seconds(6)
+        heartbeatInterval = .seconds(1)
+        connectTimeout = .seconds(10)
+        requestTimeout = .seconds(10)
+    }
+
+    var properties: KafkaProperties {
+        var p = KafkaProperties()
+        p.set("bootstrap.servers", bootstrapServers.joined(separator: ","))
+        p.set("client.id", clientID)
+        if let groupID { p.set("group.id", groupID) }
+        p.set("isolation.level", isolationLevel.rawValue)
+        p.set("auto.offset.reset", autoOffsetReset.rawValue)
+        p.set("partition.assignment.strategy", assignmentStrategy.rawValue)
+        p.set("enable.auto.commit", false)
+        p.set("enable.auto.offset.store", false)
+        p.set("enable.partition.eof", false)
+        p.set("session.timeout.ms", sessionTimeout)
+        p.set("heartbeat.interval.ms", heartbeatInterval)
+        p.set("max.poll.interval.ms", maxPollInterval)
+        p.set("fetch.wait.max.ms", fetchWaitMax)
+        p.set("socket.nagle.disable", noDelay)
+        if let statisticsInterval { p.set("statistics.interval.ms", statisticsInterval) }
+        p.merge(additionalProperties)
+        return p
+    }
+}

@@ -1,0 +1,217 @@
+import CRdKafka
+import Logging
+
+/// Creates, describes, lists and deletes topics.
+///
+/// Every operation is bounded by ``KafkaAdminConfiguration/requestTimeout`` and runs its blocking wait off the
+/// cooperative pool. Call ``close()`` when done.
+public final class KafkaAdmin: Sendable {
+    private let client: RDKafkaClient
+    private let configuration: KafkaAdminConfiguration
+
+    /// - Throws: ``KafkaError/Code/invalidConfiguration`` naming the property librdkafka rejects.
+    public init(configuration: KafkaAdminConfiguration, logger: Logger) throws {
+        self.client = try RDKafkaClient(
+            kind: .producer,
+            properties: configuration.properties,
+            logger: logger,
+            statistics: false
+        )
+        self.configuration = configuration
+    }
+
+    /// Creates topics.
+    ///
+    /// - Parameter ifNotExists: treat topics that exist already as created.
+    /// - Throws: ``KafkaError/Code/topicAlreadyExists`` (unless `ifNotExists`), or the first topic's error.
+    public func createTopics(_ topics: [KafkaNewTopic], ifNotExists: Bool = false) async throws {
+        try client.checkUsable("admin client")
+        let errors = try await perform("create topics \(topics.map(\.name))") { handle, options, queue throws in
+            var newTopics: [OpaquePointer?] = []
+            defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
+            for topic in topics {
+                var errstr = [CChar](repeating: 0, count: 512)
+                guard let newTopic = rd_kafka_NewTopic_new(topic.name, topic.partitions, topic.replicationFactor, &errstr, errstr.count) else {
+                    throw KafkaError(code: .admin, message: "topic \(topic.name): \(String(cBuffer: errstr))")
+                }
+                newTopics.append(newTopic)
+                for (key, value) in topic.configs.sorted(by: { $0.key < $1.key }) {
+                    let err = rd_kafka_NewTopic_set_config(newTopic, key, value)
+                    if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "topic \(topic.name) config \(key)") }
+                }
+            }
+            rd_kafka_CreateTopics(handle, &newTopics, newTopics.count, options, queue)
+        } results: { event in
+            var count = 0
+            let results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event), &count)
+            return topicResults(results, count: count)
+        }
+        for (topic, error) in errors {
+            if ifNotExists && error.code == .topicAlreadyExists { continue }
+            throw KafkaError(code: error.code, message: "create topic \(topic): \(error.message)", rdKafkaCode: error.rdKafkaCode)
+        }
+    }
+
+    /// Deletes topics.
+    public func deleteTopics(_ names: [String]) async throws {
+        try client.checkUsable("admin client")
+        let errors = try await perform("delete topics \(names)") { handle, options, queue throws in
+            var deletions: [OpaquePointer?] = names.map { rd_kafka_DeleteTopic_new($0) }
+            defer { for deletion in deletions { rd_kafka_DeleteTopic_destroy(deletion) } }
+            rd_kafka_DeleteTopics(handle, &deletions, deletions.count, options, queue)
+        } results: { event in
+            var count = 0
+            let results = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(event), &count)
+            return topicResults(results, count: count)
+        }
+        if let (topic, error) = errors.first {
+            throw KafkaError(code: error.code, message: "delete topic \(topic): \(error.message)", rdKafkaCode: error.rdKafkaCode)
+        }
+    }
+
+    /// The partitions, leaders and replicas of each named topic, from the cluster's metadata.
+    ///
+    /// - Throws: ``KafkaError/Code/unknownTopic`` if a topic does not exist.
+    public func describeTopics(_ names: [String]) async throws -> [KafkaTopicDescription] {
+        let all = try await metadata()
+        return try names.map { name in
+            guard let topic = all.first(where: { $0.name == name }) else {
+                throw KafkaError(code: .unknownTopic, message: "topic \(name) does not exist")
+            }
+            return topic
+        }
+    }
+
+    /// The names of all topics in the cluster.
+    public func listTopics() async throws -> [String] {
+        try await metadata().map(\.name).sorted()
+    }
+
+    /// The configs of a topic as the broker reports them (brokers may leave out defaults).
+    public func describeConfigs(topic: String) async throws -> [String: String] {
+        try client.checkUsable("admin client")
+        let configs = try await perform("describe configs of \(topic)") { handle, options, queue throws in
+            var resource: OpaquePointer? = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic)
+            defer { rd_kafka_ConfigResource_destroy(resource) }
+            rd_kafka_DescribeConfigs(handle, &resource, 1, options, queue)
+        } results: { event -> [String: String] in
+            var count = 0
+            let resources = rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(event), &count)
+            var result: [String: String] = [:]
+            for index in 0..<count {
+                guard let resource = resources?[index] else { continue }
+                var entryCount = 0
+                let entries = rd_kafka_ConfigResource_configs(resource, &entryCount)
+                for entryIndex in 0..<entryCount {
+                    guard let entry = entries?[entryIndex], let value = rd_kafka_ConfigEntry_value(entry) else { continue }
+                    result[String(cString: rd_kafka_ConfigEntry_name(entry))] = String(cString: value)
+                }
+            }
+            return result
+        }
+        return configs
+    }
+
+    /// Waits until every named topic exists and each of its partitions has a leader.
+    ///
+    /// - Throws: ``KafkaError/Code/timedOut`` naming the topics still not ready after `timeout`.
+    public func waitUntilReady(_ names: [String], timeout: Duration? = nil) async throws {
+        let timeout = timeout ?? configuration.requestTimeout
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            let topics = try await metadata()
+            let notReady = names.filter { name in !(topics.first { $0.name == name }?.isReady ?? false) }
+            if notReady.isEmpty { return }
+            if clock.now >= deadline {
+                throw KafkaError(code: .timedOut, message: "topics \(notReady) not ready after \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Releases the native handle. Safe to call more than once.
+    public func close() async {
+        await client.destroy()
+    }
+
+    // MARK: Helpers
+
+    private func metadata() async throws -> [KafkaTopicDescription] {
+        try client.checkUsable("admin client")
+        let client = self.client
+        let timeout = configuration.requestTimeout
+        return try await client.blocking.run { () throws in
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let err = client.withHandle { rd_kafka_metadata($0, 1, nil, &metadata, Int32(clamping: timeout.milliseconds)) }
+            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw client.unreachable(err, timeout: timeout) }
+            defer { rd_kafka_metadata_destroy(metadata) }
+            let md = metadata.pointee
+            return (0..<Int(md.topic_cnt)).compactMap { index in
+                let topic = md.topics[index]
+                guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+                let partitions = (0..<Int(topic.partition_cnt)).map { partitionIndex in
+                    let partition = topic.partitions[partitionIndex]
+                    return KafkaTopicDescription.Partition(
+                        id: partition.id,
+                        leader: partition.leader,
+                        replicas: Array(UnsafeBufferPointer(start: partition.replicas, count: Int(partition.replica_cnt))),
+                        inSyncReplicas: Array(UnsafeBufferPointer(start: partition.isrs, count: Int(partition.isr_cnt)))
+                    )
+                }
+                return KafkaTopicDescription(name: String(cString: topic.topic), partitions: partitions.sorted { $0.id < $1.id })
+            }
+        }
+    }
+
+    /// Starts an admin request on a private queue and waits (off the cooperative pool) for its result event.
+    private func perform<Result: Sendable>(
+        _ what: String,
+        start: @escaping @Sendable (OpaquePointer, OpaquePointer, OpaquePointer) throws -> Void,
+        results: @escaping @Sendable (OpaquePointer) -> Result
+    ) async throws -> Result {
+        let client = self.client
+        let timeout = configuration.requestTimeout
+        return try await client.blocking.run { () throws -> Result in
+            try client.withHandle { handle throws -> Result in
+                let queue = rd_kafka_queue_new(handle)!
+                defer { rd_kafka_queue_destroy(queue) }
+                let options = rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_ANY)!
+                defer { rd_kafka_AdminOptions_destroy(options) }
+                var errstr = [CChar](repeating: 0, count: 256)
+                let ms = Int32(clamping: timeout.milliseconds)
+                _ = rd_kafka_AdminOptions_set_request_timeout(options, ms, &errstr, errstr.count)
+                _ = rd_kafka_AdminOptions_set_operation_timeout(options, ms, &errstr, errstr.count)
+                try start(handle, options, queue)
+                // librdkafka answers every admin request by its own request timeout; the extra second only
+                // guards against a lost event.
+                guard let event = rd_kafka_queue_poll(queue, ms + 1000) else {
+                    throw KafkaError(code: .timedOut, message: "\(what): no answer within \(timeout)")
+                }
+                defer { rd_kafka_event_destroy(event) }
+                let err = rd_kafka_event_error(event)
+                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    let text = String(cString: rd_kafka_event_error_string(event))
+                    if err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT {
+                        var error = client.unreachable(err, timeout: timeout)
+                        error.message = "\(what): \(error.message)"
+                        throw error
+                    }
+                    throw KafkaError(code: KafkaError.Code(err), message: "\(what): \(text)", rdKafkaCode: err.rawValue)
+                }
+                return results(event)
+            }
+        }
+    }
+}
+
+private func topicResults(_ results: UnsafeMutablePointer<OpaquePointer?>?, count: Int) -> [(String, KafkaError)] {
+    (0..<count).compactMap { index in
+        guard let result = results?[index] else { return nil }
+        let err = rd_kafka_topic_result_error(result)
+        guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        let name = String(cString: rd_kafka_topic_result_name(result))
+        let text = rd_kafka_topic_result_error_string(result).map { String(cString: $0) } ?? String(cString: rd_kafka_err2str(err))
+        return (name, KafkaError(code: KafkaError.Code(err), message: text, rdKafkaCode: err.rawValue))
+    }
+}

@@ -1,0 +1,314 @@
+import CRdKafka
+import Logging
+import Synchronization
+
+/// Produces records to Kafka.
+///
+/// ``send(_:)`` returns once the broker has acknowledged the record; ``send(_:onDelivery:)`` returns as soon as
+/// the record is queued, which is how to keep many records in flight. Both wait, without blocking a thread,
+/// while the local queue is full. The producer is idempotent and compresses with LZ4 by default.
+///
+/// With a ``KafkaProducerConfiguration/transactionalID`` the producer is transactional: call
+/// ``initTransactions(timeout:)`` once, then ``beginTransaction()``, sends, optionally
+/// ``sendOffsetsToTransaction(_:groupMetadata:timeout:)``, and ``commitTransaction(timeout:)`` or
+/// ``abortTransaction(timeout:)``. Errors say whether they are fatal, require an abort, or may be retried.
+///
+/// Call ``close(timeout:)`` when done; it delivers or fails every queued record before it returns.
+public final class KafkaProducer: Sendable {
+    private let client: RDKafkaClient
+    private let poller: RDKafkaPollThread
+    private let accepting = Mutex(true)
+    private let spaceWaiters = QueueSpaceWaiters()
+    private let logger: Logger
+
+    /// - Throws: ``KafkaError/Code/invalidConfiguration`` naming the property librdkafka rejects.
+    public init(configuration: KafkaProducerConfiguration, logger: Logger) throws {
+        let client = try RDKafkaClient(
+            kind: .producer,
+            properties: configuration.properties,
+            logger: logger,
+            statistics: configuration.statisticsInterval != nil
+        ) { conf in
+            rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
+                guard let message, let privatePointer = message.pointee._private, let opaque else { return }
+                let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+                Unmanaged<DeliveryCompletion>.fromOpaque(privatePointer).takeRetainedValue()
+                    .complete(message, context: context)
+            }
+        }
+        self.client = client
+        self.logger = logger
+        let waiters = spaceWaiters
+        self.poller = RDKafkaPollThread(client: client, name: "streamkit-producer-poll") { waiters.wakeAll() }
+    }
+
+    /// Sends a record and waits until the broker has acknowledged it.
+    ///
+    /// - Returns: where the record was stored.
+    /// - Throws: ``KafkaError/Code/messageTooLarge`` for a record over the producer's or the topic's limit,
+    ///   ``KafkaError/Code/timedOut`` or ``KafkaError/Code/brokerUnreachable`` after
+    ///   ``KafkaProducerConfiguration/deliveryTimeout``, ``KafkaError/Code/closed`` after ``close(timeout:)``.
+    public func send(_ record: KafkaProducerRecord) async throws -> KafkaDeliveryReport {
+        while true {
+            do {
+                return try await withCheckedThrowingContinuation { continuation in
+                    let completion = DeliveryCompletion(topic: record.topic) { continuation.resume(with: $0) }
+                    if let error = enqueue(record, completion) { continuation.resume(throwing: error) }
+                }
+            } catch let error as KafkaError where error.code == .queueFull {
+                await waitForQueueSpace()
+            }
+        }
+    }
+
+    /// Queues a record and returns; `onDelivery` is called once with the outcome, on the producer's poll
+    /// thread (keep it short).
+    ///
+    /// - Throws: errors that make the record unsendable at once (too large, closed); delivery failures go to
+    ///   `onDelivery`.
+    public func send(
+        _ record: KafkaProducerRecord,
+        onDelivery: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
+    ) async throws {
+        let completion = DeliveryCompletion(topic: record.topic, handler: onDelivery)
+        while let error = enqueue(record, completion) {
+            guard error.code == .queueFull else { throw error }
+            await waitForQueueSpace()
+        }
+    }
+
+    /// Waits until every queued record is delivered or failed.
+    ///
+    /// - Throws: ``KafkaError/Code/timedOut`` if records are still outstanding after `timeout`.
+    public func flush(timeout: Duration = .seconds(30)) async throws {
+        try client.checkUsable("producer")
+        let client = self.client
+        let err = await client.blocking.run {
+            client.withHandle { rd_kafka_flush($0, Int32(clamping: timeout.milliseconds)) }
+        }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            let outstanding = client.withHandle { rd_kafka_outq_len($0) }
+            throw KafkaError(
+                code: .timedOut,
+                message: "flush: \(outstanding) record(s) still outstanding after \(timeout)",
+                rdKafkaCode: err.rawValue
+            )
+        }
+    }
+
+    /// The number of records queued or in flight.
+    public var outstanding: Int {
+        client.isDestroyed ? 0 : Int(client.withHandle { rd_kafka_outq_len($0) })
+    }
+
+    /// Flushes for up to `timeout`, fails whatever is still outstanding, and releases the native handle.
+    /// Every pending `send` has returned or thrown when this returns. Safe to call more than once.
+    public func close(timeout: Duration = .seconds(30)) async {
+        let wasAccepting = accepting.withLock { accepting in
+            defer { accepting = false }
+            return accepting
+        }
+        guard wasAccepting else { return }
+        do {
+            try await flush(timeout: timeout)
+        } catch {
+            logger.warning("closing producer with undelivered records", metadata: ["error": "\(error)"])
+        }
+        let client = self.client
+        let poller = self.poller
+        await client.blocking.run {
+            client.withHandle { handle in
+                rd_kafka_purge(handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
+                // Serve the purged records' delivery reports so that every completion runs exactly once.
+                while rd_kafka_outq_len(handle) > 0 { rd_kafka_poll(handle, 10) }
+            }
+            poller.stop()
+        }
+        spaceWaiters.close()
+        await client.destroy()
+    }
+
+    // MARK: Transactions
+
+    /// Registers the transactional id with the broker and fences older producers with the same id.
+    public func initTransactions(timeout: Duration = .seconds(30)) async throws {
+        try await transactionCall("init transactions") { rd_kafka_init_transactions($0, Int32(clamping: timeout.milliseconds)) }
+    }
+
+    /// Starts a transaction; records sent from now on belong to it.
+    public func beginTransaction() throws {
+        try client.checkUsable("producer")
+        if let error = client.withHandle({ rd_kafka_begin_transaction($0) }) {
+            throw KafkaError.transaction(error, context: "begin transaction")
+        }
+    }
+
+    /// Adds consumed offsets to the current transaction: they are committed for the consumer's group if, and
+    /// only if, the transaction commits.
+    public func sendOffsetsToTransaction(
+        _ offsets: [TopicPartitionOffset],
+        groupMetadata: KafkaConsumerGroupMetadata,
+        timeout: Duration = .seconds(30)
+    ) async throws {
+        let list = UncheckedSendableBox(RDKafkaTopicPartitionList(offsets))
+        try await transactionCall("send offsets to transaction") { handle in
+            withExtendedLifetime(groupMetadata) {
+                rd_kafka_send_offsets_to_transaction(
+                    handle,
+                    list.value.pointer,
+                    groupMetadata.pointer,
+                    Int32(clamping: timeout.milliseconds)
+                )
+            }
+        }
+    }
+
+    /// Flushes and commits the current transaction.
+    public func commitTransaction(timeout: Duration = .seconds(30)) async throws {
+        try await transactionCall("commit transaction") { rd_kafka_commit_transaction($0, Int32(clamping: timeout.milliseconds)) }
+    }
+
+    /// Aborts the current transaction; its records will not be visible to read_committed consumers.
+    public func abortTransaction(timeout: Duration = .seconds(30)) async throws {
+        try await transactionCall("abort transaction") { rd_kafka_abort_transaction($0, Int32(clamping: timeout.milliseconds)) }
+    }
+
+    private func transactionCall(
+        _ what: String,
+        _ call: @escaping @Sendable (OpaquePointer) -> OpaquePointer?
+    ) async throws {
+        try client.checkUsable("producer")
+        let client = self.client
+        let error = await client.blocking.run { client.withHandle { UncheckedSendableBox(call($0)) } }
+        if let pointer = error.value { throw KafkaError.transaction(pointer, context: what) }
+    }
+
+    // MARK: Enqueueing
+
+    private func waitForQueueSpace() async {
+        await spaceWaiters.wait()
+    }
+
+    /// Hands the record to librdkafka. On success librdkafka owns `completion` until its delivery report.
+    private func enqueue(_ record: KafkaProducerRecord, _ completion: DeliveryCompletion) -> KafkaError? {
+        if let fatal = client.context.fatalError { return fatal }
+        let opaque = Unmanaged.passRetained(completion).toOpaque()
+        let error: KafkaError? = accepting.withLock { accepting in
+            guard accepting else { return KafkaError.closed("producer") }
+            return client.withHandle { produce(record, handle: $0, opaque: opaque) }
+        }
+        if error != nil { Unmanaged<DeliveryCompletion>.fromOpaque(opaque).release() }
+        return error
+    }
+}
+
+/// Calls `rd_kafka_produceva` with pointers that stay valid for the call; librdkafka copies key, value and
+/// headers.
+private func produce(_ record: KafkaProducerRecord, handle: OpaquePointer, opaque: UnsafeMutableRawPointer) -> KafkaError? {
+    var headers: OpaquePointer? = nil
+    if !record.headers.isEmpty {
+        let list = rd_kafka_headers_new(record.headers.count)!
+        for header in record.headers {
+            if let value = header.value {
+                value.withUnsafeBytes { _ = rd_kafka_header_add(list, header.key, -1, $0.baseAddress ?? emptyBytes, $0.count) }
+            } else {
+                rd_kafka_header_add(list, header.key, -1, nil, 0)
+            }
+        }
+        headers = list
+    }
+    let error: OpaquePointer? = record.topic.withCString { topic in
+        withOptionalBytes(record.key) { key in
+            withOptionalBytes(record.value) { value in
+                withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 8) { vus in
+                    var count = 0
+                    func add(_ type: rd_kafka_vtype_t, _ fill: (inout rd_kafka_vu_t) -> Void) {
+                        var vu = rd_kafka_vu_t()
+                        vu.vtype = type
+                        fill(&vu)
+                        vus[count] = vu
+                        count += 1
+                    }
+                    add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
+                    add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
+                    if let key { add(RD_KAFKA_VTYPE_KEY) { $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress ?? emptyBytes); $0.u.mem.size = key.count } }
+                    if let value { add(RD_KAFKA_VTYPE_VALUE) { $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress ?? emptyBytes); $0.u.mem.size = value.count } }
+                    if let partition = record.partition { add(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition } }
+                    if let timestamp = record.timestamp { add(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestamp } }
+                    if let headers { add(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers } }
+                    add(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = opaque }
+                    return rd_kafka_produceva(handle, vus.baseAddress, count)
+                }
+            }
+        }
+    }
+    guard let error else { return nil }
+    // On failure the headers are still ours.
+    if let headers { rd_kafka_headers_destroy(headers) }
+    let code = rd_kafka_error_code(error)
+    if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+        rd_kafka_error_destroy(error)
+        return KafkaError(code: .queueFull, message: "producer queue full", rdKafkaCode: code.rawValue, isRetriable: true)
+    }
+    return KafkaError.consuming(error, context: "send to \(record.topic)")
+}
+
+/// A non-null address for empty keys and values: Kafka tells an empty value from a null one.
+private nonisolated(unsafe) let emptyBytes = UnsafeRawPointer(UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1))
+
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
+}
+
+/// The completion of one produced record, owned by librdkafka between enqueue and delivery report.
+final class DeliveryCompletion: Sendable {
+    let topic: String
+    let handler: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
+
+    init(topic: String, handler: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void) {
+        self.topic = topic
+        self.handler = handler
+    }
+
+    func complete(_ message: UnsafePointer<rd_kafka_message_t>, context: RDKafkaCallbackContext) {
+        let err = message.pointee.err
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            var error = KafkaError.rdKafka(err, context: "delivery to \(topic)")
+            error.code = error.code == .other ? .delivery : error.code
+            if error.code == .timedOut, let last = context.lastBrokerError {
+                error.code = .brokerUnreachable
+                error.message += " (last broker error: \(last))"
+            }
+            handler(.failure(error))
+            return
+        }
+        var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+        handler(
+            .success(
+                KafkaDeliveryReport(
+                    topic: topic,
+                    partition: message.pointee.partition,
+                    offset: message.pointee.offset,
+                    timestamp: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp
+                )
+            )
+        )
+    }
+}
+
+extension KafkaError {
+    static func transaction(_ error: OpaquePointer, context: String) -> KafkaError {
+        var result = KafkaError.consuming(error, context: context)
+        result.code = result.isFatal ? .fatal : .transaction
+        return result
+    }
+}
+
+/// Carries a value that is not `Sendable` across one hand-off to a blocking executor and back.
+/// Only for values with a single owner at a time (a partition list built for one C call, a C pointer).
+struct UncheckedSendableBox<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
