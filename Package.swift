@@ -20,8 +20,7 @@ let package = Package(
         // Native libraries, found through pkg-config (the Makefile points it at .deps/ when librdkafka was built there).
         .systemLibrary(
             name: "CRdKafka",
-            pkgConfig: "rdkafka",
-            providers: [.apt(["librdkafka-dev"])]
+            pkgConfig: "rdkafka"
         ),
         .systemLibrary(
             name: "CRocksDB",

@@ -7,7 +7,8 @@
 public struct KafkaConsumerConfiguration: Sendable {
     /// `host:port` addresses of one or more brokers to start from.
     public var bootstrapServers: [String]
-    /// The consumer group; required for ``KafkaConsumer/subscribe(topics:)`` and for commits.
+    /// The consumer group; required for ``KafkaConsumer/subscribe(topics:)`` and for commits. Default: `nil`
+    /// (manual assignment only).
     public var groupID: String?
     /// Default: `"streamkit"`.
     public var clientID: String = "streamkit"
@@ -57,7 +58,8 @@ public struct KafkaConsumerConfiguration: Sendable {
         var p = KafkaProperties()
         p.set("bootstrap.servers", bootstrapServers.joined(separator: ","))
         p.set("client.id", clientID)
-        if let groupID { p.set("group.id", groupID) }
+        // librdkafka's consumer needs a group id even for manual assignment; such a consumer never commits.
+        p.set("group.id", groupID ?? "streamkit-unassigned-\(UInt64.random(in: 0...UInt64.max))")
         p.set("isolation.level", isolationLevel.rawValue)
         p.set("auto.offset.reset", autoOffsetReset.rawValue)
         p.set("partition.assignment.strategy", assignmentStrategy.rawValue)

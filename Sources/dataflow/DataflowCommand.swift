@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct DataflowCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dataflow",
+        abstract: "swift-dataflow: stream processing and ML inference pipelines over Kafka.",
+        subcommands: [RunCommand.self],
+        defaultSubcommand: RunCommand.self
+    )
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Synchronization
+import Logging
+import StreamKit
+import Testing
+
+/// The brokers `scripts/test` started: Tansu (`STREAMKIT_TEST_BOOTSTRAP`) and the mock cluster
+/// (`STREAMKIT_TEST_MOCK_BOOTSTRAP`). Under `make test` (`STREAMKIT_TEST_REQUIRE_BROKER=1`) a missing broker
+/// fails the tests; a bare `swift test` skips them.
+enum TestBroker {
+    static let tansu = ProcessInfo.processInfo.environment["STREAMKIT_TEST_BOOTSTRAP"]
+    static let mock = ProcessInfo.processInfo.environment["STREAMKIT_TEST_MOCK_BOOTSTRAP"]
+    static let required = ProcessInfo.processInfo.environment["STREAMKIT_TEST_REQUIRE_BROKER"] == "1"
+    static let shouldRun = required || tansu != nil
+
+    static var logger: Logger {
+        var logger = Logger(label: "streamkit.test")
+        logger.logLevel = .warning
+        return logger
+    }
+
+    static func bootstrap(_ kind: Kind = .tansu) throws -> String {
+        switch kind {
+        case .tansu: try #require(tansu, "STREAMKIT_TEST_BOOTSTRAP is not set: run the tests through `make test`")
+        case .mock: try #require(mock, "STREAMKIT_TEST_MOCK_BOOTSTRAP is not set: run the tests through `make test`")
+        }
+    }
+
+    enum Kind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case tansu
+        case mock
+        var testDescription: String { rawValue }
+    }
+
+    static func uniqueName(_ prefix: String) -> String {
+        "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    static func producer(_ kind: Kind = .tansu, _ configure: (inout KafkaProducerConfiguration) -> Void = { _ in }) throws -> KafkaProducer {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: [try bootstrap(kind)])
+        configuration.useLocalBrokerDefaults()
+        configure(&configuration)
+        return try KafkaProducer(configuration: configuration, logger: logger)
+    }
+
+    static func consumer(
+        _ kind: Kind = .tansu,
+        group: String? = nil,
+        listener: (any KafkaRebalanceListener)? = nil,
+        _ configure: (inout KafkaConsumerConfiguration) -> Void = { _ in }
+    ) throws -> KafkaConsumer {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: [try bootstrap(kind)], groupID: group)
+        configuration.useLocalBrokerDefaults()
+        configure(&configuration)
+        return try KafkaConsumer(configuration: configuration, rebalanceListener: listener, logger: logger)
+    }
+
+    static func admin(_ kind: Kind = .tansu) throws -> KafkaAdmin {
+        var configuration = KafkaAdminConfiguration(bootstrapServers: [try bootstrap(kind)])
+        configuration.requestTimeout = .seconds(10)
+        return try KafkaAdmin(configuration: configuration, logger: logger)
+    }
+
+    /// Creates a topic (Tansu) or lets the mock cluster auto-create it (4 partitions), and waits until it is ready.
+    static func createTopic(_ name: String, partitions: Int32 = 4, kind: Kind = .tansu, configs: [String: String] = [:]) async throws {
+        let admin = try admin(kind)
+        if kind == .tansu {
+            try await admin.createTopics([KafkaNewTopic(name: name, partitions: partitions, configs: configs)])
+        } else {
+            precondition(partitions == 4, "the mock cluster auto-creates topics with 4 partitions")
+            let producer = try producer(kind)
+            _ = try? await producer.send(KafkaProducerRecord(topic: name, value: nil))
+            await producer.close()
+        }
+        try await admin.waitUntilReady([name], timeout: .seconds(10))
+        await admin.close()
+    }
+
+    /// Polls until `count` records arrived or `timeout` passed; returns what arrived.
+    static func consume(_ consumer: KafkaConsumer, count: Int, timeout: Duration = .seconds(30)) async throws -> [KafkaConsumerRecord] {
+        var records: [KafkaConsumerRecord] = []
+        let deadline = ContinuousClock.now + timeout
+        while records.count < count, ContinuousClock.now < deadline {
+            records += try await consumer.poll(maxRecords: count - records.count, timeout: .milliseconds(100))
+        }
+        return records
+    }
+
+    static func partitions(_ topic: String, count: Int32) -> [TopicPartition] {
+        (0..<count).map { TopicPartition(topic: topic, partition: $0) }
+    }
+}
+
+extension String {
+    var bytes: [UInt8] { Array(utf8) }
+}
+
+extension Array where Element == UInt8 {
+    var string: String { String(decoding: self, as: UTF8.self) }
+}
+
+/// A flag one task sets and another polls.
+final class StopFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+    func set() { flag.store(true, ordering: .releasing) }
+}
