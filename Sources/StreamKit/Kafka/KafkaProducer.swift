@@ -183,6 +183,12 @@ public final class KafkaProducer: Sendable {
         if let pointer = error.value { throw KafkaError.transaction(pointer, context: what) }
     }
 
+    /// Calls `body` with the in-process mock cluster of a producer configured with `test.mock.num.brokers`,
+    /// for tests that inject broker errors. Not API.
+    func _testWithMockCluster<T>(_ body: (OpaquePointer) -> T) -> T? {
+        client.withHandle { handle in rd_kafka_handle_mock_cluster(handle).map(body) }
+    }
+
     // MARK: Enqueueing
 
     private func waitForQueueSpace() async {
