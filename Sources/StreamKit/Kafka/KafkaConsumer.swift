@@ -105,6 +105,7 @@ public final class KafkaConsumer: Sendable {
             try client.checkUsable("consumer")
             return try client.withHandle { handle throws in
                 var records: [KafkaConsumerRecord] = []
+                records.reserveCapacity(min(maxRecords, 4096))
                 var topicNames = TopicNameCache()
                 var wait = timeoutMs
                 while records.count < maxRecords, let message = rd_kafka_consumer_poll(handle, wait) {

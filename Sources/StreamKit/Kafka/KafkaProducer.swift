@@ -18,7 +18,6 @@ public final class KafkaProducer: Sendable {
     private let client: RDKafkaClient
     private let poller: RDKafkaPollThread
     private let accepting = Mutex(true)
-    private let spaceWaiters = QueueSpaceWaiters()
     private let logger: Logger
 
     /// - Throws: ``KafkaError/Code/invalidConfiguration`` naming the property librdkafka rejects.
@@ -34,12 +33,12 @@ public final class KafkaProducer: Sendable {
                 let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
                 Unmanaged<DeliveryCompletion>.fromOpaque(privatePointer).takeRetainedValue()
                     .complete(message, context: context)
+                context.queueSpace.recordFreed()
             }
         }
         self.client = client
         self.logger = logger
-        let waiters = spaceWaiters
-        self.poller = RDKafkaPollThread(client: client, name: "streamkit-producer-poll") { waiters.wakeAll() }
+        self.poller = RDKafkaPollThread(client: client, name: "streamkit-producer-poll")
     }
 
     /// Sends a record and waits until the broker has acknowledged it.
@@ -124,7 +123,7 @@ public final class KafkaProducer: Sendable {
             }
             poller.stop()
         }
-        spaceWaiters.close()
+        client.context.queueSpace.close()
         await client.destroy()
     }
 
@@ -192,7 +191,7 @@ public final class KafkaProducer: Sendable {
     // MARK: Enqueueing
 
     private func waitForQueueSpace() async {
-        await spaceWaiters.wait()
+        await client.context.queueSpace.wait()
     }
 
     /// Hands the record to librdkafka. On success librdkafka owns `completion` until its delivery report.

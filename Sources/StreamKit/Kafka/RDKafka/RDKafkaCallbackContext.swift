@@ -18,7 +18,10 @@ final class RDKafkaCallbackContext: Sendable {
     let logger: Logger
     let statistics: KafkaStatistics?
     let rebalanceHandler: (any RDKafkaRebalanceHandler)?
+    /// Producers: tasks waiting for room in the local queue, woken as delivery reports free it.
+    let queueSpace = QueueSpaceWaiters()
     private let state = Mutex(State())
+    private let failed = Atomic<Bool>(false)
 
     private struct State {
         var lastBrokerError: String?
@@ -35,7 +38,11 @@ final class RDKafkaCallbackContext: Sendable {
     var lastBrokerError: String? { state.withLock { $0.lastBrokerError } }
 
     /// A fatal error the client reported; once set, the client cannot be used any more.
-    var fatalError: KafkaError? { state.withLock { $0.fatalError } }
+    var fatalError: KafkaError? {
+        // Checked for every produced record: the common case costs one relaxed load, not a lock.
+        guard failed.load(ordering: .acquiring) else { return nil }
+        return state.withLock { $0.fatalError }
+    }
 
     fileprivate func error(_ handle: OpaquePointer?, code: Int32, reason: String) {
         let err = rd_kafka_resp_err_t(code)
@@ -51,6 +58,7 @@ final class RDKafkaCallbackContext: Sendable {
                 isFatal: true
             )
             state.withLock { $0.fatalError = fatal }
+            failed.store(true, ordering: .releasing)
             logger.error("fatal Kafka client error", metadata: ["error": "\(fatal.message)"])
         case RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR__RESOLVE:
             state.withLock { $0.lastBrokerError = reason }

@@ -9,12 +9,9 @@ final class RDKafkaPollThread: Sendable {
     private let client: RDKafkaClient
     private let running = Atomic<Bool>(true)
     private let exited = DispatchSemaphore(value: 0)
-    private let onServed: @Sendable () -> Void
 
-    /// - Parameter onServed: called on the poll thread after a poll that served at least one event.
-    init(client: RDKafkaClient, name: String, onServed: @escaping @Sendable () -> Void) {
+    init(client: RDKafkaClient, name: String) {
         self.client = client
-        self.onServed = onServed
         let thread = Thread { [self] in self.loop() }
         thread.name = name
         thread.start()
@@ -22,8 +19,8 @@ final class RDKafkaPollThread: Sendable {
 
     private func loop() {
         while running.load(ordering: .relaxed) {
-            let served = client.withHandle { rd_kafka_poll($0, 100) }
-            if served > 0 { onServed() }
+            client.withHandle { _ = rd_kafka_poll($0, 100) }
+            client.context.queueSpace.pollRoundFinished()
         }
         exited.signal()
     }
