@@ -87,15 +87,18 @@ struct Consume: AsyncParsableCommand {
         var start: ContinuousClock.Instant?
         var messages = 0
         var bytes = 0
+        var polls = 0
         let deadline = clock.now + .seconds(300)
         while messages < count, clock.now < deadline {
             let records = try await consumer.poll(maxRecords: 10_000, timeout: .milliseconds(100))
             if start == nil, !records.isEmpty { start = clock.now }
             messages += records.count
+            polls += 1
             for record in records { bytes += record.value?.count ?? 0 }
         }
         let elapsed = clock.now - (start ?? clock.now)
         await consumer.close()
+        FileHandle.standardError.write(Data("polls: \(polls), records per poll: \(messages / max(polls, 1))\n".utf8))
         guard messages >= count else { throw ValidationError("consumed only \(messages) of \(count)") }
         report("consume", messages: messages, bytes: bytes, elapsed: elapsed)
     }

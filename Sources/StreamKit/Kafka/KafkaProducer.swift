@@ -17,7 +17,9 @@ import Synchronization
 public final class KafkaProducer: Sendable {
     private let client: RDKafkaClient
     private let poller: RDKafkaPollThread
-    private let accepting = Mutex(true)
+    /// Whether `send` is still accepted, and the topic handles records are produced with (looking a topic up
+    /// by name takes a write lock inside librdkafka for every record).
+    private let state = Mutex(State())
     private let logger: Logger
 
     /// - Throws: ``KafkaError/Code/invalidConfiguration`` naming the property librdkafka rejects.
@@ -103,9 +105,9 @@ public final class KafkaProducer: Sendable {
     /// Flushes for up to `timeout`, fails whatever is still outstanding, and releases the native handle.
     /// Every pending `send` has returned or thrown when this returns. Safe to call more than once.
     public func close(timeout: Duration = .seconds(30)) async {
-        let wasAccepting = accepting.withLock { accepting in
-            defer { accepting = false }
-            return accepting
+        let wasAccepting = state.withLock { state in
+            defer { state.accepting = false }
+            return state.accepting
         }
         guard wasAccepting else { return }
         do {
@@ -122,6 +124,10 @@ public final class KafkaProducer: Sendable {
                 while rd_kafka_outq_len(handle) > 0 { rd_kafka_poll(handle, 10) }
             }
             poller.stop()
+        }
+        state.withLock { state in
+            for topic in state.topics.values { rd_kafka_topic_destroy(topic.pointer) }
+            state.topics.removeAll()
         }
         client.context.queueSpace.close()
         await client.destroy()
@@ -198,18 +204,47 @@ public final class KafkaProducer: Sendable {
     private func enqueue(_ record: KafkaProducerRecord, _ completion: DeliveryCompletion) -> KafkaError? {
         if let fatal = client.context.fatalError { return fatal }
         let opaque = Unmanaged.passRetained(completion).toOpaque()
-        let error: KafkaError? = accepting.withLock { accepting in
-            guard accepting else { return KafkaError.closed("producer") }
-            return client.withHandle { produce(record, handle: $0, opaque: opaque) }
+        let error: KafkaError? = client.withHandle { handle in
+            state.withLock { state in
+                guard state.accepting else { return KafkaError.closed("producer") }
+                let topic = state.topicHandle(record.topic, handle)
+                return produce(record, handle: handle, topic: topic, opaque: opaque)
+            }
         }
         if error != nil { Unmanaged<DeliveryCompletion>.fromOpaque(opaque).release() }
         return error
     }
 }
 
+extension KafkaProducer {
+    struct State: ~Copyable {
+        var accepting = true
+        var topics: [String: TopicHandle] = [:]
+
+        /// The cached `rd_kafka_topic_t` for `name`; `nil` if librdkafka refuses the name (then `produceva`
+        /// with the name reports why).
+        mutating func topicHandle(_ name: String, _ handle: OpaquePointer) -> OpaquePointer? {
+            if let topic = topics[name] { return topic.pointer }
+            guard let topic = rd_kafka_topic_new(handle, name, nil) else { return nil }
+            topics[name] = TopicHandle(pointer: topic)
+            return topic
+        }
+    }
+
+    /// `@unchecked Sendable`: an `rd_kafka_topic_t` is reference-counted and thread-safe in librdkafka.
+    struct TopicHandle: @unchecked Sendable {
+        let pointer: OpaquePointer
+    }
+}
+
 /// Calls `rd_kafka_produceva` with pointers that stay valid for the call; librdkafka copies key, value and
 /// headers.
-private func produce(_ record: KafkaProducerRecord, handle: OpaquePointer, opaque: UnsafeMutableRawPointer) -> KafkaError? {
+private func produce(
+    _ record: KafkaProducerRecord,
+    handle: OpaquePointer,
+    topic topicHandle: OpaquePointer?,
+    opaque: UnsafeMutableRawPointer
+) -> KafkaError? {
     var headers: OpaquePointer? = nil
     if !record.headers.isEmpty {
         let list = rd_kafka_headers_new(record.headers.count)!
@@ -234,7 +269,11 @@ private func produce(_ record: KafkaProducerRecord, handle: OpaquePointer, opaqu
                         vus[count] = vu
                         count += 1
                     }
-                    add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
+                    if let topicHandle {
+                        add(RD_KAFKA_VTYPE_RKT) { $0.u.rkt = topicHandle }
+                    } else {
+                        add(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
+                    }
                     add(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
                     if let key { add(RD_KAFKA_VTYPE_KEY) { $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress ?? emptyBytes); $0.u.mem.size = key.count } }
                     if let value { add(RD_KAFKA_VTYPE_VALUE) { $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress ?? emptyBytes); $0.u.mem.size = value.count } }
