@@ -51,7 +51,13 @@ let package = Package(
 
         .testTarget(
             name: "StreamKitTests",
-            dependencies: ["StreamKit", "CRocksDB", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "StreamKit",
+                "CRdKafka",
+                "CRocksDB",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",

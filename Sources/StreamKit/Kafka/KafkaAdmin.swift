@@ -15,7 +15,7 @@ public final class KafkaAdmin: Sendable {
             kind: .producer,
             properties: configuration.properties,
             logger: logger,
-            statistics: false
+            statistics: nil
         )
         self.configuration = configuration
     }

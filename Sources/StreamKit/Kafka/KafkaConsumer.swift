@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import Metrics
 import Synchronization
 
 /// Consumes records from Kafka, as a member of a consumer group or from manually assigned partitions.
@@ -35,7 +36,7 @@ public final class KafkaConsumer: Sendable {
             kind: .consumer,
             properties: configuration.properties,
             logger: logger,
-            statistics: configuration.statisticsInterval != nil,
+            statistics: configuration.statisticsInterval.map { _ in configuration.metricsFactory ?? MetricsSystem.factory },
             rebalanceHandler: KafkaConsumerRebalancer(listener: rebalanceListener, logger: logger)
         )
         self.configuration = configuration

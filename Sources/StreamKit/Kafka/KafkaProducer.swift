@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import Metrics
 import Synchronization
 
 /// Produces records to Kafka.
@@ -28,7 +29,7 @@ public final class KafkaProducer: Sendable {
             kind: .producer,
             properties: configuration.properties,
             logger: logger,
-            statistics: configuration.statisticsInterval != nil
+            statistics: configuration.statisticsInterval.map { _ in configuration.metricsFactory ?? MetricsSystem.factory }
         ) { conf in
             rd_kafka_conf_set_dr_msg_cb(conf) { _, message, opaque in
                 guard let message, let privatePointer = message.pointee._private, let opaque else { return }

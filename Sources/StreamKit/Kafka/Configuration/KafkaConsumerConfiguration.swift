@@ -1,3 +1,5 @@
+import Metrics
+
 /// Configuration of a ``KafkaConsumer``.
 ///
 /// Offsets are committed only when the caller says so (no auto-commit), which is what a stream processor
@@ -36,6 +38,8 @@ public struct KafkaConsumerConfiguration: Sendable {
     public var noDelay: Bool = true
     /// How often librdkafka's statistics are exported to swift-metrics; `nil` turns them off. Default: `nil`.
     public var statisticsInterval: Duration?
+    /// Where statistics go; `nil` means the process-wide `MetricsSystem.factory`. Default: `nil`.
+    public var metricsFactory: (any MetricsFactory)?
     /// Any further librdkafka property, applied last.
     public var additionalProperties: [String: String] = [:]
 

@@ -1,3 +1,5 @@
+import Metrics
+
 /// Configuration of a ``KafkaProducer``.
 ///
 /// The defaults give an idempotent, LZ4-compressing producer that picks partitions like the Java client.
@@ -33,6 +35,8 @@ public struct KafkaProducerConfiguration: Sendable {
     public var noDelay: Bool = true
     /// How often librdkafka's statistics are exported to swift-metrics; `nil` turns them off. Default: `nil`.
     public var statisticsInterval: Duration?
+    /// Where statistics go; `nil` means the process-wide `MetricsSystem.factory`. Default: `nil`.
+    public var metricsFactory: (any MetricsFactory)?
     /// Any further librdkafka property, applied last.
     public var additionalProperties: [String: String] = [:]
 

@@ -1,5 +1,6 @@
 import CRdKafka
 import Logging
+import Metrics
 import Synchronization
 
 /// Owns one `rd_kafka_t` handle and the callback context it points to.
@@ -31,7 +32,7 @@ final class RDKafkaClient: @unchecked Sendable {
         kind: Kind,
         properties: KafkaProperties,
         logger: Logger,
-        statistics: Bool,
+        statistics: (any MetricsFactory)?,
         rebalanceHandler: (any RDKafkaRebalanceHandler)? = nil,
         configure: (OpaquePointer) -> Void = { _ in }
     ) throws(KafkaError) {
@@ -42,12 +43,12 @@ final class RDKafkaClient: @unchecked Sendable {
         logger[metadataKey: KafkaLoggingKeys.client] = "\(clientID)"
         let context = RDKafkaCallbackContext(
             logger: logger,
-            statistics: statistics ? KafkaStatistics(client: clientID) : nil,
+            statistics: statistics.map { KafkaStatistics(client: clientID, factory: $0) },
             rebalanceHandler: rebalanceHandler
         )
         let unmanaged = Unmanaged.passRetained(context)
         rd_kafka_conf_set_opaque(conf, unmanaged.toOpaque())
-        installCommonCallbacks(conf, statistics: statistics)
+        installCommonCallbacks(conf, statistics: statistics != nil)
         if kind == .consumer { installConsumerCallbacks(conf) }
         configure(conf)
 

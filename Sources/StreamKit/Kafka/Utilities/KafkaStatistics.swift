@@ -10,13 +10,14 @@ struct KafkaStatistics: Sendable {
     ]
 
     let client: String
+    let factory: any MetricsFactory
 
     func record(json: UnsafeBufferPointer<UInt8>) {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else { return }
         let dimensions = [("client", client)]
         for field in Self.clientFields {
             if let value = (object[field] as? NSNumber)?.doubleValue {
-                Gauge(label: "kafka_client_\(field)", dimensions: dimensions).record(value)
+                Gauge(label: "kafka_client_\(field)", dimensions: dimensions, factory: factory).record(value)
             }
         }
         guard let topics = object["topics"] as? [String: Any] else { return }
@@ -28,7 +29,8 @@ struct KafkaStatistics: Sendable {
                 else { continue }
                 Gauge(
                     label: "kafka_consumer_lag",
-                    dimensions: dimensions + [("topic", topic), ("partition", partition)]
+                    dimensions: dimensions + [("topic", topic), ("partition", partition)],
+                    factory: factory
                 ).record(lag)
             }
         }
