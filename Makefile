@@ -21,7 +21,7 @@ run: setup
 	@SWIFT_FLAGS="$(SWIFT_FLAGS)" scripts/run
 
 bench: setup
-	@SWIFT_FLAGS="$(SWIFT_FLAGS)" scripts/bench
+	@SWIFT_FLAGS="$(SWIFT_FLAGS)" scripts/bench $(BENCH_ARGS)
 
 clean:
 	-scripts/broker stop >/dev/null 2>&1

@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -31,8 +32,15 @@ CONSUMER_PROPS = {
 }
 
 
+CPU = []  # CPU seconds (user + sys) of the last client process run by sh()
+
+
 def sh(args, **kw):
-    return subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+    return out
 
 
 def c_produce(addr, topic, count, size):
@@ -43,7 +51,7 @@ def c_produce(addr, topic, count, size):
     m = re.search(r"in (\d+)ms: (\d+) msgs/s and ([\d.]+) MB/s", out)
     if not m or "0 failed" not in out:
         sys.exit(f"rdkafka_performance producer failed:\n{out}")
-    return float(m.group(2)), float(m.group(3))
+    return float(m.group(2)), float(m.group(3)), CPU[-1]
 
 
 def c_consume(addr, topic, count, group):
@@ -54,7 +62,7 @@ def c_consume(addr, topic, count, group):
     m = re.search(r"(\d+) messages \(\d+ bytes\) consumed in \d+ms: (\d+) msgs/s \(([\d.]+) MB/s\)", out)
     if not m or int(m.group(1)) < count:
         sys.exit(f"rdkafka_performance consumer failed:\n{out}")
-    return float(m.group(2)), float(m.group(3))
+    return float(m.group(2)), float(m.group(3)), CPU[-1]
 
 
 def swift(binary, mode, addr, topic, count, size, props, partitions):
@@ -63,7 +71,7 @@ def swift(binary, mode, addr, topic, count, size, props, partitions):
     for k, v in props.items():
         args += ["--property", f"{k}={v}"]
     line = json.loads(sh(args, timeout=300).strip().splitlines()[-1])
-    return line["msgs_per_sec"], line["mb_per_sec"]
+    return line["msgs_per_sec"], line["mb_per_sec"], CPU[-1]
 
 
 def main():
@@ -111,20 +119,29 @@ def main():
     print()
     print(f"Kafka client throughput, {opts.count:,} x {opts.size}-byte messages, {opts.broker} broker, "
           f"{opts.rounds} rounds (median; min-max)")
-    print(f"{'mode':<9}{'client':<8}{'msgs/s':>12}{'MB/s':>9}   {'range msgs/s':<24}{'Swift/C':>8}")
+    print("Throughput ratio = Swift msgs/s / C msgs/s; CPU ratio = C CPU per message / Swift CPU per message "
+          "(client process user+sys, process start included); both of medians, higher is better for Swift.")
+    print(f"{'mode':<9}{'client':<8}{'msgs/s':>12}{'MB/s':>9}   {'range msgs/s':<24}{'CPU ns/msg':>11}"
+          f"{'thr. ratio':>12}{'CPU ratio':>11}")
     summary = {}
     for mode in ("produce", "consume"):
         c_med = statistics.median(x[0] for x in results[(mode, "c")])
+        c_cpu = statistics.median(x[2] for x in results[(mode, "c")]) / opts.count * 1e9
         for who in ("c", "swift"):
             rates = [x[0] for x in results[(mode, who)]]
             med = statistics.median(rates)
             mb = statistics.median(x[1] for x in results[(mode, who)])
+            cpu = statistics.median(x[2] for x in results[(mode, who)]) / opts.count * 1e9
             ratio = med / c_med
+            cpu_ratio = c_cpu / cpu
             summary[f"{mode}_{who}_msgs_per_sec"] = med
+            summary[f"{mode}_{who}_cpu_ns_per_msg"] = cpu
+            extra = ""
             if who == "swift":
                 summary[f"{mode}_ratio"] = ratio
-            print(f"{mode:<9}{who:<8}{med:>12,.0f}{mb:>9.1f}   {min(rates):>10,.0f}-{max(rates):<12,.0f}"
-                  f"{(f'{ratio:.2f}' if who == 'swift' else ''):>8}")
+                summary[f"{mode}_cpu_ratio"] = cpu_ratio
+                extra = f"{ratio:>12.2f}{cpu_ratio:>11.2f}"
+            print(f"{mode:<9}{who:<8}{med:>12,.0f}{mb:>9.1f}   {min(rates):>10,.0f}-{max(rates):<12,.0f}{cpu:>11,.0f}{extra}")
     print(json.dumps(summary, sort_keys=True))
 
 

@@ -11,9 +11,9 @@ import Synchronization
 ///
 /// Call ``close()`` when done: it leaves the group cleanly (revoking partitions through the listener first).
 public final class KafkaConsumer: Sendable {
-    /// A special offset for ``assign(_:)`` and ``seek(_:timeout:)``: the first record still stored.
+    /// A special offset for ``assign(_:)`` and ``seek(_:)``: the first record still stored.
     public static let beginning: Int64 = -2
-    /// A special offset for ``assign(_:)`` and ``seek(_:timeout:)``: the next record to be appended.
+    /// A special offset for ``assign(_:)`` and ``seek(_:)``: the next record to be appended.
     public static let end: Int64 = -1
     /// A special offset for ``assign(_:)``: the group's committed offset (or the reset policy).
     public static let committed: Int64 = -1000
@@ -132,20 +132,24 @@ public final class KafkaConsumer: Sendable {
 
     /// Stops fetching from `partitions` until ``resume(_:)``; the consumer stays in its group.
     public func pause(_ partitions: [TopicPartition]) throws {
-        try client.checkUsable("consumer")
-        let list = RDKafkaTopicPartitionList(partitions)
-        let err = client.withHandle { rd_kafka_pause_partitions($0, list.pointer) }
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "pause") }
-        _ = try list.offsets(context: "pause")
+        try setFetching(partitions, "pause", rd_kafka_pause_partitions)
     }
 
     /// Resumes fetching from paused `partitions`.
     public func resume(_ partitions: [TopicPartition]) throws {
+        try setFetching(partitions, "resume", rd_kafka_resume_partitions)
+    }
+
+    private func setFetching(
+        _ partitions: [TopicPartition],
+        _ what: String,
+        _ call: (OpaquePointer?, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?) -> rd_kafka_resp_err_t
+    ) throws {
         try client.checkUsable("consumer")
         let list = RDKafkaTopicPartitionList(partitions)
-        let err = client.withHandle { rd_kafka_resume_partitions($0, list.pointer) }
-        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "resume") }
-        _ = try list.offsets(context: "resume")
+        let err = client.withHandle { call($0, list.pointer) }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: what) }
+        _ = try list.offsets(context: what)
     }
 
     // MARK: Offsets
