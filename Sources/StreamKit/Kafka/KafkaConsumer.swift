@@ -98,11 +98,11 @@ public final class KafkaConsumer: Sendable {
     /// Rebalance callbacks run inside this call. Calls must not overlap.
     /// - Throws: a fatal consumer error, or ``KafkaError/Code/closed``.
     public func poll(maxRecords: Int = 1000, timeout: Duration = .milliseconds(100)) async throws -> [KafkaConsumerRecord] {
-        try client.checkUsable("consumer")
         let client = self.client
         let logger = self.logger
         let timeoutMs = Int32(clamping: timeout.milliseconds)
         return try await pollExecutor.run { () throws -> [KafkaConsumerRecord] in
+            // Checked on the poll queue, which also runs close(): a poll queued behind close sees it.
             try client.checkUsable("consumer")
             return try client.withHandle { handle throws in
                 var records: [KafkaConsumerRecord] = []

@@ -18,7 +18,6 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
             case transaction
             case topicAlreadyExists
             case unknownTopic
-            case rebalance
             case consumer
             case admin
             case closed
@@ -47,8 +46,6 @@ public struct KafkaError: Error, Sendable, CustomStringConvertible {
         public static let topicAlreadyExists = Code(.topicAlreadyExists)
         /// A topic or partition does not exist.
         public static let unknownTopic = Code(.unknownTopic)
-        /// A rebalance could not be applied.
-        public static let rebalance = Code(.rebalance)
         /// The consumer reported an error.
         public static let consumer = Code(.consumer)
         /// An admin operation failed.
