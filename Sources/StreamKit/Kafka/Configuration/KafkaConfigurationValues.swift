@@ -56,6 +56,12 @@ extension Duration {
         let (seconds, attoseconds) = components
         return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
+
+    /// The duration in whole nanoseconds (rounded down), for metrics timers.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
 }
 
 /// Properties that a configuration turns into librdkafka settings, in order; later entries win.

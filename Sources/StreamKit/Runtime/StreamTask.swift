@@ -1,0 +1,377 @@
+import Logging
+import Metrics
+
+/// One partition of one sub-topology: owns that partition of each of the sub-topology's source topics, its
+/// processor instances and its stores.
+///
+/// Records are buffered per task and started by a ``TaskScheduler``: one at a time per key, several keys at once
+/// up to ``StreamsConfiguration/maxInFlightPerTask``. Processors run on this actor, so while one record awaits
+/// (a remote call), records of other keys proceed. Offsets become committable only below the oldest unfinished
+/// record.
+package actor StreamTask {
+    package nonisolated let id: TaskID
+    package nonisolated let partitions: Set<TopicPartition>
+    private let context: TaskContext
+    private let sources: [String: (node: RuntimeNode, spec: SourceSpec)]
+    private let nodes: [RuntimeNode]
+    private let handling: ErrorHandling
+    private let metrics: TaskMetrics
+    private let clock: any WallClock
+    private var scheduler: TaskScheduler
+    private var workers = 0
+    private var workerTasks: [Int: Task<Void, Never>] = [:]
+    private var nextWorker = 0
+    private var holding = false
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    package private(set) var failure: TaskFailure?
+    private var closed = false
+    /// Called with the partitions whose backlog fell to half the buffer size, so that fetching resumes.
+    private let onDrained: @Sendable (StreamTask, [TopicPartition]) -> Void
+    private let onFailure: @Sendable (StreamTask, TaskFailure) -> Void
+    private let bufferCapacity: Int
+    package private(set) var pausedPartitions: Set<TopicPartition> = []
+
+    package init(
+        id: TaskID,
+        topology: Topology,
+        partitions: Set<TopicPartition>,
+        applicationID: String,
+        configuration: StreamsConfiguration,
+        collector: any RecordCollector,
+        clock: any WallClock,
+        logger: Logger,
+        onDrained: @escaping @Sendable (StreamTask, [TopicPartition]) -> Void = { _, _ in },
+        onFailure: @escaping @Sendable (StreamTask, TaskFailure) -> Void = { _, _ in }
+    ) throws {
+        let subtopology = topology.subtopologies[id.subtopology]
+        var logger = logger
+        logger[metadataKey: "streamkit.task"] = "\(id)"
+        var stores: [String: any StateStore] = [:]
+        do {
+            for name in subtopology.stores { stores[name] = try topology.stores[name]!.make(id) }
+        } catch {
+            for store in stores.values { store.close() }
+            throw error
+        }
+        let context = TaskContext(
+            id: id,
+            applicationID: applicationID,
+            clock: clock,
+            logger: logger,
+            collector: collector,
+            stores: stores
+        )
+        var runtime: [String: RuntimeNode] = [:]
+        var ordered: [RuntimeNode] = []
+        var sources: [String: (node: RuntimeNode, spec: SourceSpec)] = [:]
+        for name in subtopology.nodes {
+            let spec = topology.nodes[name]!
+            let node = RuntimeNode(
+                name: name,
+                processor: spec.make(),
+                context: ProcessorNodeContext(name: name, task: context, storeNames: Set(spec.stores))
+            )
+            runtime[name] = node
+            ordered.append(node)
+            if case .source(let source) = spec.kind {
+                for topic in source.topics { sources[topic.resolved(applicationID: applicationID)] = (node, source) }
+            }
+        }
+        for node in ordered {
+            node.context.children = (topology.children[node.name] ?? []).compactMap { runtime[$0] }
+        }
+        self.id = id
+        self.partitions = partitions
+        self.context = context
+        self.sources = sources
+        self.nodes = ordered
+        self.handling = configuration.errorHandling
+        self.metrics = TaskMetrics(
+            applicationID: applicationID,
+            task: id,
+            factory: configuration.metricsFactory ?? MetricsSystem.factory
+        )
+        self.clock = clock
+        self.scheduler = TaskScheduler(maxInFlight: configuration.maxInFlightPerTask)
+        self.bufferCapacity = configuration.bufferedRecordsPerPartition
+        self.onDrained = onDrained
+        self.onFailure = onFailure
+    }
+
+    package var logger: Logger { context.logger }
+
+    /// Initializes every processor (they may open stores and schedule punctuators).
+    package func initialize() throws {
+        for node in nodes { try node.processor.initialize(node.context) }
+    }
+
+    // MARK: Records
+
+    /// Buffers records and starts what may start. Returns the partitions whose buffer is now full: the caller
+    /// pauses fetching them until the task reports them drained.
+    @discardableResult
+    package func enqueue(_ records: [KafkaConsumerRecord]) -> [TopicPartition] {
+        guard !closed, failure == nil else { return [] }
+        var full: Set<TopicPartition> = []
+        for record in records {
+            scheduler.enqueue(record)
+            if scheduler.queued(record.topicPartition) >= bufferCapacity { full.insert(record.topicPartition) }
+        }
+        full.subtract(pausedPartitions)
+        pausedPartitions.formUnion(full)
+        startWorkers()
+        return Array(full)
+    }
+
+    /// The number of records waiting to start.
+    package var buffered: Int { scheduler.buffered }
+
+    private func startWorkers() {
+        while !holding, failure == nil, workers < scheduler.maxInFlight, workers < scheduler.buffered {
+            workers += 1
+            let number = nextWorker
+            nextWorker += 1
+            workerTasks[number] = Task { await self.work(number) }
+        }
+    }
+
+    private func work(_ number: Int) async {
+        var sinceYield = 0
+        while !holding, failure == nil, let item = scheduler.start() {
+            let finished = await run(item.record)
+            guard finished else { break }
+            scheduler.finish(item)
+            sinceYield += 1
+            if sinceYield == 64 {
+                sinceYield = 0
+                reportDrained()
+                await Task.yield()
+            }
+        }
+        workers -= 1
+        workerTasks[number] = nil
+        reportDrained()
+        if workers == 0 {
+            let waiters = idleWaiters
+            idleWaiters = []
+            for waiter in waiters { waiter.resume() }
+        }
+    }
+
+    private func reportDrained() {
+        guard !pausedPartitions.isEmpty else { return }
+        let drained = pausedPartitions.filter { scheduler.queued($0) <= bufferCapacity / 2 }
+        guard !drained.isEmpty else { return }
+        pausedPartitions.subtract(drained)
+        onDrained(self, Array(drained))
+    }
+
+    /// Processes one record through the sub-topology. Returns `false` when the task failed on it (the record
+    /// then stays unfinished, so no commit passes it).
+    private func run(_ consumed: KafkaConsumerRecord) async -> Bool {
+        let metadata = RecordMetadata(topic: consumed.topic, partition: consumed.partition, offset: consumed.offset)
+        guard let source = sources[consumed.topic] else {
+            return handle(.deserialization, TopologyError(node: "(task \(id))", reason: "no source reads \(consumed.topic)"), consumed, metadata)
+        }
+        let record: AnyRecord
+        do {
+            record = try source.spec.deserialize(consumed)
+        } catch {
+            return await handleAsync(.deserialization, error, consumed, metadata)
+        }
+        if record.timestamp > context.streamTime {
+            context.streamTime = record.timestamp
+        }
+        let start = ContinuousClock.now
+        do {
+            try await source.node.processor.process(record)
+        } catch {
+            return await handleAsync(.processing, error, consumed, metadata)
+        }
+        metrics.processLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+        metrics.endToEndLatency.recordMilliseconds(max(0, clock.now() - record.timestamp))
+        metrics.processed.increment()
+        await punctuate(.streamTime, at: context.streamTime)
+        return true
+    }
+
+    private func handleAsync(_ stage: FailureStage, _ error: any Error, _ consumed: KafkaConsumerRecord, _ metadata: RecordMetadata) async -> Bool {
+        let response = self.response(for: stage)
+        if case .deadLetter(let topic) = response {
+            let letter = KafkaProducerRecord(
+                topic: topic,
+                key: consumed.key,
+                value: consumed.value,
+                headers: consumed.headers + DeadLetterHeaders.make(
+                    stage: stage,
+                    reason: "\(error)",
+                    source: metadata,
+                    applicationID: context.applicationID,
+                    task: id
+                ),
+                timestamp: consumed.timestamp
+            )
+            do {
+                try await context.collector.send(letter, from: metadata)
+            } catch {
+                return handle(stage, error, consumed, metadata, response: .fail)
+            }
+            logger.warning("record sent to dead-letter topic", metadata: [
+                "stage": "\(stage)", "source": "\(metadata)", "topic": "\(topic)", "reason": "\(error)",
+            ])
+            metrics.skipped.increment()
+            return true
+        }
+        return handle(stage, error, consumed, metadata)
+    }
+
+    private func handle(
+        _ stage: FailureStage,
+        _ error: any Error,
+        _ consumed: KafkaConsumerRecord?,
+        _ metadata: RecordMetadata?,
+        response: ErrorHandling.Response? = nil
+    ) -> Bool {
+        switch response ?? self.response(for: stage) {
+        case .logAndContinue:
+            logger.warning("record skipped", metadata: ["stage": "\(stage)", "source": "\(metadata.map { "\($0)" } ?? "-")", "reason": "\(error)"])
+            metrics.skipped.increment()
+            return true
+        case .fail, .deadLetter:
+            fail(TaskFailure(task: id, stage: stage, source: metadata, reason: "\(error)"))
+            return false
+        }
+    }
+
+    private func response(for stage: FailureStage) -> ErrorHandling.Response {
+        switch stage {
+        case .deserialization: return handling.deserialization
+        case .processing: return handling.processing
+        case .production: return handling.production
+        }
+    }
+
+    private func fail(_ failure: TaskFailure) {
+        guard self.failure == nil else { return }
+        self.failure = failure
+        logger.error("task failed", metadata: ["error": "\(failure)"])
+        onFailure(self, failure)
+    }
+
+    // MARK: Time
+
+    /// Fires the punctuators of `type` due at `time`.
+    package func punctuate(_ type: PunctuationType, at time: Int64) async {
+        guard !closed, failure == nil else { return }
+        for (entry, firedAt) in context.punctuation.takeDue(type, at: time) {
+            let start = ContinuousClock.now
+            do {
+                try await entry.punctuator(firedAt)
+            } catch {
+                fail(TaskFailure(task: id, stage: .processing, source: nil, reason: "punctuator of \(entry.node): \(error)"))
+                return
+            }
+            metrics.punctuations.increment()
+            metrics.punctuationLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+        }
+    }
+
+    /// Fires the wall-clock punctuators due now.
+    package func punctuateWallClock() async {
+        await punctuate(.wallClockTime, at: clock.now())
+    }
+
+    package var streamTime: Int64 { context.streamTime }
+
+    // MARK: Commit and close
+
+    /// Waits until no record is in flight; with `hold`, starts none until ``release()``.
+    package func drain(hold: Bool) async {
+        if hold { holding = true }
+        if workers > 0 {
+            await withCheckedContinuation { idleWaiters.append($0) }
+        }
+    }
+
+    /// Lets records start again after ``drain(hold:)``.
+    package func release() {
+        holding = false
+        startWorkers()
+    }
+
+    /// Makes everything processed so far durable in the output and returns the offsets that may be committed.
+    ///
+    /// Waits for every output record to be acknowledged; records the broker refused go to the production error
+    /// handler (a `.fail` there fails the task and this throws). Stores are flushed.
+    package func prepareCommit() async throws -> [TopicPartitionOffset] {
+        if let failure { throw failure }
+        var failed = try await context.collector.flush()
+        while !failed.isEmpty {
+            for delivery in failed {
+                try await handleFailedDelivery(delivery)
+            }
+            failed = try await context.collector.flush()
+        }
+        if let failure { throw failure }
+        for store in context.stores.values { try store.flush() }
+        return scheduler.committableOffsets()
+    }
+
+    private func handleFailedDelivery(_ delivery: FailedDelivery) async throws {
+        let reason = "\(delivery.error) (writing to \(delivery.record.topic))"
+        switch handling.production {
+        case .logAndContinue:
+            logger.warning("output record dropped", metadata: ["source": "\(delivery.source.map { "\($0)" } ?? "-")", "reason": "\(reason)"])
+            metrics.skipped.increment()
+        case .deadLetter(let topic) where topic != delivery.record.topic:
+            var letter = delivery.record
+            letter.topic = topic
+            letter.partition = nil
+            letter.headers += DeadLetterHeaders.make(
+                stage: .production,
+                reason: reason,
+                source: delivery.source,
+                applicationID: context.applicationID,
+                task: id
+            )
+            try await context.collector.send(letter, from: delivery.source)
+            metrics.skipped.increment()
+        case .fail, .deadLetter:
+            let failure = TaskFailure(task: id, stage: .production, source: delivery.source, reason: reason)
+            fail(failure)
+            throw failure
+        }
+    }
+
+    /// Records that the offsets from ``prepareCommit()`` were committed.
+    package func committed(_ offsets: [TopicPartitionOffset]) {
+        scheduler.markCommitted(offsets)
+    }
+
+    /// Stops the task. A clean close lets in-flight records finish and returns the offsets to commit (the caller
+    /// commits them); a dirty close (after a failure, or when the producer was fenced) abandons in-flight work.
+    /// Buffered records that never started are dropped either way: the next owner fetches them again.
+    package func close(clean: Bool) async -> [TopicPartitionOffset] {
+        guard !closed else { return [] }
+        var offsets: [TopicPartitionOffset] = []
+        if clean, failure == nil {
+            holding = true
+            await drain(hold: true)
+            do {
+                offsets = try await prepareCommit()
+            } catch {
+                logger.warning("task could not flush on close", metadata: ["error": "\(error)"])
+                offsets = []
+            }
+        } else {
+            holding = true
+            for task in workerTasks.values { task.cancel() }
+        }
+        closed = true
+        scheduler.drop(partitions)
+        for node in nodes { await node.processor.close() }
+        for store in context.stores.values { store.close() }
+        logger.debug("task closed", metadata: ["clean": "\(clean)"])
+        return offsets
+    }
+}

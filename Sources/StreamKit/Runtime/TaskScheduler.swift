@@ -1,0 +1,134 @@
+import DequeModule
+
+/// Decides which of a task's buffered records may start: one record per key at a time, in arrival order per key,
+/// and at most `maxInFlight` at once. Tracks, per partition, the offset below which every record is finished,
+/// which is the offset a commit may name.
+///
+/// A plain state machine with no I/O; the task actor drives it.
+package struct TaskScheduler {
+    package struct Item {
+        package let record: KafkaConsumerRecord
+        fileprivate let key: [UInt8]?
+        fileprivate let sequence: Int
+    }
+
+    private struct PartitionProgress {
+        /// Offsets of records not yet finished (or finished after an older unfinished one), in arrival order.
+        var slots: Deque<(offset: Int64, done: Bool)> = []
+        /// The sequence number of `slots.first`.
+        var head = 0
+        var nextSequence = 0
+        /// The offset after the last record that left `slots` finished.
+        var finishedUpTo: Int64?
+        var lastCommitted: Int64?
+        var queued = 0
+    }
+
+    package let maxInFlight: Int
+    private var ready: Deque<Item> = []
+    private var blocked: [[UInt8]?: Deque<Item>] = [:]
+    /// Records per key that are queued in `ready` or in flight (blocked ones are counted in `blocked`).
+    private var active: [[UInt8]?: Int] = [:]
+    private var progress: [TopicPartition: PartitionProgress] = [:]
+    package private(set) var inFlight = 0
+    package private(set) var buffered = 0
+
+    package init(maxInFlight: Int) {
+        precondition(maxInFlight >= 1, "maxInFlight must be at least 1")
+        self.maxInFlight = maxInFlight
+    }
+
+    /// Adds a record at the back of the queue of its key.
+    package mutating func enqueue(_ record: KafkaConsumerRecord) {
+        let partition = record.topicPartition
+        var state = progress[partition] ?? PartitionProgress()
+        let item = Item(record: record, key: record.key, sequence: state.nextSequence)
+        state.nextSequence += 1
+        state.slots.append((record.offset, false))
+        state.queued += 1
+        progress[partition] = state
+        buffered += 1
+        if active[record.key, default: 0] > 0 {
+            blocked[record.key, default: []].append(item)
+        } else {
+            active[record.key] = 1
+            ready.append(item)
+        }
+    }
+
+    /// Whether a record could start now.
+    package var canStart: Bool { inFlight < maxInFlight && !ready.isEmpty }
+
+    /// The next record that may start, or `nil` when none may.
+    package mutating func start() -> Item? {
+        guard inFlight < maxInFlight, let item = ready.popFirst() else { return nil }
+        inFlight += 1
+        buffered -= 1
+        progress[item.record.topicPartition]?.queued -= 1
+        return item
+    }
+
+    /// Marks a started record finished; the next record of its key becomes ready.
+    package mutating func finish(_ item: Item) {
+        inFlight -= 1
+        let partition = item.record.topicPartition
+        if var state = progress[partition] {
+            let index = item.sequence - state.head
+            if index >= 0, index < state.slots.count { state.slots[index].done = true }
+            while let first = state.slots.first, first.done {
+                state.slots.removeFirst()
+                state.head += 1
+                state.finishedUpTo = first.offset + 1
+            }
+            progress[partition] = state
+        }
+        if var waiting = blocked[item.key], let next = waiting.popFirst() {
+            blocked[item.key] = waiting.isEmpty ? nil : waiting
+            ready.prepend(next)
+        } else {
+            active[item.key] = nil
+        }
+    }
+
+    /// Records of `partition` waiting to start.
+    package func queued(_ partition: TopicPartition) -> Int { progress[partition]?.queued ?? 0 }
+
+    /// Per partition, the offset below which every record has finished, where that moved since the last call
+    /// to ``markCommitted(_:)``.
+    package func committableOffsets() -> [TopicPartitionOffset] {
+        progress.compactMap { partition, state in
+            let offset = state.slots.first?.offset ?? state.finishedUpTo
+            guard let offset, offset != state.lastCommitted else { return nil }
+            return TopicPartitionOffset(partition, offset: offset)
+        }
+    }
+
+    package mutating func markCommitted(_ offsets: [TopicPartitionOffset]) {
+        for offset in offsets { progress[offset.topicPartition]?.lastCommitted = offset.offset }
+    }
+
+    /// Drops every record of `partitions` that has not started, and forgets their progress once nothing of
+    /// theirs is in flight.
+    package mutating func drop(_ partitions: Set<TopicPartition>) {
+        func keep(_ item: Item) -> Bool { !partitions.contains(item.record.topicPartition) }
+        let droppedReady = ready.filter { !keep($0) }
+        ready = Deque(ready.filter(keep))
+        for item in droppedReady { active[item.key] = nil }
+        for (key, queue) in blocked {
+            let kept = queue.filter(keep)
+            blocked[key] = kept.isEmpty ? nil : Deque(kept)
+        }
+        // Keys whose ready record was dropped but which still have blocked records: promote the next one.
+        for item in droppedReady {
+            if var waiting = blocked[item.key], let next = waiting.popFirst() {
+                blocked[item.key] = waiting.isEmpty ? nil : waiting
+                active[item.key] = 1
+                ready.append(next)
+            }
+        }
+        for partition in partitions {
+            if let state = progress[partition] { buffered -= state.queued }
+            progress[partition] = nil
+        }
+    }
+}
