@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "StreamKit", targets: ["StreamKit"]),
+        .library(name: "StreamKitTesting", targets: ["StreamKitTesting"]),
         .library(name: "Dataflow", targets: ["Dataflow"]),
         .library(name: "Gateways", targets: ["Gateways"]),
         .executable(name: "dataflow", targets: ["dataflow"]),
@@ -43,6 +44,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "StreamKitTesting",
+            dependencies: ["StreamKit", .product(name: "Logging", package: "swift-log")]
+        ),
         .target(name: "Dataflow", dependencies: ["StreamKit"]),
         .target(name: "Gateways", dependencies: ["Dataflow"]),
         .executableTarget(
@@ -58,6 +63,7 @@ let package = Package(
             name: "StreamKitTests",
             dependencies: [
                 "StreamKit",
+                "StreamKitTesting",
                 "CRdKafka",
                 "CRocksDB",
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,5 @@
 /// Where a task's sinks write: Kafka through a producer, or the test driver's in-memory topics.
-package protocol RecordCollector: AnyObject {
+package protocol RecordCollector: AnyObject, Sendable {
     /// Hands a record over for sending; delivery failures surface at ``flush()``.
     func send(_ record: KafkaProducerRecord, from source: RecordMetadata?) async throws
     /// Waits until everything sent so far is delivered, and reports the records that failed.

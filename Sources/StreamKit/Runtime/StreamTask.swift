@@ -283,6 +283,14 @@ package actor StreamTask {
 
     package var streamTime: Int64 { context.streamTime }
 
+    /// A snapshot of a key-value store's contents, for tests and interactive queries.
+    package func readStore<K: Sendable, V: Sendable>(_ name: String, key: K.Type, value: V.Type) throws -> [(key: K, value: V)] {
+        guard let store = context.stores[name] as? KeyValueStore<K, V> else {
+            throw TopologyError(node: name, reason: "task \(id) has no KeyValueStore<\(K.self), \(V.self)> with this name")
+        }
+        return try store.all()
+    }
+
     // MARK: Commit and close
 
     /// Waits until no record is in flight; with `hold`, starts none until ``release()``.

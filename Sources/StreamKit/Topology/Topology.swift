@@ -105,6 +105,11 @@ public struct Topology: Sendable, CustomStringConvertible {
         subtopologies.flatMap { $0.sourceTopics.map { $0.resolved(applicationID: applicationID) } }
     }
 
+    /// The topics one sub-topology reads, with internal topics named for `applicationID`.
+    package func sourceTopics(of subtopology: Int, applicationID: String) -> [String] {
+        subtopologies[subtopology].sourceTopics.map { $0.resolved(applicationID: applicationID) }
+    }
+
     /// The sub-topology that reads `topic` (resolved for `applicationID`).
     package func subtopology(reading topic: String, applicationID: String) -> Subtopology? {
         subtopologies.first { $0.sourceTopics.contains { $0.resolved(applicationID: applicationID) == topic } }
