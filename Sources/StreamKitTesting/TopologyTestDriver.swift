@@ -75,6 +75,14 @@ public final class TopologyTestDriver {
         try await processPending()
     }
 
+    /// Appends several records to their topics at once and processes them together: records of different keys
+    /// may then be in flight at the same time, as they would be when a fetch returns a batch.
+    public func pipe(batch records: [KafkaProducerRecord]) async throws {
+        try await ensureInitialized()
+        for record in records { _ = topics.append(record, timestamp: clock.now()) }
+        try await processPending()
+    }
+
     /// Moves the wall clock forward and fires the wall-clock punctuators that came due.
     public func advanceWallClockTime(by duration: Duration) async throws {
         try await ensureInitialized()
@@ -99,11 +107,9 @@ public final class TopologyTestDriver {
                     guard !records.isEmpty else { continue }
                     positions[topic, default: 0] += records.count
                     progressed = true
-                    for record in records {
-                        await task.enqueue([record])
-                        await task.drain(hold: false)
-                        if let failure = await task.failure { throw failure }
-                    }
+                    await task.enqueue(records)
+                    await task.drain(hold: false)
+                    if let failure = await task.failure { throw failure }
                     _ = try await task.prepareCommit()
                 }
             }
