@@ -185,6 +185,8 @@ package actor StreamTask {
         let start = ContinuousClock.now
         do {
             try await source.node.processor.process(record)
+        } catch let error as ProductionFailure {
+            return await handleAsync(.production, error, consumed, metadata)
         } catch {
             return await handleAsync(.processing, error, consumed, metadata)
         }

@@ -1,0 +1,446 @@
+import Logging
+import Metrics
+import Synchronization
+
+/// The engine behind ``StreamsApplication``: one consumer in the application's group, one producer, and one
+/// ``StreamTask`` per assigned (sub-topology, partition).
+///
+/// The poll loop routes records to tasks, pauses partitions whose task is full, commits on the commit interval,
+/// fires wall-clock punctuators, restarts failed tasks, and measures lag. Rebalance callbacks arrive on the
+/// consumer's poll thread while the loop waits in `poll`, and are served here before the consumer continues.
+actor StreamsRuntime {
+    let topology: Topology
+    let configuration: StreamsConfiguration
+    let logger: Logger
+    let state: ApplicationStateHolder
+    let metrics: ApplicationMetrics
+    private let signals = Signals()
+    private var consumer: KafkaConsumer?
+    private var producer: KafkaProducer?
+    private var tasks: [TaskID: StreamTask] = [:]
+    /// Partitions assigned to this member, per task, including tasks waiting to restart.
+    private var assigned: [TaskID: Set<TopicPartition>] = [:]
+    private var restarts: [TaskID: ContinuousClock.Instant] = [:]
+    private var consecutiveFailures: [TaskID: Int] = [:]
+    private var subtopologyOfTopic: [String: Int] = [:]
+    private var stopRequested = false
+    private var lastCommit = ContinuousClock.now
+    private var lastPunctuation = ContinuousClock.now
+    private var lastLag = ContinuousClock.now
+    private var lagGauges: [TopicPartition: Gauge] = [:]
+
+    private var exactlyOnce: Bool { configuration.processingGuarantee == .exactlyOnce }
+
+    /// Failures and drained partitions reported by tasks, picked up by the poll loop.
+    final class Signals: Sendable {
+        private let failures = Mutex<[TaskFailure]>([])
+        func report(_ failure: TaskFailure) { failures.withLock { $0.append(failure) } }
+        func takeFailures() -> [TaskFailure] {
+            failures.withLock { failures in
+                defer { failures = [] }
+                return failures
+            }
+        }
+    }
+
+    init(topology: Topology, configuration: StreamsConfiguration, logger: Logger, state: ApplicationStateHolder) {
+        self.topology = topology
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "streamkit.application"] = "\(configuration.applicationID)"
+        self.logger = logger
+        self.state = state
+        self.metrics = ApplicationMetrics(
+            applicationID: configuration.applicationID,
+            factory: configuration.metricsFactory ?? MetricsSystem.factory
+        )
+        for subtopology in topology.subtopologies {
+            for topic in topology.sourceTopics(of: subtopology.id, applicationID: configuration.applicationID) {
+                subtopologyOfTopic[topic] = subtopology.id
+            }
+        }
+    }
+
+    func requestStop() { stopRequested = true }
+
+    // MARK: Life
+
+    func run() async throws {
+        do {
+            try await TopicPreparation(topology: topology, configuration: configuration, logger: logger).run()
+            let producer = try await makeProducer()
+            self.producer = producer
+            let consumer = try makeConsumer()
+            self.consumer = consumer
+            state.set(.rebalancing)
+            try await consumer.subscribe(topics: topology.sourceTopics(applicationID: configuration.applicationID))
+            logger.info("application started", metadata: [
+                "guarantee": "\(configuration.processingGuarantee.rawValue)",
+                "instance": "\(configuration.instanceID)",
+            ])
+            try await loop(consumer)
+            try await shutdown()
+        } catch {
+            logger.error("application failed", metadata: ["error": "\(error)"])
+            await closeAfterError()
+            state.set(.error)
+            throw error
+        }
+    }
+
+    private func loop(_ consumer: KafkaConsumer) async throws {
+        let pollTimeout = min(configuration.wallClockResolution, .milliseconds(50))
+        while !stopRequested, !Task.isCancelled {
+            let records = try await consumer.poll(maxRecords: 2000, timeout: pollTimeout)
+            try await route(records)
+            try await handleFailures()
+            try await restartDueTasks()
+            let now = ContinuousClock.now
+            if now - lastPunctuation >= configuration.wallClockResolution {
+                lastPunctuation = now
+                for task in tasks.values { await task.punctuateWallClock() }
+            }
+            if now - lastCommit >= configuration.effectiveCommitInterval {
+                try await commit(closing: [])
+            }
+            if now - lastLag >= configuration.lagInterval {
+                lastLag = now
+                await measureLag()
+            }
+        }
+    }
+
+    private func shutdown() async throws {
+        state.set(.pendingShutdown)
+        logger.info("shutting down: committing and leaving the group")
+        try await commit(closing: Set(tasks.keys))
+        await consumer?.close()
+        await producer?.close()
+        consumer = nil
+        producer = nil
+        state.set(.notRunning)
+        logger.info("application stopped")
+    }
+
+    private func closeAfterError() async {
+        for task in tasks.values { _ = await task.close(clean: false) }
+        tasks = [:]
+        if exactlyOnce { try? await producer?.abortTransaction() }
+        await consumer?.close()
+        await producer?.close()
+        consumer = nil
+        producer = nil
+    }
+
+    // MARK: Clients
+
+    private func makeProducer() async throws -> KafkaProducer {
+        var config = KafkaProducerConfiguration(bootstrapServers: configuration.bootstrapServers)
+        config.clientID = "\(configuration.applicationID)-\(configuration.instanceID)-producer"
+        if exactlyOnce {
+            config.transactionalID = "\(configuration.applicationID)-\(configuration.instanceID)"
+            config.transactionTimeout = configuration.transactionTimeout
+        }
+        config.metricsFactory = configuration.metricsFactory
+        configuration.producer(&config)
+        let producer = try KafkaProducer(configuration: config, logger: logger)
+        if exactlyOnce {
+            do {
+                try await producer.initTransactions()
+                try producer.beginTransaction()
+            } catch {
+                await producer.close()
+                throw error
+            }
+        }
+        return producer
+    }
+
+    private func makeConsumer() throws -> KafkaConsumer {
+        var config = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers, groupID: configuration.applicationID)
+        config.clientID = "\(configuration.applicationID)-\(configuration.instanceID)-consumer"
+        config.isolationLevel = .readCommitted
+        // Tasks with several source topics need the same partition of each: only the range assignor promises that.
+        let coPartitioned = topology.subtopologies.contains { $0.sourceTopics.count > 1 }
+        config.assignmentStrategy = coPartitioned ? .range : .cooperativeSticky
+        config.metricsFactory = configuration.metricsFactory
+        configuration.consumer(&config)
+        return try KafkaConsumer(configuration: config, rebalanceListener: RebalanceBridge(runtime: self), logger: logger)
+    }
+
+    // MARK: Records
+
+    private func route(_ records: [KafkaConsumerRecord]) async throws {
+        guard !records.isEmpty else { return }
+        var batches: [TaskID: [KafkaConsumerRecord]] = [:]
+        for record in records {
+            guard let subtopology = subtopologyOfTopic[record.topic] else { continue }
+            batches[TaskID(subtopology: subtopology, partition: record.partition), default: []].append(record)
+        }
+        for (id, batch) in batches {
+            // Records of a task that is down (waiting to restart) are dropped: it re-reads from its committed offset.
+            guard let task = tasks[id] else { continue }
+            let full = await task.enqueue(batch)
+            if !full.isEmpty { try? consumer?.pause(full) }
+        }
+    }
+
+    // MARK: Tasks
+
+    private func makeTask(_ id: TaskID, partitions: Set<TopicPartition>) async throws -> StreamTask {
+        guard let producer, let consumer else { throw KafkaError(code: .closed, message: "application is not running") }
+        let signals = self.signals
+        let task = try StreamTask(
+            id: id,
+            topology: topology,
+            partitions: partitions,
+            applicationID: configuration.applicationID,
+            configuration: configuration,
+            collector: KafkaRecordCollector(producer: producer),
+            clock: configuration.clock,
+            logger: logger,
+            onDrained: { _, partitions in try? consumer.resume(partitions) },
+            onFailure: { _, failure in signals.report(failure) }
+        )
+        try await task.initialize()
+        return task
+    }
+
+    func partitionsAssigned(_ partitions: [TopicPartition]) async {
+        metrics.rebalances.increment()
+        state.set(.rebalancing)
+        var byTask: [TaskID: Set<TopicPartition>] = [:]
+        for partition in partitions {
+            guard let subtopology = subtopologyOfTopic[partition.topic] else { continue }
+            byTask[TaskID(subtopology: subtopology, partition: partition.partition), default: []].insert(partition)
+        }
+        for (id, added) in byTask.sorted(by: { $0.key < $1.key }) {
+            assigned[id, default: []].formUnion(added)
+            if let existing = tasks[id] {
+                // A co-partitioned task gaining a partition later: start it again with all of them.
+                let offsets = await existing.close(clean: true)
+                await commitOffsets(offsets)
+                tasks[id] = nil
+            }
+            do {
+                tasks[id] = try await makeTask(id, partitions: assigned[id]!)
+            } catch {
+                logger.error("task could not start", metadata: ["task": "\(id)", "error": "\(error)"])
+                signals.report(TaskFailure(task: id, stage: .processing, source: nil, reason: "start: \(error)"))
+            }
+        }
+        metrics.tasks.record(tasks.count)
+        logger.info("tasks assigned", metadata: ["tasks": "\(byTask.keys.sorted())", "running": "\(tasks.count)"])
+        state.set(.running)
+    }
+
+    func partitionsRevoked(_ partitions: [TopicPartition], lost: Bool) async {
+        state.set(.rebalancing)
+        let ids = Set(partitions.compactMap { p in subtopologyOfTopic[p.topic].map { TaskID(subtopology: $0, partition: p.partition) } })
+        if lost {
+            // Another member owns these already: nothing may be committed for them.
+            for id in ids {
+                if let task = tasks.removeValue(forKey: id) { _ = await task.close(clean: false) }
+                forget(id)
+            }
+            if exactlyOnce { await abortAndRecover(failed: []) }
+        } else if !ids.intersection(tasks.keys).isEmpty {
+            do {
+                try await commit(closing: ids.intersection(tasks.keys))
+            } catch {
+                logger.warning("commit on revocation failed", metadata: ["error": "\(error)"])
+            }
+        }
+        if !lost {
+            for id in ids {
+                if let task = tasks.removeValue(forKey: id) { _ = await task.close(clean: false) }
+                forget(id)
+            }
+        }
+        metrics.tasks.record(tasks.count)
+        logger.info(lost ? "tasks lost" : "tasks revoked", metadata: ["tasks": "\(ids.sorted())"])
+        if !tasks.isEmpty || !lost { state.set(.running) }
+    }
+
+    private func forget(_ id: TaskID) {
+        assigned[id] = nil
+        restarts[id] = nil
+        consecutiveFailures[id] = nil
+    }
+
+    // MARK: Commit
+
+    /// Commits what every task has finished; tasks in `closing` are closed cleanly first and removed.
+    ///
+    /// At-least-once: each task's output is acknowledged, then the offsets are committed. Exactly-once: every
+    /// task is held while the transaction commits its output together with the offsets, then released.
+    private func commit(closing: Set<TaskID>) async throws {
+        let start = ContinuousClock.now
+        lastCommit = start
+        let open = tasks.filter { !closing.contains($0.key) }
+        if exactlyOnce { for task in open.values { await task.drain(hold: true) } }
+        var offsets: [TaskID: [TopicPartitionOffset]] = [:]
+        for id in closing {
+            guard let task = tasks.removeValue(forKey: id) else { continue }
+            offsets[id] = await task.close(clean: true)
+        }
+        for (id, task) in open {
+            do {
+                offsets[id] = try await task.prepareCommit()
+            } catch {
+                logger.warning("task not committed", metadata: ["task": "\(id)", "error": "\(error)"])
+            }
+        }
+        let all = offsets.values.flatMap { $0 }
+        if exactlyOnce {
+            guard let producer, let consumer else { return }
+            do {
+                if !all.isEmpty {
+                    try await producer.sendOffsetsToTransaction(all, groupMetadata: try consumer.groupMetadata())
+                }
+                try await producer.commitTransaction()
+                try producer.beginTransaction()
+            } catch {
+                logger.warning("transaction commit failed; aborting and restarting tasks", metadata: ["error": "\(error)"])
+                await abortAndRecover(failed: [], producerError: error)
+                return
+            }
+        } else if !all.isEmpty {
+            do {
+                try await consumer?.commit(all)
+            } catch {
+                logger.warning("offset commit failed", metadata: ["error": "\(error)"])
+                for task in open.values { await task.release() }
+                return
+            }
+        }
+        for (id, task) in open {
+            let committed = offsets[id] ?? []
+            await task.committed(committed)
+            if !committed.isEmpty { consecutiveFailures[id] = nil }
+            if exactlyOnce { await task.release() }
+        }
+        if !all.isEmpty {
+            metrics.commits.increment()
+            metrics.commitLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+        }
+    }
+
+    private func commitOffsets(_ offsets: [TopicPartitionOffset]) async {
+        guard !exactlyOnce, !offsets.isEmpty else { return }
+        do { try await consumer?.commit(offsets) } catch {
+            logger.warning("offset commit failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: Failures and restarts
+
+    private func handleFailures() async throws {
+        let failures = signals.takeFailures()
+        guard let first = failures.first else { return }
+        if configuration.taskFailure == .stopApplication { throw first }
+        let failed = Set(failures.map(\.task))
+        if exactlyOnce {
+            await abortAndRecover(failed: failed)
+        } else {
+            for id in failed {
+                if let task = tasks.removeValue(forKey: id) { _ = await task.close(clean: false) }
+                scheduleRestart(id, failed: true)
+            }
+        }
+    }
+
+    /// Exactly-once: throws away the open transaction and restarts every task from its committed offsets (the
+    /// failed ones after their backoff). A fatal producer error (fenced) replaces the producer.
+    private func abortAndRecover(failed: Set<TaskID>, producerError: (any Error)? = nil) async {
+        for (_, task) in tasks { _ = await task.close(clean: false) }
+        let ids = Set(tasks.keys).union(failed)
+        tasks = [:]
+        let fatal = (producerError as? KafkaError)?.isFatal ?? false
+        if !fatal, let producer {
+            do {
+                try await producer.abortTransaction()
+                try producer.beginTransaction()
+            } catch {
+                logger.warning("abort failed; replacing the producer", metadata: ["error": "\(error)"])
+                await replaceProducer()
+            }
+        } else {
+            await replaceProducer()
+        }
+        for id in ids where assigned[id] != nil { scheduleRestart(id, failed: failed.contains(id)) }
+    }
+
+    private func replaceProducer() async {
+        await producer?.close()
+        producer = nil
+        var backoff = Duration.milliseconds(200)
+        while !stopRequested, !Task.isCancelled {
+            do {
+                producer = try await makeProducer()
+                logger.info("producer replaced")
+                return
+            } catch {
+                logger.error("producer could not be created", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(10))
+            }
+        }
+    }
+
+    private func scheduleRestart(_ id: TaskID, failed: Bool) {
+        var delay = Duration.zero
+        if failed, case .restartTask(let initial, let maximum) = configuration.taskFailure {
+            let attempt = consecutiveFailures[id, default: 0]
+            consecutiveFailures[id] = attempt + 1
+            delay = min(initial * (1 << min(attempt, 20)), maximum)
+            metrics.taskRestarts.increment()
+            logger.warning("task will restart", metadata: ["task": "\(id)", "after": "\(delay)", "attempt": "\(attempt + 1)"])
+        }
+        restarts[id] = ContinuousClock.now + delay
+        if let partitions = assigned[id] { try? consumer?.pause(Array(partitions)) }
+    }
+
+    private func restartDueTasks() async throws {
+        let now = ContinuousClock.now
+        for (id, due) in restarts where due <= now {
+            restarts[id] = nil
+            guard let partitions = assigned[id], let consumer else { continue }
+            do {
+                let committed = try await consumer.committed(Array(partitions))
+                let positions = committed.map { offset in
+                    offset.offset >= 0 ? offset : TopicPartitionOffset(offset.topicPartition, offset: KafkaConsumer.beginning)
+                }
+                try await consumer.seek(positions)
+                tasks[id] = try await makeTask(id, partitions: partitions)
+                try consumer.resume(Array(partitions))
+                logger.info("task restarted", metadata: ["task": "\(id)", "from": "\(positions)"])
+            } catch {
+                logger.error("task restart failed", metadata: ["task": "\(id)", "error": "\(error)"])
+                scheduleRestart(id, failed: true)
+            }
+        }
+    }
+
+    // MARK: Lag
+
+    private func measureLag() async {
+        guard let consumer else { return }
+        let partitions = assigned.values.flatMap { $0 }
+        guard !partitions.isEmpty, let lags = try? await consumer.lag(partitions) else { return }
+        for (partition, lag) in lags {
+            let gauge = lagGauges[partition] ?? metrics.lag(partition)
+            lagGauges[partition] = gauge
+            gauge.record(lag)
+        }
+    }
+}
+
+/// Forwards the consumer's rebalance callbacks to the runtime.
+struct RebalanceBridge: KafkaRebalanceListener {
+    let runtime: StreamsRuntime
+
+    func partitionsAssigned(_ partitions: [TopicPartition]) async { await runtime.partitionsAssigned(partitions) }
+    func partitionsRevoked(_ partitions: [TopicPartition]) async { await runtime.partitionsRevoked(partitions, lost: false) }
+    func partitionsLost(_ partitions: [TopicPartition]) async { await runtime.partitionsRevoked(partitions, lost: true) }
+}

@@ -1,0 +1,69 @@
+import Logging
+
+/// Before an application joins its group: checks that source topics exist, works out and creates repartition
+/// topics, and checks that the sources of each sub-topology are co-partitioned.
+struct TopicPreparation {
+    let topology: Topology
+    let configuration: StreamsConfiguration
+    let logger: Logger
+
+    func run() async throws {
+        var adminConfiguration = KafkaAdminConfiguration(bootstrapServers: configuration.bootstrapServers)
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers)
+        configuration.consumer(&consumerConfiguration)
+        adminConfiguration.additionalProperties = consumerConfiguration.additionalProperties.filter { $0.key.hasPrefix("security.") || $0.key.hasPrefix("sasl.") || $0.key.hasPrefix("ssl.") }
+        adminConfiguration.requestTimeout = consumerConfiguration.requestTimeout
+        let admin = try KafkaAdmin(configuration: adminConfiguration, logger: logger)
+        do {
+            try await prepare(admin)
+            await admin.close()
+        } catch {
+            await admin.close()
+            throw error
+        }
+    }
+
+    private func prepare(_ admin: KafkaAdmin) async throws {
+        let applicationID = configuration.applicationID
+        let external = topology.subtopologies.flatMap(\.sourceTopics).filter { !$0.isInternal }.map { $0.resolved(applicationID: applicationID) }
+        let existing = Set(try await admin.listTopics())
+        let missing = external.filter { !existing.contains($0) }
+        guard missing.isEmpty else {
+            throw TopologyError(node: "(sources)", reason: "source topics \(missing.sorted()) do not exist; create them first")
+        }
+        var partitions: [TopicName: Int32] = [:]
+        for description in try await admin.describeTopics(external) {
+            partitions[.external(description.name)] = Int32(description.partitions.count)
+        }
+        // A repartition topic gets the partition count asked for, or the largest among the sources of the
+        // sub-topology writing it (resolved in declaration order, which is upstream first).
+        for (topic, asked) in topology.repartitionTopics {
+            let writer = topology.subtopologies.first { $0.sinkTopics.contains(topic) }
+            let upstream = writer?.sourceTopics.compactMap { partitions[$0] }.max()
+            let count = asked ?? configuration.repartitionPartitions ?? upstream ?? 1
+            partitions[topic] = count
+            let name = topic.resolved(applicationID: applicationID)
+            if let current = existing.contains(name) ? try await admin.describeTopics([name]).first : nil {
+                partitions[topic] = Int32(current.partitions.count)
+                continue
+            }
+            logger.info("creating repartition topic", metadata: ["topic": "\(name)", "partitions": "\(count)"])
+            try await admin.createTopics(
+                [KafkaNewTopic(name: name, partitions: count, replicationFactor: configuration.replicationFactor)],
+                ifNotExists: true
+            )
+            try await admin.waitUntilReady([name])
+        }
+        for subtopology in topology.subtopologies where subtopology.sourceTopics.count > 1 {
+            let counts = subtopology.sourceTopics.map { ($0.resolved(applicationID: applicationID), partitions[$0] ?? 0) }
+            if Set(counts.map(\.1)).count > 1 {
+                throw TopologyError(
+                    node: "sub-topology \(subtopology.id)",
+                    reason: "sources are not co-partitioned: "
+                        + counts.map { "\($0.0) has \($0.1) partitions" }.joined(separator: ", ")
+                        + "; topics read by one sub-topology need the same partition count"
+                )
+            }
+        }
+    }
+}
