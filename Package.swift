@@ -74,6 +74,17 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: ["StreamKit", .product(name: "Logging", package: "swift-log")]
         ),
+        // Run as separate processes by the integration tests (killed, restarted, stopped with signals).
+        .executableTarget(
+            name: "streamkit-test-app",
+            dependencies: [
+                "StreamKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/StreamKitTestApp"
+        ),
 
         .executableTarget(
             name: "kafka-throughput",

@@ -33,6 +33,8 @@ final class ApplicationStateHolder: Sendable {
     func set(_ state: ApplicationState) {
         let targets = watchers.withLock { watchers -> [AsyncStream<ApplicationState>.Continuation] in
             guard watchers.state != state, !watchers.state.isTerminal else { return [] }
+            // Once shutting down, rebalance callbacks (leaving the group) do not make it look alive again.
+            if watchers.state == .pendingShutdown, !state.isTerminal { return [] }
             watchers.state = state
             return Array(watchers.continuations.values)
         }

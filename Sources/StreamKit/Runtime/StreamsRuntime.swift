@@ -143,6 +143,7 @@ actor StreamsRuntime {
         }
         config.metricsFactory = configuration.metricsFactory
         configuration.producer(&config)
+        if exactlyOnce { config.deliveryTimeout = min(config.deliveryTimeout, config.transactionTimeout) }
         let producer = try KafkaProducer(configuration: config, logger: logger)
         if exactlyOnce {
             do {

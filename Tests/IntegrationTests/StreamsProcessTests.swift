@@ -1,0 +1,166 @@
+import Foundation
+import Logging
+import StreamKit
+import Synchronization
+import Testing
+
+/// Runs `streamkit-test-app` instances as separate processes: killed with SIGKILL, stopped with SIGTERM.
+@Suite(.enabled(if: TestBroker.shouldRun), .serialized)
+struct StreamsProcessTests {
+    /// One running instance of the test application.
+    final class Instance: Sendable {
+        let process: Process
+        final class Output: Sendable {
+            let text = Mutex<String>("")
+        }
+        private let output = Output()
+
+        init(_ arguments: [String]) throws {
+            let binary = URL(fileURLWithPath: #filePath)
+                .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent(".build/debug/streamkit-test-app")
+            process = Process()
+            process.executableURL = binary
+            process.arguments = arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            pipe.fileHandleForReading.readabilityHandler = { [output] handle in
+                let data = handle.availableData
+                output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
+            }
+            try process.run()
+        }
+
+        var states: [String] {
+            output.text.withLock { $0 }.split(separator: "\n").filter { $0.hasPrefix("STATE ") }.map { String($0.dropFirst(6)) }
+        }
+
+        func waitFor(state: String, timeout: Duration = .seconds(30)) async throws {
+            let deadline = ContinuousClock.now + timeout
+            while !states.contains(state) {
+                guard ContinuousClock.now < deadline, process.isRunning else {
+                    Issue.record("instance never reached \(state); states: \(states)")
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+
+        func kill() { Foundation.kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        func terminate() { process.terminate() }
+
+        func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32? {
+            let deadline = ContinuousClock.now + timeout
+            while process.isRunning {
+                guard ContinuousClock.now < deadline else { return nil }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return process.terminationStatus
+        }
+    }
+
+    static func arguments(app: String, input: String, output: String, extra: [String] = []) throws -> [String] {
+        ["--bootstrap", try TestBroker.bootstrap(), "--application-id", app, "--input", input, "--output", output] + extra
+    }
+
+    /// Values in `topic` (read_committed), read until `expected` distinct values are there and nothing new
+    /// arrives for a while (so that duplicates would show), or `timeout`.
+    static func settledValues(_ topic: String, expected: Int, timeout: Duration = .seconds(60)) async throws -> [String] {
+        let consumer = try TestBroker.consumer()
+        try await consumer.assign(TestBroker.partitions(topic, count: 4).map { TopicPartitionOffset($0, offset: KafkaConsumer.beginning) })
+        var values: [String] = []
+        let deadline = ContinuousClock.now + timeout
+        var quietSince = ContinuousClock.now
+        while ContinuousClock.now < deadline {
+            let batch = try await consumer.poll(maxRecords: 1000, timeout: .milliseconds(100))
+            if !batch.isEmpty { quietSince = ContinuousClock.now }
+            values += batch.map { $0.value!.string }
+            if Set(values).count >= expected, ContinuousClock.now - quietSince > .seconds(3) { break }
+        }
+        await consumer.close()
+        return values
+    }
+
+    static func inputs(_ count: Int) -> [(String, String)] { (0..<count).map { ("k\($0 % 50)", "v\($0)") } }
+
+    @Test func atLeastOnceSurvivesAnInstanceKilledMidStream() async throws {
+        let (input, output, app) = (TestBroker.uniqueName("in"), TestBroker.uniqueName("out"), TestBroker.uniqueName("app"))
+        try await TestBroker.createTopic(input)
+        try await TestBroker.createTopic(output)
+        let count = 2000
+        try await StreamsApplicationTests.produce(input, Self.inputs(count))
+        let args = try Self.arguments(app: app, input: input, output: output, extra: ["--delay-ms", "2", "--commit-interval-ms", "500"])
+        let first = try Instance(args)
+        let second = try Instance(args)
+        defer { first.kill(); second.kill() }
+        try await first.waitFor(state: "running")
+        try await second.waitFor(state: "running")
+        // Let both process part of the input, then kill one without warning.
+        let partial = try await StreamsApplicationTests.read(output, count: 300, timeout: .seconds(30))
+        #expect(partial.count == 300)
+        second.kill()
+
+        let values = try await Self.settledValues(output, expected: count)
+        let expected = Set(Self.inputs(count).map { $0.1.uppercased() })
+        let missing = expected.subtracting(values)
+        #expect(missing.isEmpty, "\(missing.count) inputs never reached the output, e.g. \(missing.prefix(5))")
+        #expect(values.count >= count)
+        first.terminate()
+        #expect(try await first.waitForExit() == 0)
+    }
+
+    @Test func exactlyOnceAfterAKillLeavesEachInputOnceInTheCommittedOutput() async throws {
+        let (input, output, app) = (TestBroker.uniqueName("in"), TestBroker.uniqueName("out"), TestBroker.uniqueName("app"))
+        try await TestBroker.createTopic(input)
+        try await TestBroker.createTopic(output)
+        let count = 1500
+        try await StreamsApplicationTests.produce(input, Self.inputs(count))
+        let args = try Self.arguments(
+            app: app, input: input, output: output,
+            extra: ["--guarantee", "exactly-once", "--instance-id", "eos-1", "--delay-ms", "2"]
+        )
+        let first = try Instance(args)
+        try await first.waitFor(state: "running")
+        let partial = try await StreamsApplicationTests.read(output, count: 200, timeout: .seconds(30))
+        #expect(partial.count == 200)
+        first.kill()
+        // The same instance id again: its transactional id fences the dead one's open transaction at once.
+        let second = try Instance(args)
+        defer { second.kill() }
+
+        let values = try await Self.settledValues(output, expected: count)
+        let expected = Set(Self.inputs(count).map { $0.1.uppercased() })
+        let missing = expected.subtracting(values)
+        #expect(missing.isEmpty, "\(missing.count) inputs missing from the committed output, e.g. \(missing.prefix(5))")
+        var seen: [String: Int] = [:]
+        for value in values { seen[value, default: 0] += 1 }
+        let duplicated = seen.filter { $0.value > 1 }
+        #expect(duplicated.isEmpty, "\(duplicated.count) inputs appear more than once, e.g. \(duplicated.prefix(5))")
+        #expect(values.count == count)
+    }
+
+    @Test func sigtermCommitsAndLeavesTheGroup() async throws {
+        let (input, output, app) = (TestBroker.uniqueName("in"), TestBroker.uniqueName("out"), TestBroker.uniqueName("app"))
+        try await TestBroker.createTopic(input)
+        try await TestBroker.createTopic(output)
+        try await StreamsApplicationTests.produce(input, Self.inputs(300))
+        // A long commit interval: only the shutdown commit can make the offsets durable.
+        let instance = try Instance(try Self.arguments(app: app, input: input, output: output, extra: ["--commit-interval-ms", "600000"]))
+        defer { instance.kill() }
+        try await instance.waitFor(state: "running")
+        let out = try await StreamsApplicationTests.read(output, count: 300)
+        #expect(out.count == 300)
+        instance.terminate()
+        #expect(try await instance.waitForExit() == 0)
+        #expect(instance.states.suffix(2) == ["pendingShutdown", "notRunning"])
+
+        let inputRecords = try await StreamsApplicationTests.read(input, count: 300)
+        let consumer = try TestBroker.consumer(group: app)
+        let committed = try await consumer.committed(TestBroker.partitions(input, count: 4))
+        await consumer.close()
+        for offset in committed {
+            #expect(offset.offset == Int64(inputRecords.filter { $0.partition == offset.partition }.count))
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import StreamKit
+
+/// A small StreamKit application the integration tests run as separate processes (to kill, restart and stop
+/// them with signals): reads `--input`, upper-cases values (after `--delay-ms` per record), writes `--output`.
+/// A value "poison" fails processing. Prints `STATE <state>` lines as the application changes state.
+@main
+struct StreamKitTestApp: AsyncParsableCommand {
+    @Option var bootstrap: String
+    @Option var applicationID: String
+    @Option var input: String
+    @Option var output: String
+    @Option var guarantee: String = "at-least-once"
+    @Option var instanceID: String?
+    @Option var delayMs: Int = 0
+    @Option var commitIntervalMs: Int?
+    @Option var deadLetter: String?
+
+    func run() async throws {
+        var logger = Logger(label: "streamkit-test-app")
+        logger.logLevel = .info
+        let delay = Duration.milliseconds(delayMs)
+        let builder = StreamsBuilder()
+        builder.stream(input, key: .string, value: .string)
+            .mapValues { value in
+                if value == "poison" { throw PoisonError() }
+                if delay > .zero { try await Task.sleep(for: delay) }
+                return value.uppercased()
+            }
+            .to(output)
+        var configuration = StreamsConfiguration(applicationID: applicationID, bootstrapServers: [bootstrap])
+        configuration.useLocalBrokerDefaults()
+        configuration.processingGuarantee = guarantee == "exactly-once" ? .exactlyOnce : .atLeastOnce
+        if let instanceID { configuration.instanceID = instanceID }
+        if let commitIntervalMs { configuration.commitInterval = .milliseconds(commitIntervalMs) }
+        if let deadLetter { configuration.errorHandling = .deadLetter(deadLetter) }
+        let application = StreamsApplication(topology: try builder.build(), configuration: configuration, logger: logger)
+        let watcher = Task {
+            for await state in application.stateUpdates() {
+                FileHandle.standardOutput.write(Data("STATE \(state.rawValue)\n".utf8))
+            }
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+        await watcher.value
+    }
+
+    struct PoisonError: Error, CustomStringConvertible {
+        var description: String { "poison value" }
+    }
+}
