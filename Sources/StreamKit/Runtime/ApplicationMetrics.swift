@@ -9,6 +9,8 @@ struct ApplicationMetrics: Sendable {
     let rebalances: Counter
     let taskRestarts: Counter
     let tasks: Gauge
+    let transactionsAborted: Counter
+    let producersReplaced: Counter
 
     init(applicationID: String, factory: any MetricsFactory) {
         self.factory = factory
@@ -19,6 +21,8 @@ struct ApplicationMetrics: Sendable {
         rebalances = Counter(label: "streamkit_rebalances_total", dimensions: dimensions, factory: factory)
         taskRestarts = Counter(label: "streamkit_task_restarts_total", dimensions: dimensions, factory: factory)
         tasks = Gauge(label: "streamkit_active_tasks", dimensions: dimensions, factory: factory)
+        transactionsAborted = Counter(label: "streamkit_transactions_aborted_total", dimensions: dimensions, factory: factory)
+        producersReplaced = Counter(label: "streamkit_producers_replaced_total", dimensions: dimensions, factory: factory)
     }
 
     func lag(_ partition: TopicPartition) -> Gauge {

@@ -358,6 +358,7 @@ actor StreamsRuntime {
         let ids = Set(tasks.keys).union(failed)
         tasks = [:]
         let fatal = (producerError as? KafkaError)?.isFatal ?? false
+        metrics.transactionsAborted.increment()
         if !fatal, let producer {
             do {
                 try await producer.abortTransaction()
@@ -379,6 +380,7 @@ actor StreamsRuntime {
         while !stopRequested, !Task.isCancelled {
             do {
                 producer = try await makeProducer()
+                metrics.producersReplaced.increment()
                 logger.info("producer replaced")
                 return
             } catch {
