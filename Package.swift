@@ -95,6 +95,15 @@ let package = Package(
             ],
             path: "Benchmarks/KafkaThroughput"
         ),
+        .executableTarget(
+            name: "streams-bench",
+            dependencies: [
+                "StreamKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/StreamsBench"
+        ),
     ]
 )
 
