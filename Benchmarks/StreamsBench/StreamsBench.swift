@@ -138,16 +138,16 @@ struct StreamsBench: AsyncParsableCommand {
         try await producer.flush()
         await producer.close()
         let consumer = try await outputConsumer(output)
-        let start = ContinuousClock.now
+        let began = ContinuousClock.now
         let running = try start(runner, input: input, output: output, group: "bench-\(input)")
         var seen = 0
         // The topics' first (empty) records are not counted.
         while seen < count {
             let batch = try await consumer.poll(maxRecords: 5000, timeout: .milliseconds(100))
             seen += batch.filter { $0.value != nil }.count
-            if ContinuousClock.now - start > .seconds(300) { break }
+            if ContinuousClock.now - began > .seconds(300) { break }
         }
-        let elapsed = ContinuousClock.now - start
+        let elapsed = ContinuousClock.now - began
         try await running.stop()
         await consumer.close()
         return Double(seen) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
