@@ -56,10 +56,8 @@ public final class TopologyTestDriver {
                 logger: logger
             )
         }
-        self.collectorRef = collector
     }
 
-    private let collectorRef: InMemoryRecordCollector
     private var initialized = false
 
     private func ensureInitialized() async throws {

@@ -84,12 +84,18 @@ struct StreamsProcessTests {
 
     static func inputs(_ count: Int) -> [(String, String)] { (0..<count).map { ("k\($0 % 50)", "v\($0)") } }
 
-    @Test func atLeastOnceSurvivesAnInstanceKilledMidStream() async throws {
+    /// Fresh input and output topics (4 partitions), `count` inputs produced, and a fresh application id.
+    static func prepare(inputs count: Int) async throws -> (input: String, output: String, app: String) {
         let (input, output, app) = (TestBroker.uniqueName("in"), TestBroker.uniqueName("out"), TestBroker.uniqueName("app"))
         try await TestBroker.createTopic(input)
         try await TestBroker.createTopic(output)
+        try await StreamsApplicationTests.produce(input, inputs(count))
+        return (input, output, app)
+    }
+
+    @Test func atLeastOnceSurvivesAnInstanceKilledMidStream() async throws {
         let count = 2000
-        try await StreamsApplicationTests.produce(input, Self.inputs(count))
+        let (input, output, app) = try await Self.prepare(inputs: count)
         let args = try Self.arguments(app: app, input: input, output: output, extra: ["--delay-ms", "2", "--commit-interval-ms", "500"])
         let first = try Instance(args)
         let second = try Instance(args)
@@ -111,11 +117,8 @@ struct StreamsProcessTests {
     }
 
     @Test func exactlyOnceAfterAKillLeavesEachInputOnceInTheCommittedOutput() async throws {
-        let (input, output, app) = (TestBroker.uniqueName("in"), TestBroker.uniqueName("out"), TestBroker.uniqueName("app"))
-        try await TestBroker.createTopic(input)
-        try await TestBroker.createTopic(output)
         let count = 1500
-        try await StreamsApplicationTests.produce(input, Self.inputs(count))
+        let (input, output, app) = try await Self.prepare(inputs: count)
         let args = try Self.arguments(
             app: app, input: input, output: output,
             extra: ["--guarantee", "exactly-once", "--instance-id", "eos-1", "--delay-ms", "2"]
@@ -147,10 +150,7 @@ struct StreamsProcessTests {
     }
 
     @Test func sigtermCommitsAndLeavesTheGroup() async throws {
-        let (input, output, app) = (TestBroker.uniqueName("in"), TestBroker.uniqueName("out"), TestBroker.uniqueName("app"))
-        try await TestBroker.createTopic(input)
-        try await TestBroker.createTopic(output)
-        try await StreamsApplicationTests.produce(input, Self.inputs(300))
+        let (input, output, app) = try await Self.prepare(inputs: 300)
         // A long commit interval: only the shutdown commit can make the offsets durable.
         let instance = try Instance(try Self.arguments(app: app, input: input, output: output, extra: ["--commit-interval-ms", "600000"]))
         defer { instance.kill() }

@@ -43,6 +43,7 @@ package final class PunctuationSchedule {
 
     /// The punctuators of `type` due at `time`, each advanced to its next due time after `time`.
     package func takeDue(_ type: PunctuationType, at time: Int64) -> [(entry: Entry, time: Int64)] {
+        guard !entries.isEmpty else { return [] }
         entries.removeAll { $0.cancelled.value.load(ordering: .relaxed) }
         var due: [(Entry, Int64)] = []
         for entry in entries where entry.type == type && time != Int64.min {

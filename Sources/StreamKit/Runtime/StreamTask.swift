@@ -26,8 +26,8 @@ package actor StreamTask {
     package private(set) var failure: TaskFailure?
     private var closed = false
     /// Called with the partitions whose backlog fell to half the buffer size, so that fetching resumes.
-    private let onDrained: @Sendable (StreamTask, [TopicPartition]) -> Void
-    private let onFailure: @Sendable (StreamTask, TaskFailure) -> Void
+    private let onDrained: @Sendable ([TopicPartition]) -> Void
+    private let onFailure: @Sendable (TaskFailure) -> Void
     private let bufferCapacity: Int
     package private(set) var pausedPartitions: Set<TopicPartition> = []
 
@@ -40,8 +40,8 @@ package actor StreamTask {
         collector: any RecordCollector,
         clock: any WallClock,
         logger: Logger,
-        onDrained: @escaping @Sendable (StreamTask, [TopicPartition]) -> Void = { _, _ in },
-        onFailure: @escaping @Sendable (StreamTask, TaskFailure) -> Void = { _, _ in }
+        onDrained: @escaping @Sendable ([TopicPartition]) -> Void = { _ in },
+        onFailure: @escaping @Sendable (TaskFailure) -> Void = { _ in }
     ) throws {
         let subtopology = topology.subtopologies[id.subtopology]
         var logger = logger
@@ -163,21 +163,21 @@ package actor StreamTask {
         let drained = pausedPartitions.filter { scheduler.queued($0) <= bufferCapacity / 2 }
         guard !drained.isEmpty else { return }
         pausedPartitions.subtract(drained)
-        onDrained(self, Array(drained))
+        onDrained(Array(drained))
     }
 
     /// Processes one record through the sub-topology. Returns `false` when the task failed on it (the record
     /// then stays unfinished, so no commit passes it).
     private func run(_ consumed: KafkaConsumerRecord) async -> Bool {
-        let metadata = RecordMetadata(topic: consumed.topic, partition: consumed.partition, offset: consumed.offset)
         guard let source = sources[consumed.topic] else {
-            return handle(.deserialization, TopologyError(node: "(task \(id))", reason: "no source reads \(consumed.topic)"), consumed, metadata)
+            let error = TopologyError(node: "(task \(id))", reason: "no source reads \(consumed.topic)")
+            return await handle(.deserialization, error, consumed)
         }
         let record: AnyRecord
         do {
             record = try source.spec.deserialize(consumed)
         } catch {
-            return await handleAsync(.deserialization, error, consumed, metadata)
+            return await handle(.deserialization, error, consumed)
         }
         if record.timestamp > context.streamTime {
             context.streamTime = record.timestamp
@@ -186,9 +186,9 @@ package actor StreamTask {
         do {
             try await source.node.processor.process(record)
         } catch let error as ProductionFailure {
-            return await handleAsync(.production, error, consumed, metadata)
+            return await handle(.production, error, consumed)
         } catch {
-            return await handleAsync(.processing, error, consumed, metadata)
+            return await handle(.processing, error, consumed)
         }
         metrics.processLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
         metrics.endToEndLatency.recordMilliseconds(max(0, clock.now() - record.timestamp))
@@ -197,52 +197,41 @@ package actor StreamTask {
         return true
     }
 
-    private func handleAsync(_ stage: FailureStage, _ error: any Error, _ consumed: KafkaConsumerRecord, _ metadata: RecordMetadata) async -> Bool {
-        let response = self.response(for: stage)
-        if case .deadLetter(let topic) = response {
+    /// Applies the configured response to a record that failed; returns whether the stream goes on past it.
+    private func handle(_ stage: FailureStage, _ error: any Error, _ consumed: KafkaConsumerRecord) async -> Bool {
+        let metadata = RecordMetadata(topic: consumed.topic, partition: consumed.partition, offset: consumed.offset)
+        switch response(for: stage) {
+        case .logAndContinue:
+            logger.warning("record skipped", metadata: ["stage": "\(stage)", "source": "\(metadata)", "reason": "\(error)"])
+            metrics.skipped.increment()
+            return true
+        case .deadLetter(let topic):
             let letter = KafkaProducerRecord(
                 topic: topic,
                 key: consumed.key,
                 value: consumed.value,
-                headers: consumed.headers + DeadLetterHeaders.make(
-                    stage: stage,
-                    reason: "\(error)",
-                    source: metadata,
-                    applicationID: context.applicationID,
-                    task: id
-                ),
+                headers: consumed.headers + deadLetterHeaders(stage, reason: "\(error)", source: metadata),
                 timestamp: consumed.timestamp
             )
             do {
                 try await context.collector.send(letter, from: metadata)
             } catch {
-                return handle(stage, error, consumed, metadata, response: .fail)
+                fail(TaskFailure(task: id, stage: stage, source: metadata, reason: "\(error)"))
+                return false
             }
             logger.warning("record sent to dead-letter topic", metadata: [
                 "stage": "\(stage)", "source": "\(metadata)", "topic": "\(topic)", "reason": "\(error)",
             ])
             metrics.skipped.increment()
             return true
-        }
-        return handle(stage, error, consumed, metadata)
-    }
-
-    private func handle(
-        _ stage: FailureStage,
-        _ error: any Error,
-        _ consumed: KafkaConsumerRecord?,
-        _ metadata: RecordMetadata?,
-        response: ErrorHandling.Response? = nil
-    ) -> Bool {
-        switch response ?? self.response(for: stage) {
-        case .logAndContinue:
-            logger.warning("record skipped", metadata: ["stage": "\(stage)", "source": "\(metadata.map { "\($0)" } ?? "-")", "reason": "\(error)"])
-            metrics.skipped.increment()
-            return true
-        case .fail, .deadLetter:
+        case .fail:
             fail(TaskFailure(task: id, stage: stage, source: metadata, reason: "\(error)"))
             return false
         }
+    }
+
+    private func deadLetterHeaders(_ stage: FailureStage, reason: String, source: RecordMetadata?) -> [KafkaHeader] {
+        DeadLetterHeaders.make(stage: stage, reason: reason, source: source, applicationID: context.applicationID, task: id)
     }
 
     private func response(for stage: FailureStage) -> ErrorHandling.Response {
@@ -257,7 +246,7 @@ package actor StreamTask {
         guard self.failure == nil else { return }
         self.failure = failure
         logger.error("task failed", metadata: ["error": "\(failure)"])
-        onFailure(self, failure)
+        onFailure(failure)
     }
 
     // MARK: Time
@@ -337,13 +326,7 @@ package actor StreamTask {
             var letter = delivery.record
             letter.topic = topic
             letter.partition = nil
-            letter.headers += DeadLetterHeaders.make(
-                stage: .production,
-                reason: reason,
-                source: delivery.source,
-                applicationID: context.applicationID,
-                task: id
-            )
+            letter.headers += deadLetterHeaders(.production, reason: reason, source: delivery.source)
             try await context.collector.send(letter, from: delivery.source)
             metrics.skipped.increment()
         case .fail, .deadLetter:
@@ -365,7 +348,6 @@ package actor StreamTask {
         guard !closed else { return [] }
         var offsets: [TopicPartitionOffset] = []
         if clean, failure == nil {
-            holding = true
             await drain(hold: true)
             do {
                 offsets = try await prepareCommit()

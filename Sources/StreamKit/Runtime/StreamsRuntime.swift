@@ -31,7 +31,7 @@ actor StreamsRuntime {
 
     private var exactlyOnce: Bool { configuration.processingGuarantee == .exactlyOnce }
 
-    /// Failures and drained partitions reported by tasks, picked up by the poll loop.
+    /// Failures reported by tasks, picked up by the poll loop.
     final class Signals: Sendable {
         private let failures = Mutex<[TaskFailure]>([])
         func report(_ failure: TaskFailure) { failures.withLock { $0.append(failure) } }
@@ -200,8 +200,8 @@ actor StreamsRuntime {
             collector: KafkaRecordCollector(producer: producer),
             clock: configuration.clock,
             logger: logger,
-            onDrained: { _, partitions in try? consumer.resume(partitions) },
-            onFailure: { _, failure in signals.report(failure) }
+            onDrained: { partitions in try? consumer.resume(partitions) },
+            onFailure: { failure in signals.report(failure) }
         )
         try await task.initialize()
         return task
@@ -217,11 +217,11 @@ actor StreamsRuntime {
         }
         for (id, added) in byTask.sorted(by: { $0.key < $1.key }) {
             assigned[id, default: []].formUnion(added)
-            if let existing = tasks[id] {
-                // A co-partitioned task gaining a partition later: start it again with all of them.
-                let offsets = await existing.close(clean: true)
-                await commitOffsets(offsets)
-                tasks[id] = nil
+            if tasks[id] != nil {
+                // A co-partitioned task gaining a partition later: commit and close it, start it with all of them.
+                do { try await commit(closing: [id]) } catch {
+                    logger.warning("commit before re-creating a task failed", metadata: ["task": "\(id)", "error": "\(error)"])
+                }
             }
             do {
                 tasks[id] = try await makeTask(id, partitions: assigned[id]!)
@@ -238,26 +238,19 @@ actor StreamsRuntime {
     func partitionsRevoked(_ partitions: [TopicPartition], lost: Bool) async {
         state.set(.rebalancing)
         let ids = Set(partitions.compactMap { p in subtopologyOfTopic[p.topic].map { TaskID(subtopology: $0, partition: p.partition) } })
-        if lost {
-            // Another member owns these already: nothing may be committed for them.
-            for id in ids {
-                if let task = tasks.removeValue(forKey: id) { _ = await task.close(clean: false) }
-                forget(id)
-            }
-            if exactlyOnce { await abortAndRecover(failed: []) }
-        } else if !ids.intersection(tasks.keys).isEmpty {
+        if !lost, !ids.isDisjoint(with: tasks.keys) {
             do {
                 try await commit(closing: ids.intersection(tasks.keys))
             } catch {
                 logger.warning("commit on revocation failed", metadata: ["error": "\(error)"])
             }
         }
-        if !lost {
-            for id in ids {
-                if let task = tasks.removeValue(forKey: id) { _ = await task.close(clean: false) }
-                forget(id)
-            }
+        // Lost partitions are owned by another member already: nothing may be committed for them.
+        for id in ids {
+            if let task = tasks.removeValue(forKey: id) { _ = await task.close(clean: false) }
+            forget(id)
         }
+        if lost, exactlyOnce { await abortAndRecover(failed: []) }
         metrics.tasks.record(tasks.count)
         logger.info(lost ? "tasks lost" : "tasks revoked", metadata: ["tasks": "\(ids.sorted())"])
         if !tasks.isEmpty || !lost { state.set(.running) }
@@ -311,7 +304,6 @@ actor StreamsRuntime {
                 try await consumer?.commit(all)
             } catch {
                 logger.warning("offset commit failed", metadata: ["error": "\(error)"])
-                for task in open.values { await task.release() }
                 return
             }
         }
@@ -324,13 +316,6 @@ actor StreamsRuntime {
         if !all.isEmpty {
             metrics.commits.increment()
             metrics.commitLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
-        }
-    }
-
-    private func commitOffsets(_ offsets: [TopicPartitionOffset]) async {
-        guard !exactlyOnce, !offsets.isEmpty else { return }
-        do { try await consumer?.commit(offsets) } catch {
-            logger.warning("offset commit failed", metadata: ["error": "\(error)"])
         }
     }
 

@@ -27,8 +27,8 @@ package struct TaskScheduler {
     package let maxInFlight: Int
     private var ready: Deque<Item> = []
     private var blocked: [[UInt8]?: Deque<Item>] = [:]
-    /// Records per key that are queued in `ready` or in flight (blocked ones are counted in `blocked`).
-    private var active: [[UInt8]?: Int] = [:]
+    /// Keys with a record in `ready` or in flight; their later records wait in `blocked`.
+    private var active: Set<[UInt8]?> = []
     private var progress: [TopicPartition: PartitionProgress] = [:]
     package private(set) var inFlight = 0
     package private(set) var buffered = 0
@@ -48,11 +48,10 @@ package struct TaskScheduler {
         state.queued += 1
         progress[partition] = state
         buffered += 1
-        if active[record.key, default: 0] > 0 {
-            blocked[record.key, default: []].append(item)
-        } else {
-            active[record.key] = 1
+        if active.insert(record.key).inserted {
             ready.append(item)
+        } else {
+            blocked[record.key, default: []].append(item)
         }
     }
 
@@ -86,7 +85,7 @@ package struct TaskScheduler {
             blocked[item.key] = waiting.isEmpty ? nil : waiting
             ready.prepend(next)
         } else {
-            active[item.key] = nil
+            active.remove(item.key)
         }
     }
 
@@ -113,7 +112,7 @@ package struct TaskScheduler {
         func keep(_ item: Item) -> Bool { !partitions.contains(item.record.topicPartition) }
         let droppedReady = ready.filter { !keep($0) }
         ready = Deque(ready.filter(keep))
-        for item in droppedReady { active[item.key] = nil }
+        for item in droppedReady { active.remove(item.key) }
         for (key, queue) in blocked {
             let kept = queue.filter(keep)
             blocked[key] = kept.isEmpty ? nil : Deque(kept)
@@ -122,7 +121,7 @@ package struct TaskScheduler {
         for item in droppedReady {
             if var waiting = blocked[item.key], let next = waiting.popFirst() {
                 blocked[item.key] = waiting.isEmpty ? nil : waiting
-                active[item.key] = 1
+                active.insert(item.key)
                 ready.append(next)
             }
         }

@@ -15,7 +15,6 @@ public struct Topology: Sendable, CustomStringConvertible {
     }
 
     package let nodes: [String: NodeSpec]
-    package let order: [String]
     package let children: [String: [String]]
     package let stores: [String: StoreSpec]
     public let subtopologies: [Subtopology]
@@ -48,7 +47,6 @@ public struct Topology: Sendable, CustomStringConvertible {
             }
         }
         self.nodes = nodes
-        self.order = list.map(\.name)
         self.children = children
         self.stores = stores
         self.repartitionTopics = repartitionTopics
@@ -108,10 +106,5 @@ public struct Topology: Sendable, CustomStringConvertible {
     /// The topics one sub-topology reads, with internal topics named for `applicationID`.
     package func sourceTopics(of subtopology: Int, applicationID: String) -> [String] {
         subtopologies[subtopology].sourceTopics.map { $0.resolved(applicationID: applicationID) }
-    }
-
-    /// The sub-topology that reads `topic` (resolved for `applicationID`).
-    package func subtopology(reading topic: String, applicationID: String) -> Subtopology? {
-        subtopologies.first { $0.sourceTopics.contains { $0.resolved(applicationID: applicationID) == topic } }
     }
 }
