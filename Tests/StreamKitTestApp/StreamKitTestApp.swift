@@ -6,7 +6,9 @@ import StreamKit
 
 /// A small StreamKit application the integration tests run as separate processes (to kill, restart and stop
 /// them with signals): reads `--input`, upper-cases values (after `--delay-ms` per record), writes `--output`.
-/// A value "poison" fails processing. Prints `STATE <state>` lines as the application changes state.
+/// A value "poison" fails processing. Each output record carries the input's partition and offset and the id
+/// of the process run that wrote it (headers `test.source` and `test.run`), so a test can tell which run
+/// produced what. Prints `STATE <state>` lines as the application changes state.
 @main
 struct StreamKitTestApp: AsyncParsableCommand {
     @Option var bootstrap: String
@@ -23,14 +25,11 @@ struct StreamKitTestApp: AsyncParsableCommand {
         var logger = Logger(label: "streamkit-test-app")
         logger.logLevel = .info
         let delay = Duration.milliseconds(delayMs)
+        let run = UUID().uuidString
         let builder = StreamsBuilder()
         builder.stream(input, key: .string, value: .string)
-            .mapValues { value in
-                if value == "poison" { throw PoisonError() }
-                if delay > .zero { try await Task.sleep(for: delay) }
-                return value.uppercased()
-            }
-            .to(output)
+            .process(named: "upper-case") { UpperCase(delay: delay, run: run) }
+            .to(output, key: .string, value: .string)
         var configuration = StreamsConfiguration(applicationID: applicationID, bootstrapServers: [bootstrap])
         configuration.useLocalBrokerDefaults()
         configuration.processingGuarantee = guarantee == "exactly-once" ? .exactlyOnce : .atLeastOnce
@@ -48,6 +47,28 @@ struct StreamKitTestApp: AsyncParsableCommand {
         )
         try await group.run()
         await watcher.value
+    }
+
+    final class UpperCase: Processor {
+        let delay: Duration
+        let run: String
+        var context: ProcessorContext<String, String>?
+
+        init(delay: Duration, run: String) {
+            self.delay = delay
+            self.run = run
+        }
+
+        func initialize(context: ProcessorContext<String, String>) throws { self.context = context }
+
+        func process(_ record: Record<String, String>) async throws {
+            if record.value == "poison" { throw PoisonError() }
+            if delay > .zero { try await Task.sleep(for: delay) }
+            var output = record.withValue(record.value.uppercased())
+            let source = record.metadata.map { "\($0.partition):\($0.offset)" } ?? "-"
+            output.headers += [KafkaHeader(key: "test.source", value: source), KafkaHeader(key: "test.run", value: run)]
+            try await context?.forward(output)
+        }
     }
 
     struct PoisonError: Error, CustomStringConvertible {
