@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Histogram
 import Logging
 import StreamKit
 
@@ -23,39 +24,52 @@ struct StreamsBench: AsyncParsableCommand {
         return logger
     }
 
+    enum Scenario: String, ExpressibleByArgument, CaseIterable {
+        case throughput, latency, async
+    }
+
+    @Option(help: "Scenarios to run: throughput, latency, async (default: all).") var scenario: [Scenario] = Scenario.allCases
+
     func run() async throws {
-        let floor = try await backlog(label: "kafka-pipe (C floor)", runner: .pipe)
-        let swift = try await backlog(label: "StreamKit map", runner: .streamKit(maxInFlight: 16, delay: nil))
-        print(String(format: "throughput  C %9.0f rec/s   StreamKit %9.0f rec/s   ratio %.2f", floor, swift, swift / floor))
-
-        let floorLatency = try await latency(runner: .pipe)
-        let swiftLatency = try await latency(runner: .streamKit(maxInFlight: 16, delay: nil))
-        for (name, stats) in [("C floor", floorLatency), ("StreamKit", swiftLatency)] {
-            print(String(format: "latency %@ at %d rec/s: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f ms (%d records)",
-                         name.padding(toLength: 9, withPad: " ", startingAt: 0), rate, stats.p50, stats.p90, stats.p99, stats.p999, stats.max, stats.count))
+        var figures: [String: Double] = [:]
+        if scenario.contains(.throughput) {
+            let floor = try await backlog(label: "kafka-pipe (C floor)", runner: .pipe)
+            let swift = try await backlog(label: "StreamKit map", runner: .streamKit(maxInFlight: 16, delay: nil))
+            print(String(format: "throughput  C %9.0f rec/s   StreamKit %9.0f rec/s   ratio %.2f", floor, swift, swift / floor))
+            figures["c_rate"] = floor
+            figures["swift_rate"] = swift
+            figures["ratio"] = swift / floor
         }
-        print(String(format: "latency ratio StreamKit/C: p50 %.2f  p99 %.2f", swiftLatency.p50 / floorLatency.p50, swiftLatency.p99 / floorLatency.p99))
-
-        var asyncRates: [Int: Double] = [:]
-        for inFlight in [1, 8, 64] {
-            let count = inFlight == 1 ? 2_000 : inFlight == 8 ? 10_000 : 40_000
-            asyncRates[inFlight] = try await backlog(
-                label: "async 5 ms, \(inFlight) in flight",
-                runner: .streamKit(maxInFlight: inFlight, delay: .milliseconds(5)),
-                count: count,
-                keys: 10_000
-            )
-            print(String(format: "async 5 ms sleep, %2d keys in flight per task (4 tasks): %8.0f rec/s  (bound %6.0f)",
-                         inFlight, asyncRates[inFlight]!, Double(4 * inFlight) * 200))
+        if scenario.contains(.latency) {
+            let floor = try await latency(runner: .pipe)
+            let swift = try await latency(runner: .streamKit(maxInFlight: 16, delay: nil))
+            for (name, stats) in [("C floor", floor), ("StreamKit", swift)] {
+                print(String(format: "latency %@ at %d rec/s: p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f ms (%d records)",
+                             name.padding(toLength: 9, withPad: " ", startingAt: 0), rate, stats.p50, stats.p90, stats.p99, stats.p999, stats.max, stats.count))
+            }
+            print(String(format: "latency ratio StreamKit/C: p50 %.2f  p99 %.2f", swift.p50 / floor.p50, swift.p99 / floor.p99))
+            figures["c_p50_ms"] = floor.p50
+            figures["c_p99_ms"] = floor.p99
+            figures["swift_p50_ms"] = swift.p50
+            figures["swift_p99_ms"] = swift.p99
+        }
+        if scenario.contains(.async) {
+            for inFlight in [1, 8, 64] {
+                let count = inFlight == 1 ? 2_000 : inFlight == 8 ? 10_000 : 60_000
+                let rate = try await backlog(
+                    label: "async 5 ms, \(inFlight) in flight",
+                    runner: .streamKit(maxInFlight: inFlight, delay: .milliseconds(5)),
+                    count: count,
+                    keys: 10_000
+                )
+                let bound = Double(4 * inFlight) * 200
+                print(String(format: "async 5 ms sleep, %2d keys in flight per task (4 tasks): %8.0f rec/s  (%.2f of the bound %.0f)",
+                             inFlight, rate, rate / bound, bound))
+                figures["async_\(inFlight)"] = rate
+            }
         }
         if json {
-            let line: [String: Double] = [
-                "c_rate": floor, "swift_rate": swift, "ratio": swift / floor,
-                "c_p50_ms": floorLatency.p50, "c_p99_ms": floorLatency.p99,
-                "swift_p50_ms": swiftLatency.p50, "swift_p99_ms": swiftLatency.p99,
-                "async_1": asyncRates[1]!, "async_8": asyncRates[8]!, "async_64": asyncRates[64]!,
-            ]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]), as: UTF8.self))
+            print(String(decoding: try JSONSerialization.data(withJSONObject: figures, options: [.sortedKeys]), as: UTF8.self))
         }
     }
 
@@ -77,18 +91,17 @@ struct StreamsBench: AsyncParsableCommand {
             process.executableURL = URL(fileURLWithPath: "\(tools)/kafka-pipe")
             process.arguments = [bootstrap, input, output, group, String(Int.max)]
             process.standardOutput = FileHandle.nullDevice
+            let exited = AsyncStream<Void>.makeStream()
+            process.terminationHandler = { _ in exited.continuation.finish() }
             try process.run()
             return Running {
                 process.terminate()
-                process.waitUntilExit()
+                for await _ in exited.stream {}
             }
         case .streamKit(let maxInFlight, let delay):
             let builder = StreamsBuilder()
             builder.stream([input], key: .rawBytes, value: .rawBytes)
-                .mapValues { value in
-                    if let delay { try await Task.sleep(for: delay) }
-                    return value
-                }
+                .process(named: "copy") { CopyProcessor(delay: delay) }
                 .to(output, key: .rawBytes, value: .rawBytes)
             var configuration = StreamsConfiguration(applicationID: group, bootstrapServers: [bootstrap])
             configuration.useLocalBrokerDefaults()
@@ -126,13 +139,16 @@ struct StreamsBench: AsyncParsableCommand {
         return consumer
     }
 
-    /// Fills the input with `count` records, then measures how fast the runner copies all of them.
+    /// Fills the input with `count` records, then measures how fast the runner copies them.
     func backlog(label: String, runner: Runner, count: Int? = nil, keys: Int = 1_000) async throws -> Double {
         let count = count ?? records
         let (input, output) = try await makeTopics()
         let producer = try producer()
-        let value = [UInt8](repeating: 0x61, count: 100)
+        // 100-byte values that start with the record's number, so that duplicates show.
+        let padding = [UInt8](repeating: 0x61, count: 100)
         for i in 0..<count {
+            var value = Array(String(i).utf8)
+            value += padding.prefix(100 - value.count)
             try await producer.send(KafkaProducerRecord(topic: input, key: Array("key-\(i % keys)".utf8), value: value)) { _ in }
         }
         try await producer.flush()
@@ -140,17 +156,34 @@ struct StreamsBench: AsyncParsableCommand {
         let consumer = try await outputConsumer(output)
         let began = ContinuousClock.now
         let running = try start(runner, input: input, output: output, group: "bench-\(input)")
-        var seen = 0
-        // The topics' first (empty) records are not counted.
-        while seen < count {
-            let batch = try await consumer.poll(maxRecords: 5000, timeout: .milliseconds(100))
-            seen += batch.filter { $0.value != nil }.count
+        // Copies carry the time they were made: the rate is read from those between the first and the last tenth,
+        // so that neither joining the group nor delays in reading the copies count.
+        var stamps: [Int64] = []
+        stamps.reserveCapacity(count)
+        var distinct = Set<Int>()
+        var reported = ContinuousClock.now
+        while stamps.count < count {
+            // The topics' first (empty) records are not counted.
+            for record in try await consumer.poll(maxRecords: 5000, timeout: .milliseconds(100)) {
+                guard let value = record.value else { continue }
+                stamps.append(record.timestamp)
+                if let number = Int(String(decoding: value.prefix { $0 != 0x61 }, as: UTF8.self)) { distinct.insert(number) }
+            }
+            if ContinuousClock.now - reported > .seconds(5) {
+                reported = ContinuousClock.now
+                FileHandle.standardError.write(Data("\(label): \(stamps.count) of \(count) copied\n".utf8))
+            }
             if ContinuousClock.now - began > .seconds(300) { break }
         }
-        let elapsed = ContinuousClock.now - began
         try await running.stop()
         await consumer.close()
-        return Double(seen) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        if distinct.count != stamps.count {
+            FileHandle.standardError.write(Data("\(label): \(stamps.count) copies of \(distinct.count) distinct records\n".utf8))
+        }
+        stamps.sort()
+        let (low, high) = (stamps.count / 10, stamps.count - 1 - stamps.count / 10)
+        guard high > low, stamps[high] > stamps[low] else { return .nan }
+        return Double(high - low) / (Double(stamps[high] - stamps[low]) / 1000)
     }
 
     struct Latency {
@@ -182,23 +215,23 @@ struct StreamsBench: AsyncParsableCommand {
                 try await producer.send(KafkaProducerRecord(topic: input, key: Array("k\(i % 1000)".utf8), value: Array(String(now).utf8))) { _ in }
             }
         }
-        var samples: [Double] = []
-        samples.reserveCapacity(total)
+        // Microseconds, 3 significant digits, up to an hour.
+        var histogram = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         let deadline = ContinuousClock.now + .seconds(seconds + 30)
-        while samples.count < total, ContinuousClock.now < deadline {
+        while histogram.totalCount < total, ContinuousClock.now < deadline {
             for record in try await consumer.poll(maxRecords: 1000, timeout: .milliseconds(20)) {
                 guard let value = record.value, let sent = Int64(String(decoding: value, as: UTF8.self)) else { continue }
-                samples.append(Double(Int64(Date().timeIntervalSince1970 * 1e9) - sent) / 1e6)
+                histogram.record(UInt64(max(0, Int64(Date().timeIntervalSince1970 * 1e9) - sent) / 1000))
             }
         }
         try await sender.value
         await producer.close()
         await consumer.close()
         try await running.stop()
-        samples.sort()
-        func percentile(_ p: Double) -> Double {
-            samples.isEmpty ? .nan : samples[min(samples.count - 1, Int(Double(samples.count) * p))]
-        }
-        return Latency(p50: percentile(0.5), p90: percentile(0.9), p99: percentile(0.99), p999: percentile(0.999), max: samples.last ?? .nan, count: samples.count)
+        func milliseconds(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
+        return Latency(
+            p50: milliseconds(50), p90: milliseconds(90), p99: milliseconds(99), p999: milliseconds(99.9),
+            max: Double(histogram.max) / 1000, count: Int(histogram.totalCount)
+        )
     }
 }

@@ -2,8 +2,10 @@ import StreamKit
 import Synchronization
 
 /// The test driver's topics: every record a task writes, appended with an offset, readable by anyone.
-final class InMemoryTopics: Sendable {
+package final class InMemoryTopics: Sendable {
     private let topics = Mutex<[String: [KafkaConsumerRecord]]>([:])
+
+    package init() {}
 
     func append(_ record: KafkaProducerRecord, timestamp fallback: Int64) -> KafkaConsumerRecord {
         topics.withLock { topics in
@@ -22,7 +24,7 @@ final class InMemoryTopics: Sendable {
         }
     }
 
-    func records(_ topic: String, from offset: Int) -> [KafkaConsumerRecord] {
+    package func records(_ topic: String, from offset: Int) -> [KafkaConsumerRecord] {
         topics.withLock { topics in
             let all = topics[topic] ?? []
             return offset < all.count ? Array(all[offset...]) : []
@@ -33,18 +35,18 @@ final class InMemoryTopics: Sendable {
 }
 
 /// Collects a task's output into ``InMemoryTopics`` at once; nothing can fail to deliver.
-final class InMemoryRecordCollector: RecordCollector, Sendable {
+package final class InMemoryRecordCollector: RecordCollector, Sendable {
     private let topics: InMemoryTopics
     private let clock: any WallClock
 
-    init(topics: InMemoryTopics, clock: any WallClock) {
+    package init(topics: InMemoryTopics, clock: any WallClock) {
         self.topics = topics
         self.clock = clock
     }
 
-    func send(_ record: KafkaProducerRecord, from source: RecordMetadata?) async throws {
+    package func send(_ record: KafkaProducerRecord, from source: RecordMetadata?) async throws {
         _ = topics.append(record, timestamp: clock.now())
     }
 
-    func flush() async throws -> [FailedDelivery] { [] }
+    package func flush() async throws -> [FailedDelivery] { [] }
 }

@@ -101,6 +101,34 @@ struct StreamsApplicationTests {
         #expect(letter.headers.string(DeadLetterHeaders.offset) == "1")
     }
 
+    /// A backlog hundreds of times the per-partition buffer: fetching pauses and resumes over and over, and
+    /// every record still comes through once.
+    @Test func aBacklogFarLargerThanTheBufferPausesAndResumesWithoutStalling() async throws {
+        let (input, output, app) = (TestBroker.uniqueName("in"), TestBroker.uniqueName("out"), TestBroker.uniqueName("app"))
+        try await TestBroker.createTopic(input)
+        try await TestBroker.createTopic(output)
+        let pairs = (0..<4000).map { ("key-\($0 % 97)", "value-\($0)") }
+        try await Self.produce(input, pairs)
+
+        let builder = StreamsBuilder()
+        builder.stream(input, key: .string, value: .string)
+            .mapValues { value in
+                await Task.yield()
+                return value.uppercased()
+            }
+            .to(output)
+        var configuration = try Self.configuration(app)
+        configuration.bufferedRecordsPerPartition = 6
+        configuration.maxInFlightPerTask = 4
+        let application = StreamsApplication(topology: try builder.build(), configuration: configuration, logger: TestBroker.logger)
+        let running = Task { try await application.run() }
+        let records = try await Self.read(output, count: pairs.count, timeout: .seconds(60))
+        application.shutdown()
+        try await running.value
+        #expect(records.count == pairs.count)
+        #expect(Set(records.map { $0.value!.string }) == Set(pairs.map { $0.1.uppercased() }))
+    }
+
     @Test func missingSourceTopicIsAClearError() async throws {
         let builder = StreamsBuilder()
         builder.stream(TestBroker.uniqueName("absent"), key: .string, value: .string).to("x")

@@ -6,6 +6,8 @@ import Logging
 /// revocations the listener first, then the unassignment, so that the listener can commit in time.
 struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
     let listener: (any KafkaRebalanceListener)?
+    /// Set with separate partition queues: opened before partitions are assigned, closed once unassigned.
+    let partitionQueues: RDKafkaPartitionQueues?
     let logger: Logger
 
     func rebalance(
@@ -20,6 +22,7 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
         switch event {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             logger.info("partitions assigned", metadata: ["partitions": "\(changed)", "cooperative": "\(cooperative)"])
+            partitionQueues?.open(handle, changed)
             if cooperative {
                 report(rd_kafka_incremental_assign(handle, partitions), "incremental assign")
             } else {
@@ -43,6 +46,7 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
             } else {
                 report(rd_kafka_assign(handle, nil), "unassign")
             }
+            partitionQueues?.close(changed)
 
         default:
             logger.error("rebalance failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(event)))"])
@@ -51,6 +55,7 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
             } else {
                 report(rd_kafka_assign(handle, nil), "unassign")
             }
+            partitionQueues?.close(changed)
         }
     }
 

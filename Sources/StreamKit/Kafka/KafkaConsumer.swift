@@ -23,6 +23,7 @@ public final class KafkaConsumer: Sendable {
     private let pollExecutor: BlockingExecutor
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
+    private let partitionQueues = RDKafkaPartitionQueues()
 
     /// - Throws: ``KafkaError/Code/invalidConfiguration`` naming the property librdkafka rejects.
     public init(
@@ -32,16 +33,22 @@ public final class KafkaConsumer: Sendable {
     ) throws {
         var logger = logger
         if let group = configuration.groupID { logger[metadataKey: "kafka.group.id"] = "\(group)" }
+        let queues = configuration.separatePartitionQueues ? partitionQueues : nil
         self.client = try RDKafkaClient(
             kind: .consumer,
             properties: configuration.properties,
             logger: logger,
             statistics: configuration.statisticsInterval.map { _ in configuration.metricsFactory ?? MetricsSystem.factory },
-            rebalanceHandler: KafkaConsumerRebalancer(listener: rebalanceListener, logger: logger)
+            rebalanceHandler: KafkaConsumerRebalancer(listener: rebalanceListener, partitionQueues: queues, logger: logger)
         )
         self.configuration = configuration
         self.logger = logger
         self.pollExecutor = BlockingExecutor(label: "streamkit.kafka.consumer.poll", serial: true)
+        if let queues { client.withHandle { queues.watchConsumerQueue($0) } }
+    }
+
+    deinit {
+        partitionQueues.closeAll()
     }
 
     // MARK: Membership and assignment
@@ -67,6 +74,9 @@ public final class KafkaConsumer: Sendable {
     public func assign(_ partitions: [TopicPartitionOffset]) async throws {
         try client.checkUsable("consumer")
         try await client.ensureReachable(timeout: configuration.connectTimeout)
+        if configuration.separatePartitionQueues {
+            client.withHandle { partitionQueues.open($0, partitions.map(\.topicPartition)) }
+        }
         let list = RDKafkaTopicPartitionList(partitions)
         let err = client.withHandle { rd_kafka_assign($0, list.pointer) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "assign") }
@@ -129,6 +139,31 @@ public final class KafkaConsumer: Sendable {
             }
         }
     }
+
+    /// Takes up to `maxRecords` records waiting in `partition`'s own queue, without waiting; needs
+    /// ``KafkaConsumerConfiguration/separatePartitionQueues``. Returns none for a partition not assigned.
+    ///
+    /// ``arrivals`` is signalled when records arrive in an empty queue. Calls for one partition must not overlap.
+    /// - Throws: the consumer's fatal error, or ``KafkaError/Code/closed``.
+    public func poll(_ partition: TopicPartition, maxRecords: Int) throws -> [KafkaConsumerRecord] {
+        try client.checkUsable("consumer")
+        var records: [KafkaConsumerRecord] = []
+        var topicNames = TopicNameCache()
+        let logger = self.logger
+        _ = partitionQueues.read(partition, maxRecords: maxRecords) { message in
+            let err = message.pointee.err
+            if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                records.append(makeRecord(message, topicNames: &topicNames))
+            } else if err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                logger.warning("consumer error", metadata: ["partition": "\(partition)", "error": "\(KafkaError.rdKafka(err, context: "consume"))"])
+            }
+        }
+        return records
+    }
+
+    /// Signalled when records arrive in an empty partition queue or events in the consumer's queue (with
+    /// ``KafkaConsumerConfiguration/separatePartitionQueues``), so that a loop can wait for either at once.
+    public var arrivals: Wakeup { client.context.arrivals }
 
     /// Stops fetching from `partitions` until ``resume(_:)``; the consumer stays in its group.
     public func pause(_ partitions: [TopicPartition]) throws {
@@ -260,18 +295,20 @@ public final class KafkaConsumer: Sendable {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let client = self.client
         let logger = self.logger
+        let queues = partitionQueues
         await pollExecutor.run {
             let err = client.withHandle { rd_kafka_consumer_close($0) }
             if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 logger.warning("consumer close", metadata: ["error": "\(String(cString: rd_kafka_err2str(err)))"])
             }
+            queues.closeAll()
         }
         await client.destroy()
     }
 }
 
 /// Topic names by topic handle, so that a batch does not build the same `String` for every record.
-private struct TopicNameCache {
+struct TopicNameCache {
     private var last: (handle: OpaquePointer, name: String)?
 
     mutating func name(_ handle: OpaquePointer) -> String {
@@ -282,7 +319,7 @@ private struct TopicNameCache {
     }
 }
 
-private func makeRecord(_ message: UnsafeMutablePointer<rd_kafka_message_t>, topicNames: inout TopicNameCache) -> KafkaConsumerRecord {
+func makeRecord(_ message: UnsafeMutablePointer<rd_kafka_message_t>, topicNames: inout TopicNameCache) -> KafkaConsumerRecord {
     let m = message.pointee
     var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
     let timestamp = rd_kafka_message_timestamp(message, &timestampType)

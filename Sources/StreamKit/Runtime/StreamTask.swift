@@ -25,11 +25,12 @@ package actor StreamTask {
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     package private(set) var failure: TaskFailure?
     private var closed = false
-    /// Called with the partitions whose backlog fell to half the buffer size, so that fetching resumes.
-    private let onDrained: @Sendable ([TopicPartition]) -> Void
+    /// Called when a partition whose buffer was full has been worked down to half, so that reading it resumes.
+    private let onRoom: @Sendable () -> Void
     private let onFailure: @Sendable (TaskFailure) -> Void
     private let bufferCapacity: Int
-    package private(set) var pausedPartitions: Set<TopicPartition> = []
+    /// Partitions whose buffer filled up and has not yet been worked down to half.
+    package private(set) var fullPartitions: Set<TopicPartition> = []
 
     package init(
         id: TaskID,
@@ -40,7 +41,7 @@ package actor StreamTask {
         collector: any RecordCollector,
         clock: any WallClock,
         logger: Logger,
-        onDrained: @escaping @Sendable ([TopicPartition]) -> Void = { _ in },
+        onRoom: @escaping @Sendable () -> Void = {},
         onFailure: @escaping @Sendable (TaskFailure) -> Void = { _ in }
     ) throws {
         let subtopology = topology.subtopologies[id.subtopology]
@@ -94,7 +95,7 @@ package actor StreamTask {
         self.clock = clock
         self.scheduler = TaskScheduler(maxInFlight: configuration.maxInFlightPerTask)
         self.bufferCapacity = configuration.bufferedRecordsPerPartition
-        self.onDrained = onDrained
+        self.onRoom = onRoom
         self.onFailure = onFailure
     }
 
@@ -107,20 +108,21 @@ package actor StreamTask {
 
     // MARK: Records
 
-    /// Buffers records and starts what may start. Returns the partitions whose buffer is now full: the caller
-    /// pauses fetching them until the task reports them drained.
-    @discardableResult
-    package func enqueue(_ records: [KafkaConsumerRecord]) -> [TopicPartition] {
-        guard !closed, failure == nil else { return [] }
-        var full: Set<TopicPartition> = []
+    /// Buffers records and starts what may start.
+    package func enqueue(_ records: [KafkaConsumerRecord]) {
+        guard !closed, failure == nil else { return }
         for record in records {
             scheduler.enqueue(record)
-            if scheduler.queued(record.topicPartition) >= bufferCapacity { full.insert(record.topicPartition) }
+            if scheduler.queued(record.topicPartition) >= bufferCapacity { fullPartitions.insert(record.topicPartition) }
         }
-        full.subtract(pausedPartitions)
-        pausedPartitions.formUnion(full)
         startWorkers()
-        return Array(full)
+    }
+
+    /// How many more records of `partition` the buffer takes: none while it is full, and after that none until
+    /// the backlog is down to half (so that reads come in batches, not one record at a time).
+    package func room(for partition: TopicPartition) -> Int {
+        guard !closed, failure == nil, !fullPartitions.contains(partition) else { return 0 }
+        return max(0, bufferCapacity - scheduler.queued(partition))
     }
 
     /// The number of records waiting to start.
@@ -159,11 +161,11 @@ package actor StreamTask {
     }
 
     private func reportDrained() {
-        guard !pausedPartitions.isEmpty else { return }
-        let drained = pausedPartitions.filter { scheduler.queued($0) <= bufferCapacity / 2 }
+        guard !fullPartitions.isEmpty else { return }
+        let drained = fullPartitions.filter { scheduler.queued($0) <= bufferCapacity / 2 }
         guard !drained.isEmpty else { return }
-        pausedPartitions.subtract(drained)
-        onDrained(Array(drained))
+        fullPartitions.subtract(drained)
+        onRoom()
     }
 
     /// Processes one record through the sub-topology. Returns `false` when the task failed on it (the record

@@ -5,9 +5,11 @@ import Synchronization
 /// The engine behind ``StreamsApplication``: one consumer in the application's group, one producer, and one
 /// ``StreamTask`` per assigned (sub-topology, partition).
 ///
-/// The poll loop routes records to tasks, pauses partitions whose task is full, commits on the commit interval,
-/// fires wall-clock punctuators, restarts failed tasks, and measures lag. Rebalance callbacks arrive on the
-/// consumer's poll thread while the loop waits in `poll`, and are served here before the consumer continues.
+/// The loop reads each assigned partition's own queue into its task as far as the task's buffer has room (a
+/// partition left unread stops being fetched, the others go on), commits on the commit interval, fires
+/// wall-clock punctuators, restarts failed tasks, and measures lag. Between rounds it sleeps until records
+/// arrive, a full task has room again, or a timer is due. Rebalance callbacks arrive on the consumer's poll
+/// thread while the loop polls the consumer, and are served here before the consumer continues.
 actor StreamsRuntime {
     let topology: Topology
     let configuration: StreamsConfiguration
@@ -61,7 +63,10 @@ actor StreamsRuntime {
         }
     }
 
-    func requestStop() { stopRequested = true }
+    func requestStop() {
+        stopRequested = true
+        consumer?.arrivals.signal()
+    }
 
     // MARK: Life
 
@@ -89,10 +94,12 @@ actor StreamsRuntime {
     }
 
     private func loop(_ consumer: KafkaConsumer) async throws {
-        let pollTimeout = min(configuration.wallClockResolution, .milliseconds(50))
+        let idleWait = min(configuration.wallClockResolution, .milliseconds(50))
         while !stopRequested, !Task.isCancelled {
-            let records = try await consumer.poll(maxRecords: 2000, timeout: pollTimeout)
-            try await route(records)
+            // Rebalances and errors; records only of partitions fetched before their queue existed.
+            let stray = try await consumer.poll(maxRecords: 2000, timeout: .zero)
+            try await route(stray)
+            let read = try await readPartitions(consumer)
             try await handleFailures()
             try await restartDueTasks()
             let now = ContinuousClock.now
@@ -107,6 +114,7 @@ actor StreamsRuntime {
                 lastLag = now
                 await measureLag()
             }
+            if stray.isEmpty, read == 0 { await consumer.arrivals.wait(timeout: idleWait) }
         }
     }
 
@@ -164,12 +172,33 @@ actor StreamsRuntime {
         // Tasks with several source topics need the same partition of each: only the range assignor promises that.
         let coPartitioned = topology.subtopologies.contains { $0.sourceTopics.count > 1 }
         config.assignmentStrategy = coPartitioned ? .range : .cooperativeSticky
+        // Backpressure: a partition whose task is full is simply not read; librdkafka fetches it again a few
+        // milliseconds after its prefetch (about one task buffer) has room, not after the 1 s default.
+        config.separatePartitionQueues = true
+        config.prefetchedRecordsPerPartition = configuration.bufferedRecordsPerPartition
+        config.prefetchBackoff = .milliseconds(10)
         config.metricsFactory = configuration.metricsFactory
         configuration.consumer(&config)
         return try KafkaConsumer(configuration: config, rebalanceListener: RebalanceBridge(runtime: self), logger: logger)
     }
 
     // MARK: Records
+
+    /// Moves records waiting in the assigned partitions' queues into their tasks, as far as each has room.
+    private func readPartitions(_ consumer: KafkaConsumer) async throws -> Int {
+        var read = 0
+        for (id, task) in tasks {
+            for partition in assigned[id] ?? [] {
+                let room = await task.room(for: partition)
+                guard room > 0 else { continue }
+                let records = try consumer.poll(partition, maxRecords: room)
+                guard !records.isEmpty else { continue }
+                read += records.count
+                await task.enqueue(records)
+            }
+        }
+        return read
+    }
 
     private func route(_ records: [KafkaConsumerRecord]) async throws {
         guard !records.isEmpty else { return }
@@ -181,8 +210,7 @@ actor StreamsRuntime {
         for (id, batch) in batches {
             // Records of a task that is down (waiting to restart) are dropped: it re-reads from its committed offset.
             guard let task = tasks[id] else { continue }
-            let full = await task.enqueue(batch)
-            if !full.isEmpty { try? consumer?.pause(full) }
+            await task.enqueue(batch)
         }
     }
 
@@ -200,8 +228,11 @@ actor StreamsRuntime {
             collector: KafkaRecordCollector(producer: producer),
             clock: configuration.clock,
             logger: logger,
-            onDrained: { partitions in try? consumer.resume(partitions) },
-            onFailure: { failure in signals.report(failure) }
+            onRoom: { consumer.arrivals.signal() },
+            onFailure: { failure in
+                signals.report(failure)
+                consumer.arrivals.signal()
+            }
         )
         try await task.initialize()
         return task

@@ -29,6 +29,18 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// The longest a broker holds a fetch request waiting for data. Default: 500 ms (use ~10 ms locally:
     /// Tansu holds every fetch for the full time).
     public var fetchWaitMax: Duration = .milliseconds(500)
+    /// How many records per partition librdkafka tries to keep fetched ahead of ``KafkaConsumer/poll(maxRecords:timeout:)``
+    /// (`queued.min.messages`). Default: 100,000.
+    public var prefetchedRecordsPerPartition: Int = 100_000
+    /// How long fetching a partition waits once its prefetched records exceed that bound
+    /// (`fetch.queue.backoff.ms`). The default, 1 s, stalls a partition that is paused with a full prefetch and
+    /// resumed soon after; a consumer that pauses for backpressure wants a few milliseconds. Default: 1 s.
+    public var prefetchBackoff: Duration = .seconds(1)
+    /// Gives every assigned partition a queue of its own, read with ``KafkaConsumer/poll(_:maxRecords:)``, so
+    /// that a caller takes a partition's records only when it has room for them: a partition left unread stops
+    /// being fetched once ``prefetchedRecordsPerPartition`` records wait, and the others go on. ``KafkaConsumer/poll(maxRecords:timeout:)``
+    /// then serves rebalances and errors (and records of partitions that arrived before their queue). Default: `false`.
+    public var separatePartitionQueues: Bool = false
     /// How long ``KafkaConsumer/subscribe(topics:)`` and ``KafkaConsumer/assign(_:)`` wait for a broker to
     /// answer before they throw ``KafkaError/Code/brokerUnreachable``. Default: 30 s.
     public var connectTimeout: Duration = .seconds(30)
@@ -74,6 +86,8 @@ public struct KafkaConsumerConfiguration: Sendable {
         p.set("heartbeat.interval.ms", heartbeatInterval)
         p.set("max.poll.interval.ms", maxPollInterval)
         p.set("fetch.wait.max.ms", fetchWaitMax)
+        p.set("queued.min.messages", prefetchedRecordsPerPartition)
+        p.set("fetch.queue.backoff.ms", prefetchBackoff)
         p.set("socket.nagle.disable", noDelay)
         if let statisticsInterval { p.set("statistics.interval.ms", statisticsInterval) }
         p.merge(additionalProperties)

@@ -20,6 +20,8 @@ final class RDKafkaCallbackContext: Sendable {
     let rebalanceHandler: (any RDKafkaRebalanceHandler)?
     /// Producers: tasks waiting for room in the local queue, woken as delivery reports free it.
     let queueSpace = QueueSpaceWaiters()
+    /// Consumers with separate partition queues: signalled when records or events arrive in an empty queue.
+    let arrivals = Wakeup()
     private let state = Mutex(State())
     private let failed = Atomic<Bool>(false)
 
