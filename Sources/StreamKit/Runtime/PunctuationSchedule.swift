@@ -59,5 +59,10 @@ package final class PunctuationSchedule {
         return due.map { (entry: $0.0, time: $0.1) }
     }
 
+    /// Whether a punctuator of `type` is due at `time` (checked without advancing anything).
+    package func isDue(_ type: PunctuationType, at time: Int64) -> Bool {
+        entries.contains { $0.type == type && $0.due != Int64.min && time >= $0.due && !$0.cancelled.value.load(ordering: .relaxed) }
+    }
+
     package var isEmpty: Bool { entries.isEmpty }
 }

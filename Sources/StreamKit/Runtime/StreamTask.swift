@@ -23,6 +23,7 @@ package actor StreamTask {
     private var nextWorker = 0
     private var holding = false
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
+    private var wallClockPunctuation: Task<Void, Never>?
     package private(set) var failure: TaskFailure?
     private var closed = false
     /// Called when a partition whose buffer was full has been worked down to half, so that reading it resumes.
@@ -153,11 +154,17 @@ package actor StreamTask {
         workers -= 1
         workerTasks[number] = nil
         reportDrained()
-        if workers == 0 {
-            let waiters = idleWaiters
-            idleWaiters = []
-            for waiter in waiters { waiter.resume() }
-        }
+        resumeIdleWaiters()
+    }
+
+    /// Records or a wall-clock punctuation round still running.
+    private var busy: Bool { workers > 0 || wallClockPunctuation != nil }
+
+    private func resumeIdleWaiters() {
+        guard !busy else { return }
+        let waiters = idleWaiters
+        idleWaiters = []
+        for waiter in waiters { waiter.resume() }
     }
 
     private func reportDrained() {
@@ -274,6 +281,19 @@ package actor StreamTask {
         await punctuate(.wallClockTime, at: clock.now())
     }
 
+    /// Starts firing the wall-clock punctuators due now and returns at once, so that a slow punctuator holds up
+    /// neither the caller nor other tasks. Does nothing while the previous round still runs; records of other
+    /// keys go on meanwhile, and ``drain(hold:)`` waits for the round as for a record.
+    package func startWallClockPunctuation() {
+        guard !closed, !holding, failure == nil, wallClockPunctuation == nil,
+              context.punctuation.isDue(.wallClockTime, at: clock.now()) else { return }
+        wallClockPunctuation = Task {
+            await self.punctuateWallClock()
+            self.wallClockPunctuation = nil
+            self.resumeIdleWaiters()
+        }
+    }
+
     package var streamTime: Int64 { context.streamTime }
 
     /// A snapshot of a key-value store's contents, for tests and interactive queries.
@@ -286,10 +306,11 @@ package actor StreamTask {
 
     // MARK: Commit and close
 
-    /// Waits until no record is in flight; with `hold`, starts none until ``release()``.
+    /// Waits until no record (and no wall-clock punctuation) is in flight; with `hold`, starts none until
+    /// ``release()``.
     package func drain(hold: Bool) async {
         if hold { holding = true }
-        if workers > 0 {
+        if busy {
             await withCheckedContinuation { idleWaiters.append($0) }
         }
     }
@@ -360,6 +381,7 @@ package actor StreamTask {
         } else {
             holding = true
             for task in workerTasks.values { task.cancel() }
+            wallClockPunctuation?.cancel()
         }
         closed = true
         scheduler.drop(partitions)

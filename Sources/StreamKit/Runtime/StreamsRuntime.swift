@@ -105,7 +105,7 @@ actor StreamsRuntime {
             let now = ContinuousClock.now
             if now - lastPunctuation >= configuration.wallClockResolution {
                 lastPunctuation = now
-                for task in tasks.values { await task.punctuateWallClock() }
+                for task in tasks.values { await task.startWallClockPunctuation() }
             }
             if now - lastCommit >= configuration.effectiveCommitInterval {
                 try await commit(closing: [])
