@@ -22,6 +22,24 @@ package struct TaskScheduler {
         var finishedUpTo: Int64?
         var lastCommitted: Int64?
         var queued = 0
+
+        /// Notes a record's arrival; returns its sequence number.
+        mutating func arrived(_ offset: Int64) -> Int {
+            slots.append((offset, false))
+            queued += 1
+            defer { nextSequence += 1 }
+            return nextSequence
+        }
+
+        mutating func finished(_ sequence: Int) {
+            let index = sequence - head
+            if index >= 0, index < slots.count { slots[index].done = true }
+            while let first = slots.first, first.done {
+                slots.removeFirst()
+                head += 1
+                finishedUpTo = first.offset + 1
+            }
+        }
     }
 
     package let maxInFlight: Int
@@ -38,15 +56,13 @@ package struct TaskScheduler {
         self.maxInFlight = maxInFlight
     }
 
+    // Progress and queues are mutated in place (never copied out and written back): a copy of a deque that is
+    // still referenced from the dictionary would be duplicated whole on every record.
+
     /// Adds a record at the back of the queue of its key.
     package mutating func enqueue(_ record: KafkaConsumerRecord) {
-        let partition = record.topicPartition
-        var state = progress[partition] ?? PartitionProgress()
-        let item = Item(record: record, key: record.key, sequence: state.nextSequence)
-        state.nextSequence += 1
-        state.slots.append((record.offset, false))
-        state.queued += 1
-        progress[partition] = state
+        let sequence = progress[record.topicPartition, default: PartitionProgress()].arrived(record.offset)
+        let item = Item(record: record, key: record.key, sequence: sequence)
         buffered += 1
         if active.insert(record.key).inserted {
             ready.append(item)
@@ -70,23 +86,19 @@ package struct TaskScheduler {
     /// Marks a started record finished; the next record of its key becomes ready.
     package mutating func finish(_ item: Item) {
         inFlight -= 1
-        let partition = item.record.topicPartition
-        if var state = progress[partition] {
-            let index = item.sequence - state.head
-            if index >= 0, index < state.slots.count { state.slots[index].done = true }
-            while let first = state.slots.first, first.done {
-                state.slots.removeFirst()
-                state.head += 1
-                state.finishedUpTo = first.offset + 1
-            }
-            progress[partition] = state
-        }
-        if var waiting = blocked[item.key], let next = waiting.popFirst() {
-            blocked[item.key] = waiting.isEmpty ? nil : waiting
+        progress[item.record.topicPartition]?.finished(item.sequence)
+        if let next = takeBlocked(item.key) {
             ready.prepend(next)
         } else {
             active.remove(item.key)
         }
+    }
+
+    /// The next waiting record of `key`, if any.
+    private mutating func takeBlocked(_ key: [UInt8]?) -> Item? {
+        guard let next = blocked[key]?.popFirst() else { return nil }
+        if blocked[key]?.isEmpty == true { blocked[key] = nil }
+        return next
     }
 
     /// Records of `partition` waiting to start.
@@ -119,8 +131,7 @@ package struct TaskScheduler {
         }
         // Keys whose ready record was dropped but which still have blocked records: promote the next one.
         for item in droppedReady {
-            if var waiting = blocked[item.key], let next = waiting.popFirst() {
-                blocked[item.key] = waiting.isEmpty ? nil : waiting
+            if let next = takeBlocked(item.key) {
                 active.insert(item.key)
                 ready.append(next)
             }
