@@ -12,6 +12,14 @@ struct StreamsApplicationTests {
         return configuration
     }
 
+    /// New input and output topics (4 partitions each) and a new application id.
+    static func freshTopics() async throws -> (input: String, output: String, app: String) {
+        let (input, output, app) = (TestBroker.uniqueName("in"), TestBroker.uniqueName("out"), TestBroker.uniqueName("app"))
+        try await TestBroker.createTopic(input)
+        try await TestBroker.createTopic(output)
+        return (input, output, app)
+    }
+
     static func produce(_ topic: String, _ pairs: [(String, String)], kind: TestBroker.Kind = .tansu) async throws {
         let producer = try TestBroker.producer(kind)
         for (key, value) in pairs {
@@ -31,9 +39,7 @@ struct StreamsApplicationTests {
     }
 
     @Test func statelessTopologyEndToEndCommitsOnShutdown() async throws {
-        let (input, output, app) = (TestBroker.uniqueName("in"), TestBroker.uniqueName("out"), TestBroker.uniqueName("app"))
-        try await TestBroker.createTopic(input)
-        try await TestBroker.createTopic(output)
+        let (input, output, app) = try await StreamsApplicationTests.freshTopics()
         let pairs = (0..<200).map { ("key-\($0 % 17)", "value-\($0)") }
         try await Self.produce(input, pairs)
 
@@ -104,9 +110,7 @@ struct StreamsApplicationTests {
     /// A backlog hundreds of times the per-partition buffer: fetching pauses and resumes over and over, and
     /// every record still comes through once.
     @Test func aBacklogFarLargerThanTheBufferPausesAndResumesWithoutStalling() async throws {
-        let (input, output, app) = (TestBroker.uniqueName("in"), TestBroker.uniqueName("out"), TestBroker.uniqueName("app"))
-        try await TestBroker.createTopic(input)
-        try await TestBroker.createTopic(output)
+        let (input, output, app) = try await StreamsApplicationTests.freshTopics()
         let pairs = (0..<4000).map { ("key-\($0 % 97)", "value-\($0)") }
         try await Self.produce(input, pairs)
 

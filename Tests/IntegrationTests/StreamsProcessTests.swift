@@ -88,9 +88,7 @@ struct StreamsProcessTests {
 
     /// Fresh input and output topics (4 partitions), `count` inputs produced, and a fresh application id.
     static func prepare(inputs count: Int) async throws -> (input: String, output: String, app: String) {
-        let (input, output, app) = (TestBroker.uniqueName("in"), TestBroker.uniqueName("out"), TestBroker.uniqueName("app"))
-        try await TestBroker.createTopic(input)
-        try await TestBroker.createTopic(output)
+        let (input, output, app) = try await StreamsApplicationTests.freshTopics()
         try await StreamsApplicationTests.produce(input, inputs(count))
         return (input, output, app)
     }

@@ -10,33 +10,20 @@ struct StreamsPunctuationTests {
         let started = Atomic<Int>(0)
     }
 
-    /// Upper-cases values; every 200 ms of wall-clock time it runs a punctuator that takes 5 s.
-    final class SlowPunctuation: Processor {
-        let rounds: Rounds
-        var context: ProcessorContext<String, String>?
-        init(rounds: Rounds) { self.rounds = rounds }
-
-        func initialize(context: ProcessorContext<String, String>) throws {
-            self.context = context
-            _ = context.schedule(every: .milliseconds(200), on: .wallClockTime) { [rounds] _ in
-                rounds.started.add(1, ordering: .relaxed)
-                try await Task.sleep(for: .seconds(5))
-            }
-        }
-
-        func process(_ record: Record<String, String>) async throws {
-            try await context?.forward(record.withValue(record.value.uppercased()))
-        }
-    }
-
     @Test func aSlowWallClockPunctuatorHoldsUpNoRecords() async throws {
-        let (input, output, app) = (TestBroker.uniqueName("in"), TestBroker.uniqueName("out"), TestBroker.uniqueName("app"))
-        try await TestBroker.createTopic(input)
-        try await TestBroker.createTopic(output)
+        let (input, output, app) = try await StreamsApplicationTests.freshTopics()
         let rounds = Rounds()
         let builder = StreamsBuilder()
         builder.stream(input, key: .string, value: .string)
-            .process(named: "slow-punctuation") { SlowPunctuation(rounds: rounds) }
+            .process(named: "slow-punctuation") {
+                // Every 200 ms of wall-clock time, a punctuator that takes 5 s.
+                UpperCasing(onStart: { context in
+                    _ = context.schedule(every: .milliseconds(200), on: .wallClockTime) { _ in
+                        rounds.started.add(1, ordering: .relaxed)
+                        try await Task.sleep(for: .seconds(5))
+                    }
+                })
+            }
             .to(output, key: .string, value: .string)
         let application = StreamsApplication(
             topology: try builder.build(), configuration: try StreamsApplicationTests.configuration(app), logger: TestBroker.logger

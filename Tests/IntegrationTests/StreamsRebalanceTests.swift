@@ -14,30 +14,12 @@ struct StreamsRebalanceTests {
         func tasks(_ event: String) -> [TaskID] { events.withLock { $0.filter { $0.event == event }.map(\.task) } }
     }
 
-    /// Passes records through and logs when its task starts and closes.
-    final class LoggingPassThrough: Processor {
-        let log: TaskLog
-        var context: ProcessorContext<String, String>?
-        init(log: TaskLog) { self.log = log }
-
-        func initialize(context: ProcessorContext<String, String>) throws {
-            self.context = context
-            log.record("start", context.taskID)
-        }
-
-        func process(_ record: Record<String, String>) async throws {
-            try await context?.forward(record.withValue(record.value.uppercased()))
-        }
-
-        func close() async {
-            if let context { log.record("close", context.taskID) }
-        }
-    }
-
     func application(_ app: String, input: String, output: String, log: TaskLog, instance: String) throws -> StreamsApplication {
         let builder = StreamsBuilder()
         builder.stream(input, key: .string, value: .string)
-            .process(named: "pass") { LoggingPassThrough(log: log) }
+            .process(named: "pass") {
+                UpperCasing(onStart: { log.record("start", $0.taskID) }, onClose: { log.record("close", $0) })
+            }
             .to(output, key: .string, value: .string)
         var configuration = try StreamsApplicationTests.configuration(app)
         configuration.instanceID = instance
@@ -45,9 +27,7 @@ struct StreamsRebalanceTests {
     }
 
     @Test func aJoiningInstanceTakesPartitionsWhileTheOthersKeepTheirTasksRunning() async throws {
-        let (input, output, app) = (TestBroker.uniqueName("in"), TestBroker.uniqueName("out"), TestBroker.uniqueName("app"))
-        try await TestBroker.createTopic(input)
-        try await TestBroker.createTopic(output)
+        let (input, output, app) = try await StreamsApplicationTests.freshTopics()
         let first = (0..<200).map { ("key-\($0 % 23)", "a-\($0)") }
         try await StreamsApplicationTests.produce(input, first)
 
