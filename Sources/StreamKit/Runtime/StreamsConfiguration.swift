@@ -36,7 +36,9 @@ public struct StreamsConfiguration: Sendable {
     /// Records of different keys a task may have in flight at once (records of one key always run one at a time,
     /// in order). Default: 16.
     public var maxInFlightPerTask: Int = 16
-    /// Records a task buffers per partition before that partition is paused. Default: 1,000.
+    /// Records a task buffers per partition. A partition whose buffer is full is not read until its task has
+    /// worked it down to half; librdkafka prefetches about as many more, then stops fetching that partition
+    /// (the others go on). Default: 1,000.
     public var bufferedRecordsPerPartition: Int = 1000
     /// How often wall-clock punctuators are checked. Default: 50 ms.
     public var wallClockResolution: Duration = .milliseconds(50)
