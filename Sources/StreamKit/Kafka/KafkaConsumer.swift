@@ -150,7 +150,7 @@ public final class KafkaConsumer: Sendable {
         var records: [KafkaConsumerRecord] = []
         var topicNames = TopicNameCache()
         let logger = self.logger
-        _ = partitionQueues.read(partition, maxRecords: maxRecords) { message in
+        partitionQueues.read(partition, maxRecords: maxRecords) { message in
             let err = message.pointee.err
             if err == RD_KAFKA_RESP_ERR_NO_ERROR {
                 records.append(makeRecord(message, topicNames: &topicNames))

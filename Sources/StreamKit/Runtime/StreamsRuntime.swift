@@ -416,8 +416,9 @@ actor StreamsRuntime {
             metrics.taskRestarts.increment()
             logger.warning("task will restart", metadata: ["task": "\(id)", "after": "\(delay)", "attempt": "\(attempt + 1)"])
         }
+        // Until then nothing reads the task's partitions (their queues fill to the prefetch bound and fetching
+        // stops); the restart seeks them back to the committed offsets.
         restarts[id] = ContinuousClock.now + delay
-        if let partitions = assigned[id] { try? consumer?.pause(Array(partitions)) }
     }
 
     private func restartDueTasks() async throws {
@@ -432,7 +433,6 @@ actor StreamsRuntime {
                 }
                 try await consumer.seek(positions)
                 tasks[id] = try await makeTask(id, partitions: partitions)
-                try consumer.resume(Array(partitions))
                 logger.info("task restarted", metadata: ["task": "\(id)", "from": "\(positions)"])
             } catch {
                 logger.error("task restart failed", metadata: ["task": "\(id)", "error": "\(error)"])

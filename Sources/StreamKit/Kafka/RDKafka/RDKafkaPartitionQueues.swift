@@ -69,22 +69,22 @@ final class RDKafkaPartitionQueues: Sendable {
     }
 
     /// Takes up to `maxRecords` messages waiting in `partition`'s queue without blocking and hands each to
-    /// `body`, which must not keep it. Returns `false` when the partition has no queue (not assigned).
+    /// `body`, which must not keep it. A partition without a queue (not assigned) has none.
     func read(
         _ partition: TopicPartition,
         maxRecords: Int,
         _ body: (UnsafeMutablePointer<rd_kafka_message_t>) throws -> Void
-    ) rethrows -> Bool {
-        guard maxRecords > 0 else { return state.withLock { $0.partitions[partition] != nil } }
+    ) rethrows {
+        guard maxRecords > 0 else { return }
         let messages = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: maxRecords)
         defer { messages.deallocate() }
         // The lock keeps the queue alive while it is read; the read itself never waits.
-        let count = state.withLock { state -> Int? in
-            guard let queue = state.partitions[partition] else { return nil }
+        let count = state.withLock { state -> Int in
+            guard let queue = state.partitions[partition] else { return 0 }
             return max(0, rd_kafka_consume_batch_queue(queue.pointer, 0, messages, maxRecords))
         }
-        guard let count else { return false }
         var index = 0
+        // Whatever `body` did not get to (it threw) is destroyed here.
         defer {
             while index < count {
                 if let message = messages[index] { rd_kafka_message_destroy(message) }
@@ -98,7 +98,6 @@ final class RDKafkaPartitionQueues: Sendable {
             defer { rd_kafka_message_destroy(message) }
             try body(message)
         }
-        return true
     }
 }
 
