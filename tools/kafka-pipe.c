@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
     rd_kafka_subscribe(consumer, topics);
     rd_kafka_topic_partition_list_destroy(topics);
 
-    long long done = 0, last_commit = now_ms(), first_copy = 0, last_copy = 0;
+    long long done = 0, last_commit = now_ms();
     while (!stop && done < count) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(consumer, 50);
         if (m) {
@@ -103,8 +103,7 @@ int main(int argc, char **argv) {
                     fprintf(stderr, "kafka-pipe: produce: %s\n", rd_kafka_err2str(err));
                 }
                 rd_kafka_offset_store_message(m);
-                if (done++ == 0) first_copy = now_ms();
-                last_copy = now_ms();
+                done++;
             }
             rd_kafka_message_destroy(m);
         }
@@ -119,6 +118,6 @@ int main(int argc, char **argv) {
     rd_kafka_consumer_close(consumer);
     rd_kafka_destroy(consumer);
     rd_kafka_destroy(producer);
-    printf("%lld records copied in %lld ms from the first to the last\n", done, last_copy - first_copy);
+    printf("%lld\n", done);
     return 0;
 }

@@ -78,13 +78,10 @@ struct StreamsBench: AsyncParsableCommand {
         case streamKit(maxInFlight: Int, delay: Duration?)
     }
 
-    /// A running pass-through: the C pipe process or a StreamKit application in this process.
-    final class Running {
-        let stop: () async throws -> Void
-        init(stop: @escaping () async throws -> Void) { self.stop = stop }
-    }
+    /// Stops a running pass-through: the C pipe process or a StreamKit application in this process.
+    typealias Stop = () async throws -> Void
 
-    func start(_ runner: Runner, input: String, output: String, group: String) throws -> Running {
+    func start(_ runner: Runner, input: String, output: String, group: String) throws -> Stop {
         switch runner {
         case .pipe:
             let process = Process()
@@ -94,7 +91,7 @@ struct StreamsBench: AsyncParsableCommand {
             let exited = AsyncStream<Void>.makeStream()
             process.terminationHandler = { _ in exited.continuation.finish() }
             try process.run()
-            return Running {
+            return {
                 process.terminate()
                 for await _ in exited.stream {}
             }
@@ -109,7 +106,7 @@ struct StreamsBench: AsyncParsableCommand {
             configuration.commitInterval = .milliseconds(100)
             let application = StreamsApplication(topology: try builder.build(), configuration: configuration, logger: logger)
             let task = Task { try await application.run() }
-            return Running {
+            return {
                 application.shutdown()
                 try await task.value
             }
@@ -155,7 +152,7 @@ struct StreamsBench: AsyncParsableCommand {
         await producer.close()
         let consumer = try await outputConsumer(output)
         let began = ContinuousClock.now
-        let running = try start(runner, input: input, output: output, group: "bench-\(input)")
+        let stop = try start(runner, input: input, output: output, group: "bench-\(input)")
         // Copies carry the time they were made: the rate is read from those between the first and the last tenth,
         // so that neither joining the group nor delays in reading the copies count.
         var stamps: [Int64] = []
@@ -175,7 +172,7 @@ struct StreamsBench: AsyncParsableCommand {
             }
             if ContinuousClock.now - began > .seconds(300) { break }
         }
-        try await running.stop()
+        try await stop()
         await consumer.close()
         if distinct.count != stamps.count {
             FileHandle.standardError.write(Data("\(label): \(stamps.count) copies of \(distinct.count) distinct records\n".utf8))
@@ -195,7 +192,7 @@ struct StreamsBench: AsyncParsableCommand {
     /// time from send to consumption of its copy.
     func latency(runner: Runner) async throws -> Latency {
         let (input, output) = try await makeTopics()
-        let running = try start(runner, input: input, output: output, group: "bench-lat-\(input)")
+        let stop = try start(runner, input: input, output: output, group: "bench-lat-\(input)")
         let consumer = try await outputConsumer(output)
         let producer = try producer()
         // Warm up until a record makes it through (group joined, partitions assigned).
@@ -227,7 +224,7 @@ struct StreamsBench: AsyncParsableCommand {
         try await sender.value
         await producer.close()
         await consumer.close()
-        try await running.stop()
+        try await stop()
         func milliseconds(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
         return Latency(
             p50: milliseconds(50), p90: milliseconds(90), p99: milliseconds(99), p999: milliseconds(99.9),
