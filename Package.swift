@@ -32,12 +32,16 @@ let package = Package(
             providers: [.apt(["librocksdb-dev", "liblz4-dev"])]
         ),
 
+        // What RocksDB's C API lacks for one memory budget per process (a shared write-buffer manager).
+        .target(name: "CRocksDBMemory", dependencies: ["CRocksDB"]),
+
         // Layers: StreamKit -> Dataflow -> Gateways -> dataflow (CLI). Nothing imports upward.
         .target(
             name: "StreamKit",
             dependencies: [
                 "CRdKafka",
                 "CRocksDB",
+                "CRocksDBMemory",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -109,7 +113,7 @@ let package = Package(
     ]
 )
 
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.name != "CRocksDBMemory" {
     var settings = target.swiftSettings ?? []
     settings.append(.swiftLanguageMode(.v6))
     settings.append(.enableUpcomingFeature("ExistentialAny"))

@@ -4,13 +4,24 @@ import Logging
 import ServiceLifecycle
 import StreamKit
 
-/// A small StreamKit application the integration tests run as separate processes (to kill, restart and stop
-/// them with signals): reads `--input`, upper-cases values (after `--delay-ms` per record), writes `--output`.
+/// Programs the tests run as separate processes: a StreamKit application (to kill, restart and stop with
+/// signals) and a store filler whose memory is measured on its own.
+@main
+struct StreamKitTestApp: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "streamkit-test-app",
+        subcommands: [UpperCaseApp.self, FillStore.self],
+        defaultSubcommand: UpperCaseApp.self
+    )
+}
+
+/// A small StreamKit application: reads `--input`, upper-cases values (after `--delay-ms` per record), writes `--output`.
 /// A value "poison" fails processing. Each output record carries the input's partition and offset and the id
 /// of the process run that wrote it (headers `test.source` and `test.run`), so a test can tell which run
 /// produced what. Prints `STATE <state>` lines as the application changes state.
-@main
-struct StreamKitTestApp: AsyncParsableCommand {
+struct UpperCaseApp: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "upper-case")
+
     @Option var bootstrap: String
     @Option var applicationID: String
     @Option var input: String

@@ -1,37 +1,65 @@
 import CRocksDB
+import CRocksDBMemory
 
-/// Memory and format settings shared by RocksDB stores: one block cache for all of them, LZ4 compression, and
-/// the memtable size of each store.
+/// One memory budget for every RocksDB store of the process, and the format they share.
 ///
-/// `@unchecked Sendable`: the cache is thread-safe inside RocksDB and never changes after creation.
+/// Everything RocksDB keeps in memory is charged to one LRU cache of ``memoryBytes``: data blocks, index and
+/// filter blocks (in its high-priority part), and the memtables of all stores, which may take at most
+/// ``writeBufferBytes`` of it together; when they reach that, the largest is flushed to disk. So the process
+/// holds about ``memoryBytes`` of RocksDB memory however many stores and tasks it runs (a little more while
+/// an iterator pins blocks). Data is compressed with LZ4.
+///
+/// The default budget, ``shared``, is 64 MiB of which memtables may use 16 MiB; give an application its own
+/// with ``StreamsConfiguration/rocksDB``.
+///
+/// `@unchecked Sendable`: the cache and the write-buffer manager are thread-safe inside RocksDB and never
+/// change after creation.
 public final class RocksDBConfiguration: @unchecked Sendable {
-    /// The default for a process: a 64 MiB block cache, and two 8 MiB memtables per store.
+    /// 64 MiB in all, memtables at most 16 MiB of it.
     public static let shared = RocksDBConfiguration()
 
-    public let blockCacheBytes: Int
+    /// The cap on RocksDB memory for every store opened with this configuration.
+    public let memoryBytes: Int
+    /// The part of ``memoryBytes`` memtables may use together.
     public let writeBufferBytes: Int
+    /// The size of one store's memtable before it is flushed (each store has up to two).
+    public let memtableBytes: Int
     private let cache: OpaquePointer
+    private let writeBufferManager: OpaquePointer
 
-    public init(blockCacheBytes: Int = 64 << 20, writeBufferBytes: Int = 8 << 20) {
-        self.blockCacheBytes = blockCacheBytes
+    /// - Parameters:
+    ///   - memoryBytes: the cap on RocksDB memory for every store opened with this configuration.
+    ///   - writeBufferBytes: how much of it memtables may use together.
+    ///   - memtableBytes: one store's memtable size.
+    public init(memoryBytes: Int = 64 << 20, writeBufferBytes: Int = 16 << 20, memtableBytes: Int = 4 << 20) {
+        precondition(writeBufferBytes <= memoryBytes, "the write buffers are part of the memory budget")
+        self.memoryBytes = memoryBytes
         self.writeBufferBytes = writeBufferBytes
-        cache = rocksdb_cache_create_lru(blockCacheBytes)
+        self.memtableBytes = memtableBytes
+        cache = streamkit_cache_create_lru(memoryBytes, 0.1)
+        writeBufferManager = streamkit_write_buffer_manager_create(writeBufferBytes, cache)
     }
 
-    deinit { rocksdb_cache_destroy(cache) }
+    deinit {
+        streamkit_write_buffer_manager_destroy(writeBufferManager)
+        rocksdb_cache_destroy(cache)
+    }
+
+    /// Bytes charged to the shared cache now: blocks read, index and filter blocks, and memtables.
+    public var memoryUsage: Int { rocksdb_cache_get_usage(cache) }
+
+    /// Bytes of memtables across the stores.
+    public var writeBufferUsage: Int { streamkit_write_buffer_manager_memory_usage(writeBufferManager) }
 
     /// Options for one database; the caller destroys them.
     func makeOptions() -> OpaquePointer {
         let options = rocksdb_options_create()!
         rocksdb_options_set_create_if_missing(options, 1)
         rocksdb_options_set_compression(options, Int32(rocksdb_lz4_compression))
-        rocksdb_options_set_write_buffer_size(options, writeBufferBytes)
+        rocksdb_options_set_write_buffer_size(options, memtableBytes)
         rocksdb_options_set_max_write_buffer_number(options, 2)
-        let table = rocksdb_block_based_options_create()
-        rocksdb_block_based_options_set_block_cache(table, cache)
-        rocksdb_block_based_options_set_cache_index_and_filter_blocks(table, 1)
-        rocksdb_options_set_block_based_table_factory(options, table)
-        rocksdb_block_based_options_destroy(table)
+        streamkit_options_set_bounded_table(options, cache)
+        streamkit_options_set_write_buffer_manager(options, writeBufferManager)
         return options
     }
 }
