@@ -44,8 +44,9 @@ package final class InMemoryRecordCollector: RecordCollector, Sendable {
         self.clock = clock
     }
 
-    package func send(_ record: KafkaProducerRecord, from source: RecordMetadata?) async throws {
-        _ = topics.append(record, timestamp: clock.now())
+    package func send(_ record: KafkaProducerRecord, from source: RecordMetadata?, delivered: (@Sendable (Int64) -> Void)?) async throws {
+        let stored = topics.append(record, timestamp: clock.now())
+        delivered?(stored.offset)
     }
 
     package func flush() async throws -> [FailedDelivery] { [] }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import StreamKit
 
@@ -34,6 +35,9 @@ public final class TopologyTestDriver {
         startTime: Int64 = 0,
         logger: Logger = Logger(label: "streamkit.test-driver", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
+        var configuration = configuration
+        configuration.stateDirectory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("streamkit-test-driver-\(UUID().uuidString)").path
         self.topology = topology
         self.configuration = configuration
         self.clock = ManualClock(startingAt: startTime)
@@ -138,8 +142,12 @@ public final class TopologyTestDriver {
         return try await tasks[subtopology.id]!.readStore(name, key: K.self, value: V.self)
     }
 
-    /// Closes every task (processors and stores).
+    /// Closes every task (processors and stores) and removes the state directory of its persistent stores.
     public func close() async {
-        for id in tasks.keys.sorted() { _ = await tasks[id]!.close(clean: true) }
+        for id in tasks.keys.sorted() {
+            _ = await tasks[id]!.close(clean: true)
+            await tasks[id]!.finishClose(committed: true)
+        }
+        try? FileManager.default.removeItem(atPath: configuration.stateDirectory)
     }
 }

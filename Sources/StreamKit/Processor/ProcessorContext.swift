@@ -30,14 +30,25 @@ public struct ProcessorContext<Key: Sendable, Value: Sendable> {
 
     /// The key-value store named `name`, which must be connected to this processor in the topology.
     ///
-    /// - Throws: ``TopologyError`` if the store is unknown or not connected to this processor.
+    /// - Throws: ``TopologyError`` if the store is unknown, not connected to this processor, or of other types.
     public func keyValueStore<K, V>(named name: String, as _: (K.Type, V.Type) = (K.self, V.self)) throws -> KeyValueStore<K, V> {
+        try store(named: name)
+    }
+
+    /// The window store named `name`, which must be connected to this processor in the topology.
+    public func windowStore<K, V>(named name: String, as _: (K.Type, V.Type) = (K.self, V.self)) throws -> WindowStore<K, V> {
+        try store(named: name)
+    }
+
+    /// The session store named `name`, which must be connected to this processor in the topology.
+    public func sessionStore<K, V>(named name: String, as _: (K.Type, V.Type) = (K.self, V.self)) throws -> SessionStore<K, V> {
+        try store(named: name)
+    }
+
+    private func store<S: StateStore>(named name: String) throws -> S {
         let store = try node.store(named: name)
-        guard let typed = store as? KeyValueStore<K, V> else {
-            throw TopologyError(
-                node: node.name,
-                reason: "store '\(name)' is a \(type(of: store)), not a KeyValueStore<\(K.self), \(V.self)>"
-            )
+        guard let typed = store as? S else {
+            throw TopologyError(node: node.name, reason: "store '\(name)' is a \(type(of: store)), not a \(S.self)")
         }
         return typed
     }

@@ -14,13 +14,15 @@ final class KafkaRecordCollector: RecordCollector, Sendable {
 
     init(producer: KafkaProducer) { self.producer = producer }
 
-    func send(_ record: KafkaProducerRecord, from source: RecordMetadata?) async throws {
+    func send(_ record: KafkaProducerRecord, from source: RecordMetadata?, delivered: (@Sendable (Int64) -> Void)?) async throws {
         state.withLock { $0.outstanding += 1 }
         do {
             try await producer.send(record) { [self] result in
-                if case .failure(let error) = result {
+                switch result {
+                case .failure(let error):
                     completed(failure: FailedDelivery(record: record, source: source, error: error))
-                } else {
+                case .success(let report):
+                    delivered?(report.offset)
                     completed(failure: nil)
                 }
             }

@@ -12,6 +12,8 @@ package actor StreamTask {
     package nonisolated let id: TaskID
     package nonisolated let partitions: Set<TopicPartition>
     private let context: TaskContext
+    private let state: TaskStateManager
+    private let exactlyOnce: Bool
     private let sources: [String: (node: RuntimeNode, spec: SourceSpec)]
     private let nodes: [RuntimeNode]
     private let handling: ErrorHandling
@@ -48,21 +50,24 @@ package actor StreamTask {
         let subtopology = topology.subtopologies[id.subtopology]
         var logger = logger
         logger[metadataKey: "streamkit.task"] = "\(id)"
-        var stores: [String: any StateStore] = [:]
-        do {
-            for name in subtopology.stores { stores[name] = try topology.stores[name]!.make(id) }
-        } catch {
-            for store in stores.values { store.close() }
-            throw error
-        }
         let context = TaskContext(
             id: id,
             applicationID: applicationID,
             clock: clock,
             logger: logger,
             collector: collector,
-            stores: stores
+            stores: [:]
         )
+        let state = try TaskStateManager(
+            task: id,
+            specs: subtopology.stores.map { topology.stores[$0]! },
+            applicationID: applicationID,
+            configuration: configuration,
+            collector: collector,
+            streamTime: { [unowned context] in context.streamTime },
+            logger: logger
+        )
+        context.stores = state.stores
         var runtime: [String: RuntimeNode] = [:]
         var ordered: [RuntimeNode] = []
         var sources: [String: (node: RuntimeNode, spec: SourceSpec)] = [:]
@@ -85,6 +90,8 @@ package actor StreamTask {
         self.id = id
         self.partitions = partitions
         self.context = context
+        self.state = state
+        self.exactlyOnce = configuration.processingGuarantee == .exactlyOnce
         self.sources = sources
         self.nodes = ordered
         self.handling = configuration.errorHandling
@@ -101,6 +108,14 @@ package actor StreamTask {
     }
 
     package var logger: Logger { context.logger }
+
+    /// Fills the task's stores from their changelogs; call before ``initialize()``.
+    package func restore(from reader: any ChangelogReader) async throws {
+        try await state.restore(from: reader)
+    }
+
+    /// The changelog partitions the task's stores restore from.
+    package var changelogPartitions: [TopicPartition] { state.changelogPartitions }
 
     /// Initializes every processor (they may open stores and schedule punctuators).
     package func initialize() throws {
@@ -335,7 +350,8 @@ package actor StreamTask {
             failed = try await context.collector.flush()
         }
         if let failure { throw failure }
-        for store in context.stores.values { try store.flush() }
+        try state.flush()
+        if !exactlyOnce { try state.writeCheckpoint() }
         return scheduler.committableOffsets()
     }
 
@@ -367,6 +383,9 @@ package actor StreamTask {
     /// Stops the task. A clean close lets in-flight records finish and returns the offsets to commit (the caller
     /// commits them); a dirty close (after a failure, or when the producer was fenced) abandons in-flight work.
     /// Buffered records that never started are dropped either way: the next owner fetches them again.
+    ///
+    /// Under exactly-once a clean close keeps the state directory locked until ``finishClose(committed:)``,
+    /// which writes the checkpoint once the transaction holding the last changes has committed.
     package func close(clean: Bool) async -> [TopicPartitionOffset] {
         guard !closed else { return [] }
         var offsets: [TopicPartitionOffset] = []
@@ -386,8 +405,23 @@ package actor StreamTask {
         closed = true
         scheduler.drop(partitions)
         for node in nodes { await node.processor.close() }
-        for store in context.stores.values { store.close() }
+        if clean, exactlyOnce, failure == nil {
+            state.closeStores()
+        } else {
+            state.close()
+        }
         logger.debug("task closed", metadata: ["clean": "\(clean)"])
         return offsets
+    }
+
+    /// After a clean close under exactly-once: writes the checkpoint if the transaction committed, and unlocks
+    /// the state directory.
+    package func finishClose(committed: Bool) {
+        if committed {
+            do { try state.writeCheckpoint() } catch {
+                logger.warning("checkpoint not written", metadata: ["error": "\(error)"])
+            }
+        }
+        state.release()
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Metrics
 
 /// How a ``StreamsApplication`` runs its topology.
@@ -56,6 +57,15 @@ public struct StreamsConfiguration: Sendable {
     public var transactionTimeout: Duration = .seconds(10)
     /// How often consumer lag is measured for metrics. Default: 10 s.
     public var lagInterval: Duration = .seconds(10)
+    /// Where persistent stores keep their data: `<stateDirectory>/<application>/<task>/<store>`. Default:
+    /// `streamkit-state` in the system's temporary directory; give a directory that survives restarts, so
+    /// that a restarted instance restores only what changed since its last checkpoint.
+    public var stateDirectory: String = FileManager.default.temporaryDirectory.appendingPathComponent("streamkit-state").path
+    /// The memory budget and format of RocksDB stores. Default: ``RocksDBConfiguration/shared`` (64 MiB for the
+    /// whole process).
+    public var rocksDB: RocksDBConfiguration = .shared
+    /// Changelog records a restoration applies at once. Default: 1,000.
+    public var restoreBatchSize: Int = 1000
     /// Default: the global `MetricsSystem` factory.
     public var metricsFactory: (any MetricsFactory)?
     /// Adjusts the consumer's configuration (security, tuning) after StreamKit has filled in its part.

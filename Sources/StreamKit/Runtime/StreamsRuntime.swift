@@ -19,6 +19,7 @@ actor StreamsRuntime {
     private let signals = Signals()
     private var consumer: KafkaConsumer?
     private var producer: KafkaProducer?
+    private var changelogReader: KafkaChangelogReader?
     private var tasks: [TaskID: StreamTask] = [:]
     /// Partitions assigned to this member, per task, including tasks waiting to restart.
     private var assigned: [TaskID: Set<TopicPartition>] = [:]
@@ -77,6 +78,9 @@ actor StreamsRuntime {
             self.producer = producer
             let consumer = try makeConsumer()
             self.consumer = consumer
+            if topology.stores.values.contains(where: \.isLogged) {
+                changelogReader = try KafkaChangelogReader(configuration: configuration, logger: logger)
+            }
             state.set(.rebalancing)
             try await consumer.subscribe(topics: topology.sourceTopics(applicationID: configuration.applicationID))
             logger.info("application started", metadata: [
@@ -124,8 +128,10 @@ actor StreamsRuntime {
         try await commit(closing: Set(tasks.keys))
         await consumer?.close()
         await producer?.close()
+        await changelogReader?.close()
         consumer = nil
         producer = nil
+        changelogReader = nil
         state.set(.notRunning)
         logger.info("application stopped")
     }
@@ -136,8 +142,10 @@ actor StreamsRuntime {
         if exactlyOnce { try? await producer?.abortTransaction() }
         await consumer?.close()
         await producer?.close()
+        await changelogReader?.close()
         consumer = nil
         producer = nil
+        changelogReader = nil
     }
 
     // MARK: Clients
@@ -234,7 +242,13 @@ actor StreamsRuntime {
                 consumer.arrivals.signal()
             }
         )
-        try await task.initialize()
+        do {
+            if let changelogReader { try await task.restore(from: changelogReader) }
+            try await task.initialize()
+        } catch {
+            _ = await task.close(clean: false)
+            throw error
+        }
         return task
     }
 
@@ -305,9 +319,11 @@ actor StreamsRuntime {
         let open = tasks.filter { !closing.contains($0.key) }
         if exactlyOnce { for task in open.values { await task.drain(hold: true) } }
         var offsets: [TaskID: [TopicPartitionOffset]] = [:]
+        var closed: [StreamTask] = []
         for id in closing {
             guard let task = tasks.removeValue(forKey: id) else { continue }
             offsets[id] = await task.close(clean: true)
+            closed.append(task)
         }
         for (id, task) in open {
             do {
@@ -318,7 +334,10 @@ actor StreamsRuntime {
         }
         let all = offsets.values.flatMap { $0 }
         if exactlyOnce {
-            guard let producer, let consumer else { return }
+            guard let producer, let consumer else {
+                for task in closed { await task.finishClose(committed: false) }
+                return
+            }
             do {
                 if !all.isEmpty {
                     try await producer.sendOffsetsToTransaction(all, groupMetadata: try consumer.groupMetadata())
@@ -327,9 +346,11 @@ actor StreamsRuntime {
                 try producer.beginTransaction()
             } catch {
                 logger.warning("transaction commit failed; aborting and restarting tasks", metadata: ["error": "\(error)"])
+                for task in closed { await task.finishClose(committed: false) }
                 await abortAndRecover(failed: [], producerError: error)
                 return
             }
+            for task in closed { await task.finishClose(committed: true) }
         } else if !all.isEmpty {
             do {
                 try await consumer?.commit(all)

@@ -54,6 +54,7 @@ struct TopicPreparation {
             )
             try await admin.waitUntilReady([name])
         }
+        try await createChangelogTopics(admin, partitions: partitions, existing: existing)
         for subtopology in topology.subtopologies where subtopology.sourceTopics.count > 1 {
             let counts = subtopology.sourceTopics.map { ($0.resolved(applicationID: applicationID), partitions[$0] ?? 0) }
             if Set(counts.map(\.1)).count > 1 {
@@ -63,6 +64,34 @@ struct TopicPreparation {
                         + counts.map { "\($0.0) has \($0.1) partitions" }.joined(separator: ", ")
                         + "; topics read by one sub-topology need the same partition count"
                 )
+            }
+        }
+    }
+
+    /// Each logged store's changelog gets as many partitions as its sub-topology has tasks; an existing one
+    /// with fewer could not hold every task's changes.
+    private func createChangelogTopics(_ admin: KafkaAdmin, partitions: [TopicName: Int32], existing: Set<String>) async throws {
+        let applicationID = configuration.applicationID
+        for subtopology in topology.subtopologies {
+            let count = subtopology.sourceTopics.compactMap { partitions[$0] }.max() ?? 1
+            for spec in subtopology.stores.compactMap({ topology.stores[$0] }) where spec.isLogged {
+                let name = spec.changelogTopic.resolved(applicationID: applicationID)
+                if existing.contains(name) {
+                    let current = try await admin.describeTopics([name]).first?.partitions.count ?? 0
+                    guard current >= count else {
+                        throw TopologyError(
+                            node: spec.name,
+                            reason: "changelog topic \(name) has \(current) partitions but the store's sub-topology has \(count) tasks"
+                        )
+                    }
+                    continue
+                }
+                logger.info("creating changelog topic", metadata: ["topic": "\(name)", "partitions": "\(count)"])
+                try await admin.createTopics(
+                    [KafkaNewTopic(name: name, partitions: count, replicationFactor: configuration.replicationFactor, configs: spec.changelogConfigs)],
+                    ifNotExists: true
+                )
+                try await admin.waitUntilReady([name])
             }
         }
     }

@@ -1,8 +1,12 @@
-/// A store of byte keys and values ordered by key: the layer stores share, whatever holds the bytes.
+import Glibc
+
+/// A store of byte keys and values ordered by key (bytewise): the layer stores share, whatever holds the bytes.
 package protocol BytesStore: AnyObject {
     func get(_ key: [UInt8]) throws -> [UInt8]?
     func put(_ key: [UInt8], _ value: [UInt8]) throws
     func delete(_ key: [UInt8]) throws
+    /// Applies puts (a value) and deletes (`nil`) in order; a restoration writes its batches this way.
+    func write(_ batch: [(key: [UInt8], value: [UInt8]?)]) throws
     /// Entries with `from <= key < to` (either bound may be absent), in key order.
     func range(from: [UInt8]?, to: [UInt8]?) throws -> [(key: [UInt8], value: [UInt8])]
     var approximateCount: Int { get }
@@ -10,26 +14,25 @@ package protocol BytesStore: AnyObject {
     func close()
 }
 
-/// Bytes in memory. Point reads and writes are hash lookups; ordered scans sort the keys they return.
-package final class InMemoryBytesStore: BytesStore {
-    private var entries: [[UInt8]: [UInt8]] = [:]
-
-    package init() {}
-
-    package func get(_ key: [UInt8]) -> [UInt8]? { entries[key] }
-    package func put(_ key: [UInt8], _ value: [UInt8]) { entries[key] = value }
-    package func delete(_ key: [UInt8]) { entries[key] = nil }
-
-    package func range(from: [UInt8]?, to: [UInt8]?) -> [(key: [UInt8], value: [UInt8])] {
-        entries
-            .filter { key, _ in
-                (from.map { !key.lexicographicallyPrecedes($0) } ?? true) && (to.map { key.lexicographicallyPrecedes($0) } ?? true)
-            }
-            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
-            .map { (key: $0.key, value: $0.value) }
+extension BytesStore {
+    package func write(_ batch: [(key: [UInt8], value: [UInt8]?)]) throws {
+        for (key, value) in batch {
+            if let value { try put(key, value) } else { try delete(key) }
+        }
     }
+}
 
-    package var approximateCount: Int { entries.count }
-    package func flush() {}
-    package func close() { entries = [:] }
+/// Bytewise order of byte strings (as RocksDB's default comparator), with `memcmp`.
+@inline(__always)
+package func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+            let common = min(a.count, b.count)
+            if common > 0, let pa = a.baseAddress, let pb = b.baseAddress {
+                let result = memcmp(pa, pb, common)
+                if result != 0 { return Int(result) }
+            }
+            return a.count - b.count
+        }
+    }
 }

@@ -1,18 +1,27 @@
 /// A key-value store of typed keys and values, kept as bytes (through the serdes given at declaration) and ordered
-/// by the serialized key.
-public final class KeyValueStore<Key: Sendable, Value: Sendable>: StateStore {
+/// by the serialized key. Writes are logged to the store's changelog unless logging is disabled.
+public final class KeyValueStore<Key: Sendable, Value: Sendable>: ChangeLoggedStore {
     public let name: String
     public let isPersistent: Bool
     private let bytes: any BytesStore
     private let keySerde: Serde<Key>
     private let valueSerde: Serde<Value>
+    private let changelog: ChangeLogger?
 
-    package init(name: String, bytes: any BytesStore, key: Serde<Key>, value: Serde<Value>, isPersistent: Bool) {
+    package init(
+        name: String,
+        bytes: any BytesStore,
+        key: Serde<Key>,
+        value: Serde<Value>,
+        isPersistent: Bool,
+        changelog: ChangeLogger? = nil
+    ) {
         self.name = name
         self.bytes = bytes
         self.keySerde = key
         self.valueSerde = value
         self.isPersistent = isPersistent
+        self.changelog = changelog
     }
 
     public func get(_ key: Key) throws -> Value? {
@@ -21,21 +30,20 @@ public final class KeyValueStore<Key: Sendable, Value: Sendable>: StateStore {
     }
 
     /// Stores `value` under `key`; a value that serializes to no bytes deletes the key.
-    public func put(_ key: Key, _ value: Value) throws {
+    public func put(_ key: Key, _ value: Value) async throws {
         let keyBytes = try serializedKey(key)
-        if let valueBytes = try valueSerde.serialize(value) {
-            try bytes.put(keyBytes, valueBytes)
-        } else {
-            try bytes.delete(keyBytes)
-        }
+        let valueBytes = try valueSerde.serialize(value)
+        if let valueBytes { try bytes.put(keyBytes, valueBytes) } else { try bytes.delete(keyBytes) }
+        try await changelog?.log(key: keyBytes, value: valueBytes)
     }
 
     /// Removes `key` and returns the value it had.
     @discardableResult
-    public func delete(_ key: Key) throws -> Value? {
+    public func delete(_ key: Key) async throws -> Value? {
         let keyBytes = try serializedKey(key)
         let old = try bytes.get(keyBytes).map { try valueSerde.deserialize($0) }
         try bytes.delete(keyBytes)
+        try await changelog?.log(key: keyBytes, value: nil)
         return old
     }
 
@@ -53,12 +61,9 @@ public final class KeyValueStore<Key: Sendable, Value: Sendable>: StateStore {
     public func flush() throws { try bytes.flush() }
     public func close() { bytes.close() }
 
-    private func serializedKey(_ key: Key) throws -> [UInt8] {
-        guard let bytes = try keySerde.serialize(key) else {
-            throw SerdeError(serde: keySerde.name, reason: "store '\(name)' cannot hold a key that serializes to nothing")
-        }
-        return bytes
-    }
+    package func restore(_ batch: [(key: [UInt8], value: [UInt8]?)]) throws { try bytes.write(batch) }
+
+    private func serializedKey(_ key: Key) throws -> [UInt8] { try keySerde.storeKey(key, store: name) }
 
     private func decode(_ entries: [(key: [UInt8], value: [UInt8])]) throws -> [(key: Key, value: Value)] {
         try entries.map { (key: try keySerde.deserialize($0.key), value: try valueSerde.deserialize($0.value)) }

@@ -3,7 +3,7 @@
 public protocol StateStore: AnyObject {
     /// The name the topology knows the store by.
     var name: String { get }
-    /// Whether the store survives a restart (on disk, with a changelog) or lives only in memory.
+    /// Whether the store keeps its data on disk (RocksDB) rather than in memory.
     var isPersistent: Bool { get }
     /// Writes buffered changes through (called before offsets are committed).
     func flush() throws
@@ -11,38 +11,77 @@ public protocol StateStore: AnyObject {
     func close()
 }
 
+/// A store whose changes go to a changelog topic, and which can be filled again from it.
+package protocol ChangeLoggedStore: StateStore {
+    /// Applies changelog records (raw key, raw value or `nil` for a deletion) in order.
+    func restore(_ batch: [(key: [UInt8], value: [UInt8]?)]) throws
+}
+
+/// What a store needs from the task that opens it.
+package struct StoreContext {
+    package var task: TaskID
+    /// `<state dir>/<application>/<task>/<store>`; used by persistent stores.
+    package var directory: String
+    package var rocksDB: RocksDBConfiguration
+    /// Where the store logs its changes; `nil` when logging is disabled.
+    package var changelog: ChangeLogger?
+
+    package init(task: TaskID, directory: String, rocksDB: RocksDBConfiguration, changelog: ChangeLogger?) {
+        self.task = task
+        self.directory = directory
+        self.rocksDB = rocksDB
+        self.changelog = changelog
+    }
+}
+
 /// How a topology creates a store for each task.
 package struct StoreSpec: Sendable {
     package var name: String
     package var kind: String
     package var isPersistent: Bool
-    package var make: @Sendable (_ task: TaskID) throws -> any StateStore
+    /// Whether the store has a changelog topic (`<application>-<store>-changelog`).
+    package var isLogged = true
+    /// Configs of the changelog topic when the application creates it.
+    package var changelogConfigs: [String: String]
+    package var make: @Sendable (StoreContext) throws -> any StateStore
 
-    package init(name: String, kind: String, isPersistent: Bool, make: @escaping @Sendable (TaskID) throws -> any StateStore) {
+    package init(
+        name: String,
+        kind: String,
+        isPersistent: Bool,
+        changelogConfigs: [String: String] = ["cleanup.policy": "compact"],
+        make: @escaping @Sendable (StoreContext) throws -> any StateStore
+    ) {
         self.name = name
         self.kind = kind
         self.isPersistent = isPersistent
+        self.changelogConfigs = changelogConfigs
         self.make = make
     }
+
+    /// The store's changelog topic.
+    package var changelogTopic: TopicName { .internal("\(name)-changelog") }
 }
 
 /// Declares a state store for ``StreamsBuilder/addStore(_:)``.
 public struct StoreBuilder: Sendable {
-    package let spec: StoreSpec
+    package var spec: StoreSpec
 
     package init(spec: StoreSpec) { self.spec = spec }
 
     public var name: String { spec.name }
-}
 
-/// Factories for the stores a topology can declare.
-public enum Stores {
-    /// An in-memory key-value store, ordered by the serialized key.
-    public static func inMemoryKeyValue<K, V>(_ name: String, key: Serde<K>, value: Serde<V>) -> StoreBuilder {
-        StoreBuilder(
-            spec: StoreSpec(name: name, kind: "in-memory key-value", isPersistent: false) { _ in
-                KeyValueStore(name: name, bytes: InMemoryBytesStore(), key: key, value: value, isPersistent: false)
-            }
-        )
+    /// The store keeps no changelog: it starts empty whenever its task starts somewhere.
+    public func withLoggingDisabled() -> StoreBuilder {
+        var copy = self
+        copy.spec.isLogged = false
+        return copy
+    }
+
+    /// Extra configs for the changelog topic (e.g. `min.insync.replicas`), on top of the defaults.
+    public func withChangelogConfigs(_ configs: [String: String]) -> StoreBuilder {
+        var copy = self
+        copy.spec.changelogConfigs.merge(configs) { _, new in new }
+        return copy
     }
 }

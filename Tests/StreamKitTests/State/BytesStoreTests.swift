@@ -28,13 +28,14 @@ import Testing
         (0..<Int.random(in: 0...maxLength, using: &generator)).map { _ in UInt8.random(in: 0...3, using: &generator) * 60 }
     }
 
+    /// Chunks of four entries, so that the in-memory store splits and empties chunks all the time.
     @Test(arguments: [1, 2, 3, 4, 5] as [UInt64])
     func randomOperationsGiveTheSameResultsInBothStores(seed: UInt64) throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let rocks = try RocksDBBytesStore(path: directory)
         defer { rocks.close() }
-        let memory = InMemoryBytesStore()
+        let memory = InMemoryBytesStore(chunkCapacity: 4)
         var generator = SplitMix64(state: seed)
         for step in 0..<2000 {
             let key = Self.randomBytes(&generator, maxLength: 4)

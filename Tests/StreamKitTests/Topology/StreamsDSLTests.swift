@@ -204,7 +204,7 @@ final class CountingProcessor: Processor {
 
     func process(_ record: Record<String, String>) async throws {
         let count = (try store.get(record.key) ?? 0) + 1
-        try store.put(record.key, count)
+        try await store.put(record.key, count)
         try await context.forward(record.withValue(count))
     }
 }

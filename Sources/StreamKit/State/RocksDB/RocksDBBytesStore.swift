@@ -70,6 +70,30 @@ package final class RocksDBBytesStore: BytesStore {
         if let failure = Self.take(error) { throw StateStoreError(store: path, reason: "delete: \(failure)") }
     }
 
+    package func write(_ batch: [(key: [UInt8], value: [UInt8]?)]) throws {
+        let db = try open()
+        let writeBatch = rocksdb_writebatch_create()
+        defer { rocksdb_writebatch_destroy(writeBatch) }
+        for (key, value) in batch {
+            key.withUnsafeBufferPointer { key in
+                key.withMemoryRebound(to: CChar.self) { key in
+                    if let value {
+                        value.withUnsafeBufferPointer { value in
+                            value.withMemoryRebound(to: CChar.self) { value in
+                                rocksdb_writebatch_put(writeBatch, key.baseAddress, key.count, value.baseAddress, value.count)
+                            }
+                        }
+                    } else {
+                        rocksdb_writebatch_delete(writeBatch, key.baseAddress, key.count)
+                    }
+                }
+            }
+        }
+        var error: UnsafeMutablePointer<CChar>?
+        rocksdb_write(db, writeOptions, writeBatch, &error)
+        if let failure = Self.take(error) { throw StateStoreError(store: path, reason: "write: \(failure)") }
+    }
+
     package func range(from: [UInt8]?, to: [UInt8]?) throws -> [(key: [UInt8], value: [UInt8])] {
         let db = try open()
         guard let iterator = rocksdb_create_iterator(db, readOptions) else {

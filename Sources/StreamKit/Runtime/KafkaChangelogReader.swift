@@ -1,0 +1,74 @@
+import Logging
+
+/// Reads changelog partitions for restoration with a consumer of its own, outside the application's group
+/// (assigned one partition at a time, `read_committed`).
+final class KafkaChangelogReader: ChangelogReader, Sendable {
+    private let consumer: KafkaConsumer
+    private let batchSize: Int
+    /// How long reading may make no progress before restoration fails (an open transaction of a crashed
+    /// instance holds `read_committed` readers until the transaction times out).
+    private let stallTimeout: Duration
+
+    init(configuration: StreamsConfiguration, logger: Logger) throws {
+        var config = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers, groupID: nil)
+        config.clientID = "\(configuration.applicationID)-\(configuration.instanceID)-restore-consumer"
+        config.isolationLevel = .readCommitted
+        config.metricsFactory = configuration.metricsFactory
+        configuration.consumer(&config)
+        config.groupID = nil
+        consumer = try KafkaConsumer(configuration: config, logger: logger)
+        batchSize = configuration.restoreBatchSize
+        stallTimeout = configuration.transactionTimeout * 3
+    }
+
+    func read(
+        _ partition: TopicPartition,
+        from offset: Int64?,
+        apply: (_ records: [KafkaConsumerRecord], _ end: Int64) throws -> Void
+    ) async throws -> Int64 {
+        let marks = try await consumer.watermarks(partition)
+        var position = max(offset ?? marks.low, marks.low)
+        guard position < marks.high else { return max(position, offset ?? 0) }
+        try await consumer.assign([TopicPartitionOffset(partition, offset: offset.map { max($0, marks.low) } ?? KafkaConsumer.beginning)])
+        do {
+            position = try await readAssigned(partition, from: position, to: marks.high, apply: apply)
+        } catch {
+            try? await consumer.assign([])
+            throw error
+        }
+        try await consumer.assign([])
+        return position
+    }
+
+    private func readAssigned(
+        _ partition: TopicPartition,
+        from start: Int64,
+        to end: Int64,
+        apply: (_ records: [KafkaConsumerRecord], _ end: Int64) throws -> Void
+    ) async throws -> Int64 {
+        var position = start
+        var lastProgress = ContinuousClock.now
+        while position < end {
+            let records = try await consumer.poll(maxRecords: batchSize, timeout: .milliseconds(100))
+            if let last = records.last {
+                try apply(records, end)
+                position = last.offset + 1
+                lastProgress = .now
+            }
+            // Past transaction markers, which are never delivered as records.
+            if let reported = try consumer.position([partition]).first?.offset, reported > position {
+                position = reported
+                lastProgress = .now
+            }
+            if ContinuousClock.now - lastProgress > stallTimeout {
+                throw StateStoreError(
+                    store: partition.description,
+                    reason: "restoration made no progress for \(stallTimeout) at offset \(position) of \(end)"
+                )
+            }
+        }
+        return position
+    }
+
+    func close() async { await consumer.close() }
+}
