@@ -32,8 +32,11 @@ struct StreamsProcessTests {
             try process.run()
         }
 
-        var states: [String] {
-            output.text.withLock { $0 }.split(separator: "\n").filter { $0.hasPrefix("STATE ") }.map { String($0.dropFirst(6)) }
+        var states: [String] { lines(prefix: "STATE ") }
+
+        /// Lines of standard output that start with `prefix`, without it.
+        func lines(prefix: String) -> [String] {
+            output.text.withLock { $0 }.split(separator: "\n").filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
         }
 
         func waitFor(state: String, timeout: Duration = .seconds(30)) async throws {

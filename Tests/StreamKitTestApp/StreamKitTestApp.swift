@@ -10,7 +10,7 @@ import StreamKit
 struct StreamKitTestApp: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "streamkit-test-app",
-        subcommands: [UpperCaseApp.self, FillStore.self],
+        subcommands: [UpperCaseApp.self, CountApp.self, FillStore.self],
         defaultSubcommand: UpperCaseApp.self
     )
 }
@@ -48,6 +48,11 @@ struct UpperCaseApp: AsyncParsableCommand {
         if let commitIntervalMs { configuration.commitInterval = .milliseconds(commitIntervalMs) }
         if let deadLetter { configuration.errorHandling = .deadLetter(deadLetter) }
         let application = StreamsApplication(topology: try builder.build(), configuration: configuration, logger: logger)
+        try await Self.runReportingStates(application, logger: logger)
+    }
+
+    /// Runs `application` until SIGTERM or SIGINT, printing `STATE <state>` on each change.
+    static func runReportingStates(_ application: StreamsApplication, logger: Logger) async throws {
         let watcher = Task {
             for await state in application.stateUpdates() {
                 FileHandle.standardOutput.write(Data("STATE \(state.rawValue)\n".utf8))
