@@ -53,6 +53,12 @@ public struct ProcessorContext<Key: Sendable, Value: Sendable> {
         return typed
     }
 
+    /// Counts a record dropped because the windows it belongs to have closed.
+    func recordLateDrop(_ record: RecordMetadata?) {
+        node.task.metrics.lateRecordsDropped.increment()
+        node.task.logger.debug("late record dropped", metadata: ["node": "\(node.name)", "source": "\(record.map { "\($0)" } ?? "-")"])
+    }
+
     /// Runs `punctuator` every `interval` of stream time or wall-clock time, with the time it fires at.
     ///
     /// A stream-time punctuator fires when processing advances stream time past its next due time (once, even if

@@ -50,12 +50,18 @@ package actor StreamTask {
         let subtopology = topology.subtopologies[id.subtopology]
         var logger = logger
         logger[metadataKey: "streamkit.task"] = "\(id)"
+        let metrics = TaskMetrics(
+            applicationID: applicationID,
+            task: id,
+            factory: configuration.metricsFactory ?? MetricsSystem.factory
+        )
         let context = TaskContext(
             id: id,
             applicationID: applicationID,
             clock: clock,
             logger: logger,
             collector: collector,
+            metrics: metrics,
             stores: [:]
         )
         let state = try TaskStateManager(
@@ -95,11 +101,7 @@ package actor StreamTask {
         self.sources = sources
         self.nodes = ordered
         self.handling = configuration.errorHandling
-        self.metrics = TaskMetrics(
-            applicationID: applicationID,
-            task: id,
-            factory: configuration.metricsFactory ?? MetricsSystem.factory
-        )
+        self.metrics = metrics
         self.clock = clock
         self.scheduler = TaskScheduler(maxInFlight: configuration.maxInFlightPerTask)
         self.bufferCapacity = configuration.bufferedRecordsPerPartition

@@ -9,19 +9,22 @@ package final class TaskContext {
     package let clock: any WallClock
     package let logger: Logger
     package let collector: any RecordCollector
+    let metrics: TaskMetrics
     package var stores: [String: any StateStore]
     package let punctuation = PunctuationSchedule()
     /// The largest timestamp of a record this task has started processing.
     package var streamTime: Int64 = .min
 
-    package init(
+    init(
         id: TaskID,
         applicationID: String,
         clock: any WallClock,
         logger: Logger,
         collector: any RecordCollector,
+        metrics: TaskMetrics,
         stores: [String: any StateStore]
     ) {
+        self.metrics = metrics
         self.id = id
         self.applicationID = applicationID
         self.clock = clock

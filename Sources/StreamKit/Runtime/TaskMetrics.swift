@@ -8,6 +8,8 @@ struct TaskMetrics: Sendable {
     let endToEndLatency: Metrics.Timer
     let punctuations: Counter
     let punctuationLatency: Metrics.Timer
+    /// Records a windowed operation dropped because every window they belong to had closed.
+    let lateRecordsDropped: Counter
 
     init(applicationID: String, task: TaskID, factory: any MetricsFactory) {
         let dimensions = [("application", applicationID), ("task", task.description)]
@@ -17,5 +19,6 @@ struct TaskMetrics: Sendable {
         endToEndLatency = Metrics.Timer(label: "streamkit_end_to_end_latency_seconds", dimensions: dimensions, factory: factory)
         punctuations = Counter(label: "streamkit_punctuations_total", dimensions: dimensions, factory: factory)
         punctuationLatency = Metrics.Timer(label: "streamkit_punctuation_latency_seconds", dimensions: dimensions, factory: factory)
+        lateRecordsDropped = Counter(label: "streamkit_late_records_dropped_total", dimensions: dimensions, factory: factory)
     }
 }

@@ -57,7 +57,8 @@ package final class SegmentedBytesStore {
     }
 
     private func segmentID(_ time: Int64) -> Int64 {
-        time >= 0 ? time / segmentInterval : (time - segmentInterval + 1) / segmentInterval
+        let quotient = time / segmentInterval
+        return time % segmentInterval < 0 ? quotient - 1 : quotient
     }
 
     private func observe(_ time: Int64) {

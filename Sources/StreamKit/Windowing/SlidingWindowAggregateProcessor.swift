@@ -1,0 +1,121 @@
+/// Aggregates over sliding windows, Kafka Streams' way: each record r defines the window `[r - d, r]`, and
+/// `[r + 1, r + 1 + d]` when that holds records and is not the same set as a later record's window; a window's
+/// result is the fold of the records in it. Keeps the records themselves (a window store with duplicates) and
+/// computes each affected window again when a record arrives, so an out-of-order record updates every window
+/// it falls into.
+final class SlidingWindowAggregateProcessor<Key: Sendable, Value: Sendable, Result: Sendable>: Processor {
+    typealias InKey = Key
+    typealias InValue = Value
+    typealias OutKey = Windowed<Key>
+    typealias OutValue = Result
+
+    private let storeName: String
+    private let difference: Int64
+    private let grace: Int64
+    private let aggregation: WindowAggregation<Key, Value, Result>
+    private let emission: WindowEmission
+    private let keySerde: Serde<Key>
+    private var context: ProcessorContext<Windowed<Key>, Result>!
+    private var store: WindowStore<Key, Value>!
+    private var closing = ClosingSchedule<WindowRef>()
+    private var closedEarly = ClosingSchedule<WindowRef>()
+
+    init(storeName: String, windows: SlidingWindows, aggregation: WindowAggregation<Key, Value, Result>, emission: WindowEmission, keySerde: Serde<Key>) {
+        self.storeName = storeName
+        self.difference = windows.timeDifference
+        self.grace = windows.grace
+        self.aggregation = aggregation
+        self.emission = emission
+        self.keySerde = keySerde
+    }
+
+    func initialize(context: ProcessorContext<Windowed<Key>, Result>) throws {
+        self.context = context
+        store = try context.windowStore(named: storeName)
+        guard emission.emitsFinal else { return }
+        let now = context.wallClockTime
+        var byKey: [[UInt8]: (key: Key, times: [Int64])] = [:]
+        for entry in try store.all() {
+            let bytes = try keySerde.storeKey(entry.key, store: storeName)
+            byKey[bytes, default: (entry.key, [])].times.append(entry.time)
+        }
+        for (bytes, entry) in byKey {
+            for time in entry.times {
+                for start in [time - difference, time + 1] where try isWindow(entry.key, start: start) {
+                    closing.add(WindowRef(key: bytes, start: start), closesAt: closeTime(start), deadline: now + emission.deadline)
+                }
+            }
+        }
+        context.schedule(every: .milliseconds(100), on: .wallClockTime) { [unowned self] _ in try await self.emitClosed() }
+    }
+
+    private func closeTime(_ start: Int64) -> Int64 { start + difference + grace + 1 }
+
+    func process(_ record: Record<Key, Value>) async throws {
+        // Before this record's write moves the store's retention on: what closed must still be readable.
+        if emission.emitsFinal { try await emitClosed() }
+        let time = record.timestamp
+        let streamTime = context.streamTime
+        guard closeTime(time + 1) > streamTime || closeTime(time - difference) > streamTime, time + difference + grace >= streamTime else {
+            context.recordLateDrop(record.metadata)
+            return
+        }
+        let keyBytes = try keySerde.storeKey(record.key, store: storeName)
+        guard try await store.put(record.key, record.value, at: time) else {
+            context.recordLateDrop(record.metadata)
+            return
+        }
+        var starts: Set<Int64> = [time - difference, time + 1]
+        for (other, _) in try store.fetch(record.key, from: time - difference - 1, to: time + difference) {
+            if other >= time { starts.insert(other - difference) }
+            if other < time { starts.insert(other + 1) }
+        }
+        for start in starts.sorted() {
+            let ref = WindowRef(key: keyBytes, start: start)
+            guard closeTime(start) > streamTime, !closedEarly.contains(ref), try isWindow(record.key, start: start) else { continue }
+            if emission.emitsFinal {
+                closing.add(ref, closesAt: closeTime(start), deadline: context.wallClockTime + emission.deadline)
+            } else if start <= time, time <= start + difference, let result = try await result(record.key, start: start) {
+                try await context.forward(Record(
+                    key: Windowed(key: record.key, window: Window(start: start, end: start + difference + 1)),
+                    value: result,
+                    timestamp: record.timestamp,
+                    headers: record.headers
+                ))
+            }
+        }
+    }
+
+    /// Whether `[start, start + d]` is a window: some record's left window, or a right window holding records
+    /// and not equal to the left window of its last record.
+    private func isWindow(_ key: Key, start: Int64) throws -> Bool {
+        let inside = try store.fetch(key, from: start, to: start + difference)
+        guard let last = inside.last else { return false }
+        if last.time == start + difference { return true }
+        let before = try store.fetch(key, from: start - 1, to: start - 1)
+        return !before.isEmpty && last.time - difference <= start - 1
+    }
+
+    private func result(_ key: Key, start: Int64) async throws -> Result? {
+        var result: Result?
+        for (_, value) in try store.fetch(key, from: start, to: start + difference) {
+            if let current = result {
+                result = try await aggregation.add(key, value, current)
+            } else {
+                result = try await aggregation.start(key, value)
+            }
+        }
+        return result
+    }
+
+    private func emitClosed() async throws {
+        _ = closedEarly.takeDue(streamTime: context.streamTime, now: .min)
+        for due in closing.takeDue(streamTime: context.streamTime, now: context.wallClockTime) {
+            if due.byDeadline { closedEarly.add(due.id, closesAt: due.closesAt, deadline: .max) }
+            let key = try keySerde.deserialize(due.id.key)
+            guard let result = try await result(key, start: due.id.start) else { continue }
+            let window = Window(start: due.id.start, end: due.id.start + difference + 1)
+            try await context.forward(Record(key: Windowed(key: key, window: window), value: result, timestamp: window.end - 1))
+        }
+    }
+}
