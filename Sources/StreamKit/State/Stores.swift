@@ -76,12 +76,40 @@ public enum Stores {
         key: Serde<K>,
         value: Serde<V>
     ) -> StoreBuilder {
+        segmented(name, "window", persistent: persistent, retention: retention, segmentInterval: segmentInterval) { segments, context in
+            WindowStore(
+                name: name,
+                segments: segments,
+                retainDuplicates: retainDuplicates,
+                key: key,
+                value: value,
+                isPersistent: persistent,
+                changelog: context.changelog
+            )
+        }
+    }
+
+    private static func session<K, V>(_ name: String, persistent: Bool, retention: Duration, key: Serde<K>, value: Serde<V>) -> StoreBuilder {
+        segmented(name, "session", persistent: persistent, retention: retention, segmentInterval: nil) { segments, context in
+            SessionStore(name: name, segments: segments, key: key, value: value, isPersistent: persistent, changelog: context.changelog)
+        }
+    }
+
+    /// A store over time segments: one RocksDB database per segment, or memory.
+    private static func segmented(
+        _ name: String,
+        _ kind: String,
+        persistent: Bool,
+        retention: Duration,
+        segmentInterval: Duration?,
+        make: @escaping @Sendable (SegmentedBytesStore, StoreContext) -> any StateStore
+    ) -> StoreBuilder {
         let retentionMs = Int64(retention.milliseconds)
         let interval = segmentInterval.map { Int64($0.milliseconds) } ?? max(retentionMs / 2, 60_000)
         return StoreBuilder(
             spec: StoreSpec(
                 name: name,
-                kind: persistent ? "RocksDB window" : "in-memory window",
+                kind: persistent ? "RocksDB \(kind)" : "in-memory \(kind)",
                 isPersistent: persistent,
                 changelogConfigs: timedChangelogConfigs(retentionMs)
             ) { context in
@@ -90,35 +118,7 @@ public enum Stores {
                     segmentInterval: interval,
                     backend: persistent ? .rocksDB(directory: context.directory, configuration: context.rocksDB) : .inMemory()
                 )
-                return WindowStore(
-                    name: name,
-                    segments: segments,
-                    retainDuplicates: retainDuplicates,
-                    key: key,
-                    value: value,
-                    isPersistent: persistent,
-                    changelog: context.changelog
-                )
-            }
-        )
-    }
-
-    private static func session<K, V>(_ name: String, persistent: Bool, retention: Duration, key: Serde<K>, value: Serde<V>) -> StoreBuilder {
-        let retentionMs = Int64(retention.milliseconds)
-        let interval = max(retentionMs / 2, 60_000)
-        return StoreBuilder(
-            spec: StoreSpec(
-                name: name,
-                kind: persistent ? "RocksDB session" : "in-memory session",
-                isPersistent: persistent,
-                changelogConfigs: timedChangelogConfigs(retentionMs)
-            ) { context in
-                let segments = try SegmentedBytesStore(
-                    retention: retentionMs,
-                    segmentInterval: interval,
-                    backend: persistent ? .rocksDB(directory: context.directory, configuration: context.rocksDB) : .inMemory()
-                )
-                return SessionStore(name: name, segments: segments, key: key, value: value, isPersistent: persistent, changelog: context.changelog)
+                return make(segments, context)
             }
         )
     }

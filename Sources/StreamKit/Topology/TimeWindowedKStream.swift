@@ -11,11 +11,7 @@ public struct TimeWindowedKStream<Key: Sendable, Value: Sendable> {
 
     /// The number of records per key and window.
     public func count(named name: String? = nil, materialized: Materialized = .persistent(), emit: EmitStrategy = .onWindowUpdate) -> KStream<Windowed<Key>, Int64> {
-        build("COUNT", name, materialized, emit, serde: .bigEndian, WindowAggregation(
-            start: { _, _ in 1 },
-            add: { _, _, count in count + 1 },
-            merge: { _, a, b in a + b }
-        ))
+        build("COUNT", name, materialized, emit, serde: .bigEndian, .counting)
     }
 
     /// Combines each window's values with `reducer`, the first value as the start.
@@ -25,11 +21,7 @@ public struct TimeWindowedKStream<Key: Sendable, Value: Sendable> {
         emit: EmitStrategy = .onWindowUpdate,
         _ reducer: @escaping @Sendable (Value, Value) async throws -> Value
     ) -> KStream<Windowed<Key>, Value> {
-        build("REDUCE", name, materialized, emit, serde: grouped.valueSerde, WindowAggregation(
-            start: { _, value in value },
-            add: { _, value, current in try await reducer(current, value) },
-            merge: { _, a, b in try await reducer(a, b) }
-        ))
+        build("REDUCE", name, materialized, emit, serde: grouped.valueSerde, .reducing(reducer))
     }
 
     /// Folds each window's values into a result that starts at `initializer()`.
@@ -41,11 +33,7 @@ public struct TimeWindowedKStream<Key: Sendable, Value: Sendable> {
         initializer: @escaping @Sendable () -> Result,
         _ aggregator: @escaping @Sendable (Key, Value, Result) async throws -> Result
     ) -> KStream<Windowed<Key>, Result> {
-        build("AGGREGATE", name, materialized, emit, serde: serde, WindowAggregation(
-            start: { key, value in try await aggregator(key, value, initializer()) },
-            add: { key, value, current in try await aggregator(key, value, current) },
-            merge: { _, a, _ in a }
-        ))
+        build("AGGREGATE", name, materialized, emit, serde: serde, .aggregating(initializer, aggregator))
     }
 
     private func build<Result: Sendable>(
@@ -97,11 +85,7 @@ public struct SessionWindowedKStream<Key: Sendable, Value: Sendable> {
 
     /// The number of records per key and session.
     public func count(named name: String? = nil, materialized: Materialized = .persistent(), emit: EmitStrategy = .onWindowUpdate) -> KStream<Windowed<Key>, Int64?> {
-        build("COUNT", name, materialized, emit, serde: .bigEndian, WindowAggregation(
-            start: { _, _ in 1 },
-            add: { _, _, count in count + 1 },
-            merge: { _, a, b in a + b }
-        ))
+        build("COUNT", name, materialized, emit, serde: .bigEndian, .counting)
     }
 
     /// Combines each session's values with `reducer`.
@@ -111,11 +95,7 @@ public struct SessionWindowedKStream<Key: Sendable, Value: Sendable> {
         emit: EmitStrategy = .onWindowUpdate,
         _ reducer: @escaping @Sendable (Value, Value) async throws -> Value
     ) -> KStream<Windowed<Key>, Value?> {
-        build("REDUCE", name, materialized, emit, serde: grouped.valueSerde, WindowAggregation(
-            start: { _, value in value },
-            add: { _, value, current in try await reducer(current, value) },
-            merge: { _, a, b in try await reducer(a, b) }
-        ))
+        build("REDUCE", name, materialized, emit, serde: grouped.valueSerde, .reducing(reducer))
     }
 
     /// Folds each session's values into a result; `merger` combines two sessions' results when a record
@@ -129,11 +109,7 @@ public struct SessionWindowedKStream<Key: Sendable, Value: Sendable> {
         merger: @escaping @Sendable (Key, Result, Result) async throws -> Result,
         _ aggregator: @escaping @Sendable (Key, Value, Result) async throws -> Result
     ) -> KStream<Windowed<Key>, Result?> {
-        build("AGGREGATE", name, materialized, emit, serde: serde, WindowAggregation(
-            start: { key, value in try await aggregator(key, value, initializer()) },
-            add: { key, value, current in try await aggregator(key, value, current) },
-            merge: merger
-        ))
+        build("AGGREGATE", name, materialized, emit, serde: serde, .aggregating(initializer, aggregator, merger: merger))
     }
 
     private func build<Result: Sendable>(

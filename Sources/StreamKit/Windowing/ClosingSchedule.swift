@@ -53,3 +53,30 @@ struct ClosingSchedule<ID: Hashable> {
         return due.sorted { $0.closesAt < $1.closesAt }
     }
 }
+
+/// The windows of a final-results operation: those waiting to close, and those closed by their deadline before
+/// stream time closed them (so that a record for one of them now counts as late).
+struct WindowCloser<ID: Hashable> {
+    private var pending = ClosingSchedule<ID>()
+    private var closedEarly = ClosingSchedule<ID>()
+    let deadline: Int64
+
+    init(deadline: Int64) { self.deadline = deadline }
+
+    /// Whether `id` closed by its deadline while stream time has not passed it yet.
+    func isClosed(_ id: ID) -> Bool { closedEarly.contains(id) }
+
+    /// Schedules `id` (unless scheduled already), with its deadline counted from `now`.
+    mutating func open(_ id: ID, closesAt: Int64, now: Int64) { pending.add(id, closesAt: closesAt, deadline: now + deadline) }
+
+    mutating func forget(_ id: ID) { pending.remove(id) }
+
+    /// The windows that close now, ordered by close time.
+    mutating func takeClosed(streamTime: Int64, now: Int64) -> [ID] {
+        _ = closedEarly.takeDue(streamTime: streamTime, now: .min)
+        return pending.takeDue(streamTime: streamTime, now: now).map { due in
+            if due.byDeadline { closedEarly.add(due.id, closesAt: due.closesAt, deadline: .max) }
+            return due.id
+        }
+    }
+}

@@ -15,8 +15,7 @@ final class SessionWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
     private var context: ProcessorContext<Windowed<Key>, Result?>!
     private var store: SessionStore<Key, Result>!
     /// Pending sessions by key bytes and start; the session's end is looked up when it closes.
-    private var closing = ClosingSchedule<SessionRef>()
-    private var closedEarly = ClosingSchedule<SessionRef>()
+    private var closing: WindowCloser<SessionRef>
 
     struct SessionRef: Hashable {
         var key: [UInt8]
@@ -28,6 +27,7 @@ final class SessionWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
         self.windows = windows
         self.aggregation = aggregation
         self.emission = emission
+        self.closing = WindowCloser(deadline: emission.deadline)
         self.keySerde = keySerde
     }
 
@@ -38,7 +38,7 @@ final class SessionWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
         let now = context.wallClockTime
         for entry in try store.sessions(endingFrom: .min, to: .max) {
             let ref = SessionRef(key: try keySerde.storeKey(entry.key, store: storeName), session: entry.session)
-            closing.add(ref, closesAt: closeTime(entry.session), deadline: now + emission.deadline)
+            closing.open(ref, closesAt: closeTime(entry.session), now: now)
         }
         context.schedule(every: .milliseconds(100), on: .wallClockTime) { [unowned self] _ in try await self.emitClosed() }
     }
@@ -53,7 +53,7 @@ final class SessionWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
         let time = record.timestamp
         let keyBytes = try keySerde.storeKey(record.key, store: storeName)
         let overlapping = try store.findSessions(record.key, earliestEnd: time - windows.gap, latestStart: time + windows.gap)
-            .filter { !closedEarly.contains(SessionRef(key: keyBytes, session: $0.session)) }
+            .filter { !closing.isClosed(SessionRef(key: keyBytes, session: $0.session)) }
         var merged = SessionWindow(start: time, end: time)
         var result: Result?
         for (session, value) in overlapping {
@@ -75,7 +75,7 @@ final class SessionWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
         }
         for (session, _) in overlapping where session != merged {
             try await store.remove(record.key, session)
-            closing.remove(SessionRef(key: keyBytes, session: session))
+            closing.forget(SessionRef(key: keyBytes, session: session))
             if !emission.emitsFinal {
                 try await context.forward(Record(key: Windowed(key: record.key, window: window(session)), value: nil, timestamp: time, headers: record.headers))
             }
@@ -85,18 +85,16 @@ final class SessionWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
             return
         }
         if emission.emitsFinal {
-            closing.add(SessionRef(key: keyBytes, session: merged), closesAt: closeTime(merged), deadline: context.wallClockTime + emission.deadline)
+            closing.open(SessionRef(key: keyBytes, session: merged), closesAt: closeTime(merged), now: context.wallClockTime)
         } else {
             try await context.forward(Record(key: Windowed(key: record.key, window: window(merged)), value: result, timestamp: time, headers: record.headers))
         }
     }
 
     private func emitClosed() async throws {
-        _ = closedEarly.takeDue(streamTime: context.streamTime, now: .min)
-        for due in closing.takeDue(streamTime: context.streamTime, now: context.wallClockTime) {
-            if due.byDeadline { closedEarly.add(due.id, closesAt: due.closesAt, deadline: .max) }
-            let key = try keySerde.deserialize(due.id.key)
-            let session = due.id.session
+        for id in closing.takeClosed(streamTime: context.streamTime, now: context.wallClockTime) {
+            let key = try keySerde.deserialize(id.key)
+            let session = id.session
             guard let result = try store.findSessions(key, earliestEnd: session.end, latestStart: session.start)
                 .first(where: { $0.session == session })?.value else { continue }
             try await context.forward(Record(key: Windowed(key: key, window: window(session)), value: result, timestamp: session.end))

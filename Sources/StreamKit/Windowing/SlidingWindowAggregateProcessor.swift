@@ -17,8 +17,7 @@ final class SlidingWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
     private let keySerde: Serde<Key>
     private var context: ProcessorContext<Windowed<Key>, Result>!
     private var store: WindowStore<Key, Value>!
-    private var closing = ClosingSchedule<WindowRef>()
-    private var closedEarly = ClosingSchedule<WindowRef>()
+    private var closing: WindowCloser<WindowRef>
 
     init(storeName: String, windows: SlidingWindows, aggregation: WindowAggregation<Key, Value, Result>, emission: WindowEmission, keySerde: Serde<Key>) {
         self.storeName = storeName
@@ -26,6 +25,7 @@ final class SlidingWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
         self.grace = windows.grace
         self.aggregation = aggregation
         self.emission = emission
+        self.closing = WindowCloser(deadline: emission.deadline)
         self.keySerde = keySerde
     }
 
@@ -42,7 +42,7 @@ final class SlidingWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
         for (bytes, entry) in byKey {
             for time in entry.times {
                 for start in [time - difference, time + 1] where try isWindow(entry.key, start: start) {
-                    closing.add(WindowRef(key: bytes, start: start), closesAt: closeTime(start), deadline: now + emission.deadline)
+                    closing.open(WindowRef(key: bytes, start: start), closesAt: closeTime(start), now: now)
                 }
             }
         }
@@ -72,9 +72,9 @@ final class SlidingWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
         }
         for start in starts.sorted() {
             let ref = WindowRef(key: keyBytes, start: start)
-            guard closeTime(start) > streamTime, !closedEarly.contains(ref), try isWindow(record.key, start: start) else { continue }
+            guard closeTime(start) > streamTime, !closing.isClosed(ref), try isWindow(record.key, start: start) else { continue }
             if emission.emitsFinal {
-                closing.add(ref, closesAt: closeTime(start), deadline: context.wallClockTime + emission.deadline)
+                closing.open(ref, closesAt: closeTime(start), now: context.wallClockTime)
             } else if start <= time, time <= start + difference, let result = try await result(record.key, start: start) {
                 try await context.forward(Record(
                     key: Windowed(key: record.key, window: Window(start: start, end: start + difference + 1)),
@@ -109,12 +109,10 @@ final class SlidingWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
     }
 
     private func emitClosed() async throws {
-        _ = closedEarly.takeDue(streamTime: context.streamTime, now: .min)
-        for due in closing.takeDue(streamTime: context.streamTime, now: context.wallClockTime) {
-            if due.byDeadline { closedEarly.add(due.id, closesAt: due.closesAt, deadline: .max) }
-            let key = try keySerde.deserialize(due.id.key)
-            guard let result = try await result(key, start: due.id.start) else { continue }
-            let window = Window(start: due.id.start, end: due.id.start + difference + 1)
+        for id in closing.takeClosed(streamTime: context.streamTime, now: context.wallClockTime) {
+            let key = try keySerde.deserialize(id.key)
+            guard let result = try await result(key, start: id.start) else { continue }
+            let window = Window(start: id.start, end: id.start + difference + 1)
             try await context.forward(Record(key: Windowed(key: key, window: window), value: result, timestamp: window.end - 1))
         }
     }

@@ -13,15 +13,14 @@ final class TimeWindowAggregateProcessor<Key: Sendable, Value: Sendable, Result:
     private let keySerde: Serde<Key>
     private var context: ProcessorContext<Windowed<Key>, Result>!
     private var store: WindowStore<Key, Result>!
-    private var closing = ClosingSchedule<WindowRef>()
-    /// Windows closed by their deadline before stream time closed them: later records for them are late.
-    private var closedEarly = ClosingSchedule<WindowRef>()
+    private var closing: WindowCloser<WindowRef>
 
     init(storeName: String, windows: TimeWindows, aggregation: WindowAggregation<Key, Value, Result>, emission: WindowEmission, keySerde: Serde<Key>) {
         self.storeName = storeName
         self.windows = windows
         self.aggregation = aggregation
         self.emission = emission
+        self.closing = WindowCloser(deadline: emission.deadline)
         self.keySerde = keySerde
     }
 
@@ -33,7 +32,7 @@ final class TimeWindowAggregateProcessor<Key: Sendable, Value: Sendable, Result:
         let now = context.wallClockTime
         for entry in try store.all() {
             let ref = WindowRef(key: try keySerde.storeKey(entry.key, store: storeName), start: entry.time)
-            closing.add(ref, closesAt: closeTime(ofWindowStartingAt: entry.time), deadline: now + emission.deadline)
+            closing.open(ref, closesAt: closeTime(ofWindowStartingAt: entry.time), now: now)
         }
         context.schedule(every: .milliseconds(100), on: .wallClockTime) { [unowned self] _ in try await self.emitClosed() }
     }
@@ -48,7 +47,7 @@ final class TimeWindowAggregateProcessor<Key: Sendable, Value: Sendable, Result:
         var accepted = false
         for window in windows.windows(containing: record.timestamp) {
             let ref = WindowRef(key: keyBytes, start: window.start)
-            guard closeTime(ofWindowStartingAt: window.start) > streamTime, !closedEarly.contains(ref) else { continue }
+            guard closeTime(ofWindowStartingAt: window.start) > streamTime, !closing.isClosed(ref) else { continue }
             let result: Result
             if let current = try store.fetch(record.key, at: window.start) {
                 result = try await aggregation.add(record.key, record.value, current)
@@ -58,7 +57,7 @@ final class TimeWindowAggregateProcessor<Key: Sendable, Value: Sendable, Result:
             guard try await store.put(record.key, result, at: window.start) else { continue }
             accepted = true
             if emission.emitsFinal {
-                closing.add(ref, closesAt: closeTime(ofWindowStartingAt: window.start), deadline: context.wallClockTime + emission.deadline)
+                closing.open(ref, closesAt: closeTime(ofWindowStartingAt: window.start), now: context.wallClockTime)
             } else {
                 try await context.forward(
                     Record(key: Windowed(key: record.key, window: window), value: result, timestamp: record.timestamp, headers: record.headers)
@@ -71,12 +70,10 @@ final class TimeWindowAggregateProcessor<Key: Sendable, Value: Sendable, Result:
     /// Forwards the final result of every window that closed, by stream time or by its deadline.
     private func emitClosed() async throws {
         let streamTime = context.streamTime
-        _ = closedEarly.takeDue(streamTime: streamTime, now: .min)
-        for due in closing.takeDue(streamTime: streamTime, now: context.wallClockTime) {
-            if due.byDeadline { closedEarly.add(due.id, closesAt: due.closesAt, deadline: .max) }
-            let key = try keySerde.deserialize(due.id.key)
-            guard let result = try store.fetch(key, at: due.id.start) else { continue }
-            let window = Window(start: due.id.start, end: due.id.start + windows.size)
+        for id in closing.takeClosed(streamTime: streamTime, now: context.wallClockTime) {
+            let key = try keySerde.deserialize(id.key)
+            guard let result = try store.fetch(key, at: id.start) else { continue }
+            let window = Window(start: id.start, end: id.start + windows.size)
             try await context.forward(Record(key: Windowed(key: key, window: window), value: result, timestamp: window.end - 1))
         }
     }
