@@ -27,11 +27,12 @@ final class KafkaChangelogReader: ChangelogReader, Sendable {
         apply: (_ records: [KafkaConsumerRecord], _ end: Int64) throws -> Void
     ) async throws -> Int64 {
         let marks = try await consumer.watermarks(partition)
-        var position = max(offset ?? marks.low, marks.low)
-        guard position < marks.high else { return max(position, offset ?? 0) }
-        try await consumer.assign([TopicPartitionOffset(partition, offset: offset.map { max($0, marks.low) } ?? KafkaConsumer.beginning)])
+        let start = max(offset ?? marks.low, marks.low)
+        guard start < marks.high else { return start }
+        try await consumer.assign([TopicPartitionOffset(partition, offset: start)])
+        let position: Int64
         do {
-            position = try await readAssigned(partition, from: position, to: marks.high, apply: apply)
+            position = try await readAssigned(partition, from: start, to: marks.high, apply: apply)
         } catch {
             try? await consumer.assign([])
             throw error

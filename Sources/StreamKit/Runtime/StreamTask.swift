@@ -116,9 +116,6 @@ package actor StreamTask {
         try await state.restore(from: reader)
     }
 
-    /// The changelog partitions the task's stores restore from.
-    package var changelogPartitions: [TopicPartition] { state.changelogPartitions }
-
     /// Initializes every processor (they may open stores and schedule punctuators).
     package func initialize() throws {
         for node in nodes { try node.processor.initialize(node.context) }

@@ -334,23 +334,16 @@ actor StreamsRuntime {
         }
         let all = offsets.values.flatMap { $0 }
         if exactlyOnce {
-            guard let producer, let consumer else {
-                for task in closed { await task.finishClose(committed: false) }
+            var failure: (any Error)?
+            do { try await commitTransaction(all) } catch { failure = error }
+            // Closed tasks checkpoint only what a committed transaction holds.
+            for task in closed { await task.finishClose(committed: failure == nil) }
+            if let failure {
+                guard producer != nil, consumer != nil else { return }
+                logger.warning("transaction commit failed; aborting and restarting tasks", metadata: ["error": "\(failure)"])
+                await abortAndRecover(failed: [], producerError: failure)
                 return
             }
-            do {
-                if !all.isEmpty {
-                    try await producer.sendOffsetsToTransaction(all, groupMetadata: try consumer.groupMetadata())
-                }
-                try await producer.commitTransaction()
-                try producer.beginTransaction()
-            } catch {
-                logger.warning("transaction commit failed; aborting and restarting tasks", metadata: ["error": "\(error)"])
-                for task in closed { await task.finishClose(committed: false) }
-                await abortAndRecover(failed: [], producerError: error)
-                return
-            }
-            for task in closed { await task.finishClose(committed: true) }
         } else if !all.isEmpty {
             do {
                 try await consumer?.commit(all)
@@ -369,6 +362,16 @@ actor StreamsRuntime {
             metrics.commits.increment()
             metrics.commitLatency.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
         }
+    }
+
+    /// Commits the open transaction with `offsets` and begins the next one.
+    private func commitTransaction(_ offsets: [TopicPartitionOffset]) async throws {
+        guard let producer, let consumer else { throw KafkaError(code: .closed, message: "application is not running") }
+        if !offsets.isEmpty {
+            try await producer.sendOffsetsToTransaction(offsets, groupMetadata: try consumer.groupMetadata())
+        }
+        try await producer.commitTransaction()
+        try producer.beginTransaction()
     }
 
     // MARK: Failures and restarts

@@ -71,7 +71,7 @@ public final class SessionStore<Key: Sendable, Value: Sendable>: ChangeLoggedSto
             times: from...Int64.max
         )
         return try entries.compactMap { entry in
-            let session = try Self.session(of: entry.key)
+            let session = try Self.session(TimeKeyLayout.decode(entry.key))
             guard session.start <= latestStart else { return nil }
             return (session, try valueSerde.deserialize(entry.value))
         }
@@ -80,15 +80,9 @@ public final class SessionStore<Key: Sendable, Value: Sendable>: ChangeLoggedSto
     /// Every live session ending in `from...to`, ordered by end, then key bytes, then start.
     public func sessions(endingFrom from: Int64, to: Int64) throws -> [(key: Key, session: SessionWindow, value: Value)] {
         guard from <= to else { return [] }
-        var decoded: [(key: [UInt8], session: SessionWindow, raw: [UInt8], value: [UInt8])] = []
-        for entry in try segments.range(from: nil, to: nil, times: from...to) {
-            let layout = try TimeKeyLayout.decode(entry.key)
-            let session = try Self.session(of: entry.key)
-            guard session.end >= from, session.end <= to, session.end >= segments.earliestLiveTime else { continue }
-            decoded.append((layout.key, session, entry.key, entry.value))
+        return try segments.entries(at: from...to).map { entry in
+            (key: try keySerde.deserialize(entry.layout.key), session: try Self.session(entry.layout), value: try valueSerde.deserialize(entry.value))
         }
-        decoded.sort { a, b in a.session.end != b.session.end ? a.session.end < b.session.end : compareBytes(a.raw, b.raw) < 0 }
-        return try decoded.map { (key: try keySerde.deserialize($0.key), session: $0.session, value: try valueSerde.deserialize($0.value)) }
     }
 
     public var approximateCount: Int { segments.approximateCount }
@@ -106,8 +100,7 @@ public final class SessionStore<Key: Sendable, Value: Sendable>: ChangeLoggedSto
         return TimeKeyLayout.encode(key: try keySerde.storeKey(key, store: name), time: session.end, suffix: start)
     }
 
-    private static func session(of raw: [UInt8]) throws -> SessionWindow {
-        let layout = try TimeKeyLayout.decode(raw)
+    private static func session(_ layout: TimeKeyLayout.Decoded) throws -> SessionWindow {
         guard layout.suffix.count == 8 else {
             throw StateStoreError(store: "(session layout)", reason: "session key without a start")
         }

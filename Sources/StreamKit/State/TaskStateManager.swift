@@ -39,17 +39,14 @@ package final class TaskStateManager {
         let directory = StateDirectory(root: configuration.stateDirectory, applicationID: applicationID)
         checkpointFile = "\(directory.path(of: task))/.checkpoint"
         checkpoint = Checkpoint()
-        guard specs.contains(where: \.isPersistent) else {
-            try open(specs, directory: directory, configuration: configuration, collector: collector, streamTime: streamTime)
-            return
-        }
-        lock = try directory.lock(task)
         do {
-            checkpoint = try Checkpoint.read(checkpointFile)
-            for spec in specs where spec.isPersistent && spec.isLogged {
-                let partition = changelogPartition(spec)
-                if checkpoint.offsets[partition] == nil, exactlyOnce {
-                    // Possibly holding writes of an aborted transaction: start over from the changelog.
+            if specs.contains(where: \.isPersistent) {
+                lock = try directory.lock(task)
+                checkpoint = try Checkpoint.read(checkpointFile)
+                // Under exactly-once, a store without a checkpoint may hold writes of an aborted transaction:
+                // it starts over from the changelog.
+                for spec in specs where exactlyOnce && spec.isPersistent && spec.isLogged
+                    && checkpoint.offsets[changelogPartition(spec)] == nil {
                     try? FileManager.default.removeItem(atPath: directory.path(of: spec.name, in: task))
                 }
             }
@@ -71,36 +68,27 @@ package final class TaskStateManager {
         collector: any RecordCollector,
         streamTime: @escaping () -> Int64
     ) throws {
-        do {
-            for spec in specs {
-                let partition = changelogPartition(spec)
-                let changelog = spec.isLogged
-                    ? ChangeLogger(topic: partition.topic, partition: partition.partition, collector: collector, timestamp: streamTime)
-                    : nil
-                let context = StoreContext(
-                    task: task,
-                    directory: directory.path(of: spec.name, in: task),
-                    rocksDB: configuration.rocksDB,
-                    changelog: changelog
-                )
-                let store = try spec.make(context)
-                stores[spec.name] = store
-                if let changelog {
-                    guard let loggedStore = store as? any ChangeLoggedStore else {
-                        throw StateStoreError(store: spec.name, reason: "a \(type(of: store)) cannot be restored from a changelog")
-                    }
-                    logged.append((loggedStore, changelog, spec.isPersistent))
+        for spec in specs {
+            let partition = changelogPartition(spec)
+            let changelog = spec.isLogged
+                ? ChangeLogger(topic: partition.topic, partition: partition.partition, collector: collector, timestamp: streamTime)
+                : nil
+            let context = StoreContext(
+                task: task,
+                directory: directory.path(of: spec.name, in: task),
+                rocksDB: configuration.rocksDB,
+                changelog: changelog
+            )
+            let store = try spec.make(context)
+            stores[spec.name] = store
+            if let changelog {
+                guard let loggedStore = store as? any ChangeLoggedStore else {
+                    throw StateStoreError(store: spec.name, reason: "a \(type(of: store)) cannot be restored from a changelog")
                 }
+                logged.append((loggedStore, changelog, spec.isPersistent))
             }
-        } catch {
-            for store in stores.values { store.close() }
-            stores = [:]
-            throw error
         }
     }
-
-    /// The changelog partitions this task restores from.
-    package var changelogPartitions: [TopicPartition] { logged.map(\.changelog.topicPartition) }
 
     /// Fills the logged stores from their changelogs, each from its checkpoint (persistent) or the beginning.
     package func restore(from reader: any ChangelogReader) async throws {

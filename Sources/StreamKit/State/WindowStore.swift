@@ -78,16 +78,7 @@ public final class WindowStore<Key: Sendable, Value: Sendable>: ChangeLoggedStor
     /// Every entry with `from <= time <= to`, ordered by time, then key bytes (then the order written).
     public func fetchAll(from: Int64, to: Int64) throws -> [(key: Key, time: Int64, value: Value)] {
         guard from <= to else { return [] }
-        var decoded: [(layout: TimeKeyLayout.Decoded, raw: [UInt8], value: [UInt8])] = []
-        for entry in try segments.range(from: nil, to: nil, times: from...to) {
-            let layout = try TimeKeyLayout.decode(entry.key)
-            guard layout.time >= from, layout.time <= to, layout.time >= segments.earliestLiveTime else { continue }
-            decoded.append((layout, entry.key, entry.value))
-        }
-        decoded.sort { a, b in
-            a.layout.time != b.layout.time ? a.layout.time < b.layout.time : compareBytes(a.raw, b.raw) < 0
-        }
-        return try decoded.map { entry in
+        return try segments.entries(at: from...to).map { entry in
             (key: try keySerde.deserialize(entry.layout.key), time: entry.layout.time, value: try valueSerde.deserialize(entry.value))
         }
     }

@@ -41,7 +41,7 @@ final class SlidingWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
         }
         for (bytes, entry) in byKey {
             for time in entry.times {
-                for start in [time - difference, time + 1] where try isWindow(entry.key, start: start) {
+                for start in [time - difference, time + 1] where isWindow(start: start, records: try records(entry.key, around: start)) {
                     closing.open(WindowRef(key: bytes, start: start), closesAt: closeTime(start), now: now)
                 }
             }
@@ -56,7 +56,7 @@ final class SlidingWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
         if emission.emitsFinal { try await emitClosed() }
         let time = record.timestamp
         let streamTime = context.streamTime
-        guard closeTime(time + 1) > streamTime || closeTime(time - difference) > streamTime, time + difference + grace >= streamTime else {
+        guard time + difference + grace >= streamTime else {
             context.recordLateDrop(record.metadata)
             return
         }
@@ -65,17 +65,17 @@ final class SlidingWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
             context.recordLateDrop(record.metadata)
             return
         }
+        // Every window this record changes or creates starts in [time - d, time + 1], so the records it needs
+        // are within [time - d - 1, time + d + 1]: read once.
+        let nearby = try store.fetch(record.key, from: time - difference - 1, to: time + difference + 1)
         var starts: Set<Int64> = [time - difference, time + 1]
-        for (other, _) in try store.fetch(record.key, from: time - difference - 1, to: time + difference) {
-            if other >= time { starts.insert(other - difference) }
-            if other < time { starts.insert(other + 1) }
-        }
+        for (other, _) in nearby { starts.insert(other >= time ? other - difference : other + 1) }
         for start in starts.sorted() {
             let ref = WindowRef(key: keyBytes, start: start)
-            guard closeTime(start) > streamTime, !closing.isClosed(ref), try isWindow(record.key, start: start) else { continue }
+            guard closeTime(start) > streamTime, !closing.isClosed(ref), isWindow(start: start, records: nearby) else { continue }
             if emission.emitsFinal {
                 closing.open(ref, closesAt: closeTime(start), now: context.wallClockTime)
-            } else if start <= time, time <= start + difference, let result = try await result(record.key, start: start) {
+            } else if start <= time, time <= start + difference, let result = try await result(record.key, start: start, records: nearby) {
                 try await context.forward(Record(
                     key: Windowed(key: record.key, window: Window(start: start, end: start + difference + 1)),
                     value: result,
@@ -86,19 +86,23 @@ final class SlidingWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
         }
     }
 
-    /// Whether `[start, start + d]` is a window: some record's left window, or a right window holding records
-    /// and not equal to the left window of its last record.
-    private func isWindow(_ key: Key, start: Int64) throws -> Bool {
-        let inside = try store.fetch(key, from: start, to: start + difference)
-        guard let last = inside.last else { return false }
-        if last.time == start + difference { return true }
-        let before = try store.fetch(key, from: start - 1, to: start - 1)
-        return !before.isEmpty && last.time - difference <= start - 1
+    /// The key's records a window starting at `start` needs: those in it and the one just before it.
+    private func records(_ key: Key, around start: Int64) throws -> [(time: Int64, value: Value)] {
+        try store.fetch(key, from: start - 1, to: start + difference)
     }
 
-    private func result(_ key: Key, start: Int64) async throws -> Result? {
+    /// Whether `[start, start + d]` is a window: some record's left window, or a right window holding records
+    /// and not equal to the left window of its last record. `records` must cover `[start - 1, start + d]`.
+    private func isWindow(start: Int64, records: [(time: Int64, value: Value)]) -> Bool {
+        guard let last = records.last(where: { $0.time >= start && $0.time <= start + difference }) else { return false }
+        if last.time == start + difference { return true }
+        return records.contains { $0.time == start - 1 } && last.time - difference <= start - 1
+    }
+
+    /// The fold of the records in `[start, start + d]`, in time order; `records` must cover that span.
+    private func result(_ key: Key, start: Int64, records: [(time: Int64, value: Value)]) async throws -> Result? {
         var result: Result?
-        for (_, value) in try store.fetch(key, from: start, to: start + difference) {
+        for (time, value) in records where time >= start && time <= start + difference {
             if let current = result {
                 result = try await aggregation.add(key, value, current)
             } else {
@@ -111,7 +115,7 @@ final class SlidingWindowAggregateProcessor<Key: Sendable, Value: Sendable, Resu
     private func emitClosed() async throws {
         for id in closing.takeClosed(streamTime: context.streamTime, now: context.wallClockTime) {
             let key = try keySerde.deserialize(id.key)
-            guard let result = try await result(key, start: id.start) else { continue }
+            guard let result = try await result(key, start: id.start, records: try records(key, around: id.start)) else { continue }
             let window = Window(start: id.start, end: id.start + difference + 1)
             try await context.forward(Record(key: Windowed(key: key, window: window), value: result, timestamp: window.end - 1))
         }

@@ -71,8 +71,7 @@ package final class SegmentedBytesStore {
         }
     }
 
-    private func segment(for time: Int64) throws -> any BytesStore {
-        let id = segmentID(time)
+    private func segment(_ id: Int64) throws -> any BytesStore {
         if let store = segments[id] { return store }
         let store = try backend.open(id)
         segments[id] = store
@@ -85,7 +84,7 @@ package final class SegmentedBytesStore {
     package func put(_ key: [UInt8], time: Int64, value: [UInt8]?) throws -> Bool {
         observe(time)
         guard time >= earliestLiveTime else { return false }
-        if let value { try segment(for: time).put(key, value) } else { try segments[segmentID(time)]?.delete(key) }
+        if let value { try segment(segmentID(time)).put(key, value) } else { try segments[segmentID(time)]?.delete(key) }
         return true
     }
 
@@ -107,6 +106,18 @@ package final class SegmentedBytesStore {
         return entries
     }
 
+    /// The live entries filed at times in `times`, decoded, ordered by time and then by their byte key.
+    package func entries(at times: ClosedRange<Int64>) throws -> [(layout: TimeKeyLayout.Decoded, value: [UInt8])] {
+        var found: [(layout: TimeKeyLayout.Decoded, raw: [UInt8], value: [UInt8])] = []
+        for entry in try range(from: nil, to: nil, times: times) {
+            let layout = try TimeKeyLayout.decode(entry.key)
+            guard times.contains(layout.time), layout.time >= earliestLiveTime else { continue }
+            found.append((layout, entry.key, entry.value))
+        }
+        found.sort { a, b in a.layout.time != b.layout.time ? a.layout.time < b.layout.time : compareBytes(a.raw, b.raw) < 0 }
+        return found.map { ($0.layout, $0.value) }
+    }
+
     /// Applies restored writes: each key's time (from ``TimeKeyLayout``, or `time(of:)`) picks its segment.
     package func restore(_ batch: [(key: [UInt8], value: [UInt8]?)], time: ([UInt8]) throws -> Int64) throws {
         var bySegment: [Int64: [(key: [UInt8], value: [UInt8]?)]] = [:]
@@ -120,7 +131,7 @@ package final class SegmentedBytesStore {
             bySegment[id, default: []].append(entry)
         }
         for id in order where segmentID(earliestLiveTime) <= id {
-            try segment(for: id * segmentInterval).write(bySegment[id]!)
+            try segment(id).write(bySegment[id]!)
         }
     }
 
