@@ -67,9 +67,18 @@ struct WindowCloser<ID: Hashable> {
     func isClosed(_ id: ID) -> Bool { closedEarly.contains(id) }
 
     /// Schedules `id` (unless scheduled already), with its deadline counted from `now`.
-    mutating func open(_ id: ID, closesAt: Int64, now: Int64) { pending.add(id, closesAt: closesAt, deadline: now + deadline) }
+    mutating func open(_ id: ID, closesAt: Int64, now: Int64) { open(id, closesAt: closesAt, deadline: now + deadline) }
+
+    /// Schedules `id` (unless scheduled already) with a wall-clock deadline of its own.
+    mutating func open(_ id: ID, closesAt: Int64, deadline: Int64) { pending.add(id, closesAt: closesAt, deadline: deadline) }
 
     mutating func forget(_ id: ID) { pending.remove(id) }
+
+    /// Closes `id` now, before stream time reaches `closesAt`: until then ``isClosed(_:)`` says so.
+    mutating func close(_ id: ID, closesAt: Int64) {
+        pending.remove(id)
+        closedEarly.add(id, closesAt: closesAt, deadline: .max)
+    }
 
     /// The windows that close now, ordered by close time.
     mutating func takeClosed(streamTime: Int64, now: Int64) -> [ID] {
