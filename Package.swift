@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Dataflow", targets: ["Dataflow"]),
         .library(name: "Gateways", targets: ["Gateways"]),
         .executable(name: "dataflow", targets: ["dataflow"]),
+        .executable(name: "join-latency", targets: ["join-latency"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -56,6 +57,16 @@ let package = Package(
         ),
         .target(name: "Dataflow", dependencies: ["StreamKit"]),
         .target(name: "Gateways", dependencies: ["Dataflow"]),
+        .executableTarget(
+            name: "join-latency",
+            dependencies: [
+                "StreamKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]
+        ),
         .executableTarget(
             name: "dataflow",
             dependencies: [

@@ -1,0 +1,213 @@
+import ArgumentParser
+import Foundation
+import Histogram
+import Logging
+import StreamKit
+
+/// Measures the latency of a stream-stream join end to end: produces two keyed streams of pairs, runs a
+/// StreamKit windowed join (or lets another process join, `--external`), consumes the joined pairs and reports
+/// how many arrived and how long after the later of their two inputs was produced.
+@main
+struct JoinLatency: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "join-latency",
+        abstract: "Measure end-to-end latency of a windowed stream-stream join over Kafka."
+    )
+
+    @Option(help: "Kafka bootstrap servers (HOST:PORT[,HOST:PORT]); default: start a local broker for the run.")
+    var bootstrap: String?
+    @Option(help: "Kind of local broker started without --bootstrap: tansu or mock.")
+    var localBroker = "tansu"
+    @Option(help: "Topic of the left stream.") var left = "left"
+    @Option(help: "Topic of the right stream.") var right = "right"
+    @Option(help: "Topic of the joined pairs.") var joined = "joined"
+    @Option(help: "Partitions of the three topics when they are created.") var partitions: Int32 = 4
+    @Option(help: "Distinct keys; pair n has key n modulo this.") var keys = 100_000
+    @Option(help: "Pairs per second.") var rate = 2_000
+    @Option(help: "Seconds of production.") var duration = 20
+    @Option(help: "at-least-once or exactly-once (the join's guarantee).") var guarantee = Guarantee.atLeastOnce
+    @Option(help: "Half-width of the join window in milliseconds.") var windowMs = 1_000
+    @Option(help: "Where the join keeps its state: rocksdb or memory.") var state = StateKind.rocksdb
+    @Option(help: "Commit interval of the join in milliseconds (default: 100 exactly-once, 1000 at-least-once).")
+    var commitIntervalMs: Int?
+    @Option(help: "Consumers' fetch.wait.max.ms.") var fetchWaitMs = 10
+    @Option(help: "Producers' linger.ms.") var lingerMs = 1
+    @Option(help: "Seconds to wait for the last pairs after production ends.") var drainSeconds = 15
+    @Flag(help: "Run no join: measure another process that reads the two topics and writes the joined topic.")
+    var external = false
+    @Flag(help: "Print one JSON line instead of the table.") var json = false
+    @Flag(help: "Log what the clients and the join do.") var verbose = false
+
+    enum Guarantee: String, ExpressibleByArgument {
+        case atLeastOnce = "at-least-once"
+        case exactlyOnce = "exactly-once"
+    }
+
+    enum StateKind: String, ExpressibleByArgument {
+        case rocksdb, memory
+    }
+
+    func validate() throws {
+        guard rate > 0, duration > 0, keys > 0, partitions > 0, windowMs > 0 else {
+            throw ValidationError("--rate, --duration, --keys, --partitions and --window-ms must be positive")
+        }
+        guard ["tansu", "mock"].contains(localBroker) else { throw ValidationError("--local-broker is tansu or mock") }
+    }
+
+    var logger: Logger {
+        var logger = Logger(label: "join-latency")
+        logger.logLevel = verbose ? .info : .error
+        return logger
+    }
+
+    func run() async throws {
+        let broker = bootstrap == nil ? try await LocalBroker.start(kind: localBroker) : nil
+        let signals = broker?.stopOnSignals()
+        do {
+            try await measure(on: (bootstrap ?? broker!.address).split(separator: ",").map(String.init))
+        } catch {
+            await broker?.stop()
+            throw error
+        }
+        await broker?.stop()
+        signals?.forEach { $0.cancel() }
+    }
+
+    func measure(on servers: [String]) async throws {        let partitionCounts = try await prepareTopics(servers)
+        logger.info("topics ready", metadata: ["partitions": "\(partitionCounts)"])
+        let runStart = wallClockNanoseconds()
+        let total = Int64(rate) * Int64(duration)
+
+        var join: HarnessJoin?
+        if !external {
+            let applicationID = "join-latency-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+            try await startAtEnd(group: applicationID, topics: [left, right], partitions: partitionCounts, servers: servers)
+            join = try await HarnessJoin.start(topology: try topology(), configuration: streamsConfiguration(applicationID, servers), logger: logger)
+        }
+        logger.info("join running")
+        let collector = try await JoinedCollector(
+            consumer: try KafkaConsumer(configuration: consumerConfiguration(servers), logger: logger),
+            topic: joined,
+            partitions: partitionCounts[joined] ?? partitions,
+            runStart: runStart,
+            expected: total
+        )
+        let collecting = Task { try await collector.run() }
+        let producer = try KafkaProducer(configuration: producerConfiguration(servers), logger: logger)
+        let outcome = try await PairProducer(producer: producer, left: left, right: right, keys: keys, rate: rate, duration: .seconds(duration)).run()
+        await producer.close()
+
+        // Wait for the stragglers: until every pair arrived, or nothing arrived for a while.
+        let drainEnd = ContinuousClock.now + .seconds(drainSeconds)
+        while ContinuousClock.now < drainEnd {
+            let tally = collector.tally
+            if tally.joined >= total || ContinuousClock.now - tally.lastArrival > .seconds(max(3, windowMs / 500)) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        collector.stop()
+        try await collecting.value
+        try await join?.stop()
+        report(outcome, collector.tally)
+    }
+
+    func topology() throws -> Topology {
+        try HarnessJoin.topology(
+            left: left, right: right, joined: joined, window: .milliseconds(windowMs),
+            materialized: state == .rocksdb ? .persistent() : .inMemory()
+        )
+    }
+
+    /// Creates the three topics if they are missing (a broker without CreateTopics auto-creates them) and
+    /// returns their partition counts.
+    func prepareTopics(_ servers: [String]) async throws -> [String: Int32] {
+        var configuration = KafkaAdminConfiguration(bootstrapServers: servers)
+        configuration.requestTimeout = .seconds(10)
+        let admin = try KafkaAdmin(configuration: configuration, logger: logger)
+        defer { Task { await admin.close() } }
+        let topics = [left, right, joined]
+        do {
+            try await admin.createTopics(topics.map { KafkaNewTopic(name: $0, partitions: partitions) }, ifNotExists: true)
+        } catch {
+            logger.notice("cannot create topics (\(error)); relying on auto-creation")
+        }
+        try await admin.waitUntilReady(topics, timeout: .seconds(15))
+        let descriptions = try await admin.describeTopics(topics)
+        let counts = Dictionary(uniqueKeysWithValues: descriptions.map { ($0.name, Int32($0.partitions.count)) })
+        if !external, counts[left] != counts[right] {
+            throw HarnessError("\(left) has \(counts[left] ?? 0) partitions and \(right) \(counts[right] ?? 0): a join needs them alike")
+        }
+        return counts
+    }
+
+    /// Commits the current end of `topics` for `group`, so that the join starts there and skips earlier runs.
+    func startAtEnd(group: String, topics: [String], partitions: [String: Int32], servers: [String]) async throws {
+        var configuration = consumerConfiguration(servers)
+        configuration.groupID = group
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        var offsets: [TopicPartitionOffset] = []
+        for topic in topics {
+            for partition in 0..<(partitions[topic] ?? self.partitions) {
+                let marks = try await consumer.watermarks(TopicPartition(topic: topic, partition: partition))
+                offsets.append(TopicPartitionOffset(topic: topic, partition: partition, offset: marks.high))
+            }
+        }
+        try await consumer.commit(offsets)
+        await consumer.close()
+    }
+
+    func consumerConfiguration(_ servers: [String]) -> KafkaConsumerConfiguration {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: servers)
+        configuration.isolationLevel = .readCommitted
+        configuration.fetchWaitMax = .milliseconds(fetchWaitMs)
+        configuration.sessionTimeout = .seconds(6)
+        configuration.heartbeatInterval = .seconds(1)
+        return configuration
+    }
+
+    func producerConfiguration(_ servers: [String]) -> KafkaProducerConfiguration {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: servers)
+        configuration.linger = .milliseconds(lingerMs)
+        return configuration
+    }
+
+    func streamsConfiguration(_ applicationID: String, _ servers: [String]) -> StreamsConfiguration {
+        var configuration = StreamsConfiguration(applicationID: applicationID, bootstrapServers: servers)
+        configuration.processingGuarantee = guarantee == .exactlyOnce ? .exactlyOnce : .atLeastOnce
+        configuration.commitInterval = .milliseconds(commitIntervalMs ?? (guarantee == .exactlyOnce ? 100 : 1000))
+        configuration.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(applicationID).path
+        let (fetchWait, linger) = (fetchWaitMs, lingerMs)
+        configuration.consumer = { consumer in
+            consumer.fetchWaitMax = .milliseconds(fetchWait)
+            consumer.sessionTimeout = .seconds(6)
+            consumer.heartbeatInterval = .seconds(1)
+        }
+        configuration.producer = { $0.linger = .milliseconds(linger) }
+        return configuration
+    }
+
+    func report(_ outcome: PairProducer.Outcome, _ tally: JoinedCollector.Tally) {
+        let sent = outcome.sent - outcome.failed
+        let rate = Double(sent) / (Double(outcome.elapsed.components.seconds) + Double(outcome.elapsed.components.attoseconds) / 1e18)
+        func ms(_ percentile: Double) -> Double { tally.joined == 0 ? .nan : Double(tally.latency.valueAtPercentile(percentile)) / 1000 }
+        let maxMs = tally.joined == 0 ? Double.nan : Double(tally.latency.max) / 1000
+        let figures: [(String, Double)] = [("p50_ms", ms(50)), ("p90_ms", ms(90)), ("p99_ms", ms(99)), ("p999_ms", ms(99.9)), ("max_ms", maxMs)]
+        if json {
+            var fields = ["\"sent\":\(sent)", "\"joined\":\(tally.joined)", "\"missing\":\(sent - tally.joined)",
+                          "\"duplicates\":\(tally.duplicates)", String(format: "\"rate\":%.1f", rate)]
+            fields += figures.map { "\"\($0.0)\":" + ($0.1.isNaN ? "null" : String(format: "%.3f", $0.1)) }
+            print("{" + fields.joined(separator: ",") + "}")
+            return
+        }
+        let joiner = external ? "external join" : "StreamKit inner join (±\(windowMs) ms, \(state.rawValue))"
+        print("join-latency: \(self.rate) pairs/s for \(duration) s, \(keys) keys, \(guarantee.rawValue), \(joiner)")
+        print(String(format: "  sent        %10lld   (%lld failed to send)", sent, outcome.failed))
+        print(String(format: "  joined      %10lld", tally.joined))
+        print(String(format: "  missing     %10lld", sent - tally.joined))
+        print(String(format: "  duplicates  %10lld", tally.duplicates))
+        if tally.foreign + tally.malformed > 0 {
+            print(String(format: "  ignored     %10lld   (%lld from other runs, %lld unreadable)", tally.foreign + tally.malformed, tally.foreign, tally.malformed))
+        }
+        print(String(format: "  rate        %10.1f pairs/s", rate))
+        print("  latency ms  " + figures.map { "\($0.0.dropLast(3)) " + String(format: "%.2f", $0.1) }.joined(separator: "  "))
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Histogram
+import Synchronization
+import StreamKit
+
+/// Reads `joined` from where it ended before the run (read_committed), and keeps per pair number whether it was
+/// seen and how often, and the latency from the later input's produce time to the output's consumption.
+final class JoinedCollector: Sendable {
+    struct Tally {
+        var joined: Int64 = 0
+        var duplicates: Int64 = 0
+        /// Outputs that name no pair of this run (older runs, or a joiner's mistake).
+        var foreign: Int64 = 0
+        var malformed: Int64 = 0
+        /// Microseconds, three significant digits, up to an hour.
+        var latency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+        var seen: Set<Int64> = []
+        var lastArrival = ContinuousClock.now
+    }
+
+    private let consumer: KafkaConsumer
+    private let state = Mutex(Tally())
+    private let stopped = Atomic(false)
+    private let runStart: Int64
+    private let expected: Int64
+
+    /// Assigns every partition of `topic` at its current end.
+    init(consumer: KafkaConsumer, topic: String, partitions: Int32, runStart: Int64, expected: Int64) async throws {
+        self.consumer = consumer
+        self.runStart = runStart
+        self.expected = expected
+        var offsets: [TopicPartitionOffset] = []
+        for partition in 0..<partitions {
+            let marks = try await consumer.watermarks(TopicPartition(topic: topic, partition: partition))
+            offsets.append(TopicPartitionOffset(topic: topic, partition: partition, offset: marks.high))
+        }
+        try await consumer.assign(offsets)
+    }
+
+    var tally: Tally { state.withLock { $0 } }
+
+    func run() async throws {
+        let decoder = JSONDecoder()
+        while !stopped.load(ordering: .relaxed) {
+            let records = try await consumer.poll(maxRecords: 2000, timeout: .milliseconds(20))
+            guard !records.isEmpty else { continue }
+            let now = wallClockNanoseconds()
+            state.withLock { tally in
+                tally.lastArrival = .now
+                for record in records {
+                    guard let value = record.value, let pair = try? decoder.decode(JoinedPair.self, from: Data(value)) else {
+                        tally.malformed += 1
+                        continue
+                    }
+                    guard pair.id >= 0, pair.id < expected, min(pair.left_ts_ns, pair.right_ts_ns) >= runStart else {
+                        tally.foreign += 1
+                        continue
+                    }
+                    guard tally.seen.insert(pair.id).inserted else {
+                        tally.duplicates += 1
+                        continue
+                    }
+                    tally.joined += 1
+                    let later = max(pair.left_ts_ns, pair.right_ts_ns)
+                    tally.latency.record(UInt64(max(0, now - later) / 1000))
+                }
+            }
+        }
+    }
+
+    func stop() { stopped.store(true, ordering: .relaxed) }
+}
+
+/// Delivery failures counted from the producer's callbacks.
+final class FailureCount: Sendable {
+    private let count = Atomic<Int64>(0)
+    func increment() { count.add(1, ordering: .relaxed) }
+    var value: Int64 { count.load(ordering: .relaxed) }
+}
