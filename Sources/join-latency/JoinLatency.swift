@@ -87,8 +87,8 @@ struct JoinLatency: AsyncParsableCommand {
         logger.info("join running")
         let collector = try await JoinedCollector(
             consumer: try KafkaConsumer(configuration: consumerConfiguration(servers), logger: logger),
-            topic: joined,
-            partitions: partitionCounts[joined] ?? partitions,
+            topics: [joined: partitionCounts[joined] ?? partitions, right: partitionCounts[right] ?? partitions],
+            baseline: right,
             runStart: runStart,
             expected: total
         )
@@ -191,10 +191,12 @@ struct JoinLatency: AsyncParsableCommand {
         func ms(_ percentile: Double) -> Double { tally.joined == 0 ? .nan : Double(tally.latency.valueAtPercentile(percentile)) / 1000 }
         let maxMs = tally.joined == 0 ? Double.nan : Double(tally.latency.max) / 1000
         let figures: [(String, Double)] = [("p50_ms", ms(50)), ("p90_ms", ms(90)), ("p99_ms", ms(99)), ("p999_ms", ms(99.9)), ("max_ms", maxMs)]
+        func hop(_ percentile: Double) -> Double { tally.hop.totalCount == 0 ? .nan : Double(tally.hop.valueAtPercentile(percentile)) / 1000 }
+        let baseline: [(String, Double)] = [("hop_p50_ms", hop(50)), ("hop_p99_ms", hop(99))]
         if json {
             var fields = ["\"sent\":\(sent)", "\"joined\":\(tally.joined)", "\"missing\":\(sent - tally.joined)",
                           "\"duplicates\":\(tally.duplicates)", String(format: "\"rate\":%.1f", rate)]
-            fields += figures.map { "\"\($0.0)\":" + ($0.1.isNaN ? "null" : String(format: "%.3f", $0.1)) }
+            fields += (figures + baseline).map { "\"\($0.0)\":" + ($0.1.isNaN ? "null" : String(format: "%.3f", $0.1)) }
             print("{" + fields.joined(separator: ",") + "}")
             return
         }
@@ -209,5 +211,7 @@ struct JoinLatency: AsyncParsableCommand {
         }
         print(String(format: "  rate        %10.1f pairs/s", rate))
         print("  latency ms  " + figures.map { "\($0.0.dropLast(3)) " + String(format: "%.2f", $0.1) }.joined(separator: "  "))
+        print(String(format: "  baseline    bare produce→consume hop of \(right): p50 %.2f  p99 %.2f ms; join/hop p50 %.2f  p99 %.2f",
+                     hop(50), hop(99), ms(50) / hop(50), ms(99) / hop(99)))
     }
 }

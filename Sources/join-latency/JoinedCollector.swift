@@ -5,6 +5,9 @@ import StreamKit
 
 /// Reads `joined` from where it ended before the run (read_committed), and keeps per pair number whether it was
 /// seen and how often, and the latency from the later input's produce time to the output's consumption.
+///
+/// As the baseline of the same run it also reads the right stream itself: the latency of a bare produce→consume
+/// hop on this cluster, which no join can beat.
 final class JoinedCollector: Sendable {
     struct Tally {
         var joined: Int64 = 0
@@ -14,6 +17,7 @@ final class JoinedCollector: Sendable {
         var malformed: Int64 = 0
         /// Microseconds, three significant digits, up to an hour.
         var latency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+        var hop = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         var seen: Set<Int64> = []
         var lastArrival = ContinuousClock.now
     }
@@ -23,16 +27,20 @@ final class JoinedCollector: Sendable {
     private let stopped = Atomic(false)
     private let runStart: Int64
     private let expected: Int64
+    private let baseline: String
 
-    /// Assigns every partition of `topic` at its current end.
-    init(consumer: KafkaConsumer, topic: String, partitions: Int32, runStart: Int64, expected: Int64) async throws {
+    /// Assigns every partition of the joined topic and of the `baseline` topic at their current end.
+    init(consumer: KafkaConsumer, topics: [String: Int32], baseline: String, runStart: Int64, expected: Int64) async throws {
         self.consumer = consumer
         self.runStart = runStart
         self.expected = expected
+        self.baseline = baseline
         var offsets: [TopicPartitionOffset] = []
-        for partition in 0..<partitions {
-            let marks = try await consumer.watermarks(TopicPartition(topic: topic, partition: partition))
-            offsets.append(TopicPartitionOffset(topic: topic, partition: partition, offset: marks.high))
+        for (topic, partitions) in topics {
+            for partition in 0..<partitions {
+                let marks = try await consumer.watermarks(TopicPartition(topic: topic, partition: partition))
+                offsets.append(TopicPartitionOffset(topic: topic, partition: partition, offset: marks.high))
+            }
         }
         try await consumer.assign(offsets)
     }
@@ -48,6 +56,12 @@ final class JoinedCollector: Sendable {
             state.withLock { tally in
                 tally.lastArrival = .now
                 for record in records {
+                    if record.topic == baseline {
+                        if let value = record.value, let event = try? decoder.decode(PairEvent.self, from: Data(value)), event.ts_ns >= runStart {
+                            tally.hop.record(UInt64(max(0, now - event.ts_ns) / 1000))
+                        }
+                        continue
+                    }
                     guard let value = record.value, let pair = try? decoder.decode(JoinedPair.self, from: Data(value)) else {
                         tally.malformed += 1
                         continue
