@@ -7,6 +7,9 @@ struct HarnessJoin {
     let application: StreamsApplication
     private let task: Task<Void, any Error>
 
+    /// The join's state store; its changelog is `<application>-pairs-join-store-changelog`.
+    static let storeName = "pairs-join-store"
+
     static func topology(left: String, right: String, joined: String, window: Duration, materialized: Materialized) throws -> Topology {
         let builder = StreamsBuilder()
         let lefts = builder.stream(left, key: .string, value: .json(PairEvent.self))

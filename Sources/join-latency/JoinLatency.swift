@@ -61,10 +61,15 @@ struct JoinLatency: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let broker = bootstrap == nil ? try await LocalBroker.start(kind: localBroker) : nil
+        let applicationID = "join-latency-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        // The mock cluster cannot create topics on request, the join's changelog included.
+        let changelog = "\(applicationID)-\(HarnessJoin.storeName)-changelog"
+        let broker = bootstrap == nil
+            ? try await LocalBroker.start(kind: localBroker, topics: [left, right, joined, changelog].map { ($0, partitions) })
+            : nil
         let signals = broker?.stopOnSignals()
         do {
-            try await measure(on: (bootstrap ?? broker!.address).split(separator: ",").map(String.init))
+            try await measure(on: (bootstrap ?? broker!.address).split(separator: ",").map(String.init), applicationID: applicationID)
         } catch {
             await broker?.stop()
             throw error
@@ -73,14 +78,13 @@ struct JoinLatency: AsyncParsableCommand {
         signals?.forEach { $0.cancel() }
     }
 
-    func measure(on servers: [String]) async throws {        let partitionCounts = try await prepareTopics(servers)
+    func measure(on servers: [String], applicationID: String) async throws {        let partitionCounts = try await prepareTopics(servers)
         logger.info("topics ready", metadata: ["partitions": "\(partitionCounts)"])
         let runStart = wallClockNanoseconds()
         let total = Int64(rate) * Int64(duration)
 
         var join: HarnessJoin?
         if !external {
-            let applicationID = "join-latency-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
             try await startAtEnd(group: applicationID, topics: [left, right], partitions: partitionCounts, servers: servers)
             join = try await HarnessJoin.start(topology: try topology(), configuration: streamsConfiguration(applicationID, servers), logger: logger)
         }
@@ -125,8 +129,11 @@ struct JoinLatency: AsyncParsableCommand {
         let admin = try KafkaAdmin(configuration: configuration, logger: logger)
         defer { Task { await admin.close() } }
         let topics = [left, right, joined]
+        let createdAtStart = bootstrap == nil && localBroker == "mock"
         do {
-            try await admin.createTopics(topics.map { KafkaNewTopic(name: $0, partitions: partitions) }, ifNotExists: true)
+            if !createdAtStart {
+                try await admin.createTopics(topics.map { KafkaNewTopic(name: $0, partitions: partitions) }, ifNotExists: true)
+            }
         } catch {
             logger.notice("cannot create topics (\(error)); relying on auto-creation")
         }

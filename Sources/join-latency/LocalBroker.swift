@@ -6,15 +6,17 @@ struct LocalBroker {
     let script: URL
     let address: String
 
-    /// Starts a broker of `kind` (tansu or mock) under a name of its own.
-    static func start(kind: String) async throws -> LocalBroker {
+    /// Starts a broker of `kind` (tansu or mock) under a name of its own, with `topics` (name and partitions)
+    /// created up front where the broker cannot create them on request (the mock cluster).
+    static func start(kind: String, topics: [(String, Int32)]) async throws -> LocalBroker {
         guard let root = projectRoot() else {
             throw HarnessError("no --bootstrap given and scripts/broker not found above \(FileManager.default.currentDirectoryPath); "
                 + "run from the swift-dataflow checkout or pass --bootstrap HOST:PORT")
         }
         let name = "join-latency-\(ProcessInfo.processInfo.processIdentifier)"
         let script = root.appendingPathComponent("scripts/broker")
-        try await run(script, ["start", "--kind", kind, "--name", name])
+        let creations = kind == "mock" ? topics.flatMap { ["--topic", "\($0.0):\($0.1)"] } : []
+        try await run(script, ["start", "--kind", kind, "--name", name] + creations)
         let address = try String(contentsOf: root.appendingPathComponent(".run/\(name).addr"), encoding: .utf8)
         return LocalBroker(name: name, script: script, address: address.trimmingCharacters(in: .whitespacesAndNewlines))
     }
