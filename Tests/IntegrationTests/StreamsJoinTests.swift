@@ -4,9 +4,10 @@ import StreamKit
 import Testing
 
 /// The join cases on the real broker: one application joins the same input topics two-way (inner, left, outer),
-/// three-way (inner, outer, any) and with a table, under both guarantees; unmatched records go out by the
-/// wall-clock deadline (each key's partition sees no later traffic); a restarted instance with an empty state
-/// directory restores the join store from its changelog and still joins a record that arrived before it.
+/// three-way (inner, outer, any) and with a table, under both guarantees. Unmatched records go out by the
+/// wall-clock deadline (each key's partition sees no later traffic); a record older than any open window is
+/// dropped; a restarted instance with an empty state directory restores the join store from its changelog and
+/// still joins a record that arrived before it.
 @Suite(.enabled(if: TestBroker.shouldRun), .serialized)
 struct StreamsJoinTests {
     struct Topics {
@@ -83,16 +84,20 @@ struct StreamsJoinTests {
         try await Self.send(topics.right, "k1", "r1", at: 1500)
         try await Self.send(topics.right, "k3", "r3", at: 1000)
         try await Self.send(topics.third, "k1", "c1", at: 1200)
+        // k4's task moves far ahead in stream time; the right record then is older than any open window.
+        try await Self.send(topics.left, "k4", "l4", at: 10_000)
+        try await Task.sleep(for: .milliseconds(500))
+        try await Self.send(topics.right, "k4", "r4", at: 1000)
 
         let expected: [String: [String]] = [
             "inner": ["k1=l1+r1"],
-            "left": ["k1=l1+r1", "k2=l2+-"],
-            "outer": ["k1=l1+r1", "k2=l2+-", "k3=-+r3"],
+            "left": ["k1=l1+r1", "k2=l2+-", "k4=l4+-"],
+            "outer": ["k1=l1+r1", "k2=l2+-", "k3=-+r3", "k4=l4+-"],
             "three-inner": ["k1=l1|r1|c1"],
-            "three-outer": ["k1=l1|r1|c1", "k2=l2|-|-", "k3=-|r3|-"],
-            "three-any": ["k1=-|-|c1", "k1=-|r1|-", "k1=l1|-|-", "k2=l2|-|-", "k3=-|r3|-"],
+            "three-outer": ["k1=l1|r1|c1", "k2=l2|-|-", "k3=-|r3|-", "k4=l4|-|-"],
+            "three-any": ["k1=-|-|c1", "k1=-|r1|-", "k1=l1|-|-", "k2=l2|-|-", "k3=-|r3|-", "k4=-|r4|-", "k4=l4|-|-"],
             "table-inner": ["k1=l1+T1"],
-            "table-left": ["k1=l1+T1", "k2=l2+-"],
+            "table-left": ["k1=l1+T1", "k2=l2+-", "k4=l4+-"],
         ]
         let outputs = try await Self.outputs(Topics.outputs.map(topics.output), count: expected.values.map(\.count).reduce(0, +))
         for name in Topics.outputs {
@@ -100,8 +105,8 @@ struct StreamsJoinTests {
         }
 
         // A left record the next instance must find in the restored join store.
-        try await Self.send(topics.left, "k5", "l5", at: 2000)
-        let any = try await Self.outputs([topics.output("three-any")], count: 6)
+        try await Self.send(topics.left, "k5", "l5", at: 20_000)
+        let any = try await Self.outputs([topics.output("three-any")], count: 8)
         #expect(any[topics.output("three-any")]?.contains("k5=l5|-|-") == true)
         application.shutdown()
         try await running.value
@@ -109,7 +114,7 @@ struct StreamsJoinTests {
         let restarted = StreamsApplication(topology: try Self.topology(topics), configuration: try Self.configuration(topics, guarantee), logger: TestBroker.logger)
         let again = Task { try await restarted.run() }
         #expect(await restarted.waitUntil(.running))
-        try await Self.send(topics.right, "k5", "r5", at: 2100)
+        try await Self.send(topics.right, "k5", "r5", at: 20_100)
         let inner = try await Self.outputs([topics.output("inner")], count: 2)
         #expect(inner[topics.output("inner")] == ["k1=l1+r1", "k5=l5+r5"])
         restarted.shutdown()
