@@ -1,5 +1,12 @@
 // swift-tools-version: 6.1
+import Foundation
 import PackageDescription
+
+/// The librdkafka that `scripts/bootstrap` builds into `.deps/` when the system one is too old. When it is there,
+/// StreamKit compiles and links against it with an rpath, so that a plain `swift build` / `swift run` works
+/// without pointing pkg-config at it first.
+let localDeps = Context.packageDirectory + "/.deps"
+let localRdKafka = FileManager.default.fileExists(atPath: localDeps + "/lib/pkgconfig/rdkafka.pc")
 
 let package = Package(
     name: "swift-dataflow",
@@ -22,10 +29,10 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
-        // Native libraries, found through pkg-config (the Makefile points it at .deps/ when librdkafka was built there).
+        // Native libraries, found through pkg-config (librdkafka in .deps/ through StreamKit's flags, see above).
         .systemLibrary(
             name: "CRdKafka",
-            pkgConfig: "rdkafka"
+            pkgConfig: localRdKafka ? nil : "rdkafka"
         ),
         .systemLibrary(
             name: "CRocksDB",
@@ -49,7 +56,9 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            swiftSettings: localRdKafka ? [.unsafeFlags(["-Xcc", "-I\(localDeps)/include"])] : [],
+            linkerSettings: localRdKafka ? [.unsafeFlags(["-L\(localDeps)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(localDeps)/lib"])] : []
         ),
         .target(
             name: "StreamKitTesting",
