@@ -82,19 +82,25 @@ import Testing
         #expect(try sums.readKeyValues().map { "\($0.key)=\($0.value)" } == ["count@1020000=2"])
     }
 
-    /// Awaits a per-key delay; records of other keys overtake a slow one, records of one key never do.
+    /// Holds the first "slow" record until two "fast" records went through (or 10 s passed): records of other
+    /// keys must overtake a waiting one, records of one key never do.
     final class SlowProcessor: Processor {
         typealias InKey = String
         typealias InValue = Int64
         typealias OutKey = String
         typealias OutValue = Int64
         private var context: ProcessorContext<String, Int64>!
+        private var fastForwarded = 0
 
         func initialize(context: ProcessorContext<String, Int64>) throws { self.context = context }
 
         func process(_ record: Record<String, Int64>) async throws {
-            try await Task.sleep(for: .milliseconds(record.value))
+            if record.key == "slow", record.value == 300 {
+                let deadline = ContinuousClock.now + .seconds(10)
+                while fastForwarded < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            }
             try await context.forward(record)
+            if record.key == "fast" { fastForwarded += 1 }
         }
     }
 
