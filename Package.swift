@@ -64,7 +64,7 @@ let package = Package(
             name: "StreamKitTesting",
             dependencies: ["StreamKit", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "Dataflow", dependencies: ["StreamKit"]),
+        .target(name: "Dataflow", dependencies: ["StreamKit", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .target(name: "Gateways", dependencies: ["Dataflow"]),
         .executableTarget(
             name: "join-latency",
@@ -96,6 +96,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
+        .testTarget(name: "DataflowTests", dependencies: ["Dataflow"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["StreamKit", .product(name: "Logging", package: "swift-log")]
