@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Native libraries, found through pkg-config (librdkafka in .deps/ through StreamKit's flags, see above).
@@ -64,7 +65,10 @@ let package = Package(
             name: "StreamKitTesting",
             dependencies: ["StreamKit", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "Dataflow", dependencies: ["StreamKit", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .target(
+            name: "Dataflow",
+            dependencies: ["StreamKit", .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "Yams", package: "Yams")]
+        ),
         .target(name: "Gateways", dependencies: ["Dataflow"]),
         .executableTarget(
             name: "join-latency",

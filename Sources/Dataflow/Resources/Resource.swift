@@ -1,0 +1,111 @@
+import Foundation
+import Yams
+
+/// One document of a resource file.
+public enum Resource: Sendable, Hashable {
+    case pipeline(PipelineResource)
+    case model(ModelResource)
+    case server(ServerResource)
+
+    public static let apiVersion = "mlops.seldon.io/v1alpha1"
+
+    public var kind: String {
+        switch self {
+        case .pipeline: "Pipeline"
+        case .model: "Model"
+        case .server: "Server"
+        }
+    }
+
+    public var name: Located<String> {
+        switch self {
+        case .pipeline(let resource): resource.name
+        case .model(let resource): resource.name
+        case .server(let resource): resource.name
+        }
+    }
+
+    /// Reads every document of multi-document YAML text; `file` names it in errors.
+    ///
+    /// - Throws: ``ResourceErrors`` with every document's first problem (YAML that does not parse stops at once).
+    public static func load(yaml text: String, file: String) throws(ResourceErrors) -> [Resource] {
+        var documents: [Node] = []
+        do {
+            // Parser rather than compose_all, whose sequence ends quietly at a syntax error.
+            let parser = try Parser(yaml: text)
+            while let document = try parser.nextRoot() { documents.append(document) }
+        } catch {
+            throw ResourceErrors(errors: [syntaxError(error, file: file)])
+        }
+        var resources: [Resource] = []
+        var errors: [ResourceError] = []
+        for document in documents {
+            do throws(ResourceError) {
+                if let resource = try Resource(YAMLNode(node: document, file: file, field: "")) { resources.append(resource) }
+            } catch {
+                errors.append(error)
+            }
+        }
+        guard errors.isEmpty else { throw ResourceErrors(errors: errors) }
+        return resources
+    }
+
+    /// Reads a resource file, or every `.yaml`/`.yml` file of a directory (sorted by name).
+    public static func load(path: String) throws(ResourceErrors) -> [Resource] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ResourceErrors(errors: [ResourceError(location: SourceLocation(file: path, line: 0, column: 0), field: "", problem: "no such file or directory")])
+        }
+        let files = isDirectory.boolValue
+            ? ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])
+                .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { "\(path)/\($0)" }
+            : [path]
+        var resources: [Resource] = []
+        var errors: [ResourceError] = []
+        for file in files {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                errors.append(ResourceError(location: SourceLocation(file: file, line: 0, column: 0), field: "", problem: "cannot read the file as UTF-8 text"))
+                continue
+            }
+            do throws(ResourceErrors) {
+                resources += try load(yaml: text, file: file)
+            } catch {
+                errors += error.errors
+            }
+        }
+        guard errors.isEmpty else { throw ResourceErrors(errors: errors) }
+        return resources
+    }
+
+    /// A document as a resource; `nil` for an empty document.
+    init?(_ document: YAMLNode) throws(ResourceError) {
+        if case .scalar(let scalar) = document.node, scalar.string.isEmpty { return nil }
+        let root = try document.mapping()
+        let apiVersion = try root.required("apiVersion")
+        guard try apiVersion.string() == Self.apiVersion else {
+            throw apiVersion.error("unsupported apiVersion '\(try apiVersion.string())'; expected \(Self.apiVersion)")
+        }
+        let kind = try root.required("kind")
+        let metadata = try root.required("metadata").mapping()
+        let nameNode = try metadata.required("name")
+        let name = nameNode.located(try nameNode.string())
+        let namespace = try metadata["namespace"]?.string()
+        let spec = root["spec"] ?? YAMLNode(node: .mapping(Node.Mapping([])), file: document.file, field: "spec")
+        switch try kind.string() {
+        case "Pipeline": self = .pipeline(try PipelineResource(name: name, namespace: namespace, spec: spec))
+        case "Model": self = .model(try ModelResource(name: name, namespace: namespace, spec: spec))
+        case "Server": self = .server(try ServerResource(name: name, namespace: namespace, spec: spec))
+        case let other: throw kind.error("unknown kind '\(other)'; expected Pipeline, Model or Server")
+        }
+    }
+
+    private static func syntaxError(_ error: any Error, file: String) -> ResourceError {
+        let at = { (mark: Mark) in SourceLocation(file: file, line: mark.line, column: mark.column) }
+        switch error as? YamlError {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return ResourceError(location: at(mark), field: "", problem: "not valid YAML: \(problem)")
+        default:
+            return ResourceError(location: SourceLocation(file: file, line: 0, column: 0), field: "", problem: "not valid YAML: \(error)")
+        }
+    }
+}

@@ -1,0 +1,37 @@
+/// A `kind: Server` resource: an OIP inference server (one endpoint, or several replicas) and the protocol to
+/// speak to it.
+public struct ServerResource: Sendable, Hashable {
+    public enum WireProtocol: String, Sendable, Hashable { case rest, grpc }
+
+    public var name: Located<String>
+    public var namespace: String?
+    /// Base URLs of the server's replicas (`http://host:port`).
+    public var endpoints: [Located<String>]
+    public var wireProtocol: WireProtocol
+    /// `spec` as written.
+    public var spec: [String: ResourceValue]
+
+    init(name: Located<String>, namespace: String?, spec node: YAMLNode) throws(ResourceError) {
+        self.name = name
+        self.namespace = namespace
+        let spec = try node.mapping()
+        var endpoints: [Located<String>] = []
+        if let one = spec["endpoint"] { endpoints.append(one.located(try one.string())) }
+        for item in try spec["endpoints"]?.list() ?? [] { endpoints.append(item.located(try item.string())) }
+        guard !endpoints.isEmpty else {
+            throw ResourceError(location: node.location, field: node.field, problem: "a Server needs 'endpoint' or 'endpoints' (base URLs of OIP servers)")
+        }
+        for endpoint in endpoints where !(endpoint.value.hasPrefix("http://") || endpoint.value.hasPrefix("https://")) {
+            throw endpoint.error("'\(endpoint.value)' is not a base URL; expected http://host:port or https://host:port")
+        }
+        self.endpoints = endpoints
+        if let node = spec["protocol"] {
+            let text = try node.string()
+            guard let wireProtocol = WireProtocol(rawValue: text) else { throw node.error("unknown protocol '\(text)'; expected rest or grpc") }
+            self.wireProtocol = wireProtocol
+        } else {
+            wireProtocol = .rest
+        }
+        self.spec = spec.others(than: [])
+    }
+}
