@@ -27,13 +27,13 @@ struct StreamsJoinTests {
         let right = builder.stream(topics.right, key: .string, value: .string)
         let third = builder.stream(topics.third, key: .string, value: .string)
         let table = builder.table(topics.table, key: .string, value: .string)
-        let windows = JoinWindows.ofTimeDifference(.seconds(1)).withWallClockDeadline(.seconds(1))
+        let windows = JoinWindows.ofTimeDifference(.seconds(1)).withWallClockDeadline(.seconds(3))
         let show: @Sendable (String?) -> String = { $0 ?? "-" }
         left.join(right, windows: windows) { "\($0)+\($1)" }.to(topics.output("inner"), key: .string, value: .string)
         left.leftJoin(right, windows: windows) { "\($0)+\(show($1))" }.to(topics.output("left"), key: .string, value: .string)
         left.outerJoin(right, windows: windows) { "\(show($0))+\(show($1))" }.to(topics.output("outer"), key: .string, value: .string)
         for mode in MultiwayJoin.allCases {
-            builder.join([left, right, third], mode, window: .seconds(1), wallClockDeadline: .seconds(1))
+            builder.join([left, right, third], mode, window: .seconds(1), wallClockDeadline: .seconds(3))
                 .mapValues { $0.map(show).joined(separator: "|") }
                 .to(topics.output("three-\(mode)"), key: .string, value: .string)
         }
@@ -49,9 +49,13 @@ struct StreamsJoinTests {
         return configuration
     }
 
-    static func send(_ topic: String, _ key: String, _ value: String, at time: Int64) async throws {
+    /// Sends `records` (topic, key, value, time) in order through one producer and waits until all are stored.
+    static func send(_ records: [(String, String, String, Int64)]) async throws {
         let producer = try TestBroker.producer()
-        _ = try await producer.send(KafkaProducerRecord(topic: topic, key: key.bytes, value: value.bytes, timestamp: time))
+        for (topic, key, value, time) in records {
+            try await producer.send(KafkaProducerRecord(topic: topic, key: key.bytes, value: value.bytes, timestamp: time)) { _ in }
+        }
+        try await producer.flush()
         await producer.close()
     }
 
@@ -76,18 +80,18 @@ struct StreamsJoinTests {
         let running = Task { try await application.run() }
         #expect(await application.waitUntil(.running))
 
-        try await Self.send(topics.table, "k1", "T1", at: 500)
+        try await Self.send([(topics.table, "k1", "T1", 500)])
         // The table row is in before the stream records that look it up.
         try await Task.sleep(for: .seconds(1))
-        try await Self.send(topics.left, "k1", "l1", at: 1000)
-        try await Self.send(topics.left, "k2", "l2", at: 1000)
-        try await Self.send(topics.right, "k1", "r1", at: 1500)
-        try await Self.send(topics.right, "k3", "r3", at: 1000)
-        try await Self.send(topics.third, "k1", "c1", at: 1200)
+        // k1's three records go together, well within the wall-clock deadline of the outer joins.
+        try await Self.send([
+            (topics.left, "k1", "l1", 1000), (topics.right, "k1", "r1", 1500), (topics.third, "k1", "c1", 1200),
+            (topics.left, "k2", "l2", 1000), (topics.right, "k3", "r3", 1000),
+        ])
         // k4's task moves far ahead in stream time; the right record then is older than any open window.
-        try await Self.send(topics.left, "k4", "l4", at: 10_000)
+        try await Self.send([(topics.left, "k4", "l4", 10_000)])
         try await Task.sleep(for: .milliseconds(500))
-        try await Self.send(topics.right, "k4", "r4", at: 1000)
+        try await Self.send([(topics.right, "k4", "r4", 1000)])
 
         let expected: [String: [String]] = [
             "inner": ["k1=l1+r1"],
@@ -105,7 +109,7 @@ struct StreamsJoinTests {
         }
 
         // A left record the next instance must find in the restored join store.
-        try await Self.send(topics.left, "k5", "l5", at: 20_000)
+        try await Self.send([(topics.left, "k5", "l5", 20_000)])
         let any = try await Self.outputs([topics.output("three-any")], count: 8)
         #expect(any[topics.output("three-any")]?.contains("k5=l5|-|-") == true)
         application.shutdown()
@@ -114,7 +118,7 @@ struct StreamsJoinTests {
         let restarted = StreamsApplication(topology: try Self.topology(topics), configuration: try Self.configuration(topics, guarantee), logger: TestBroker.logger)
         let again = Task { try await restarted.run() }
         #expect(await restarted.waitUntil(.running))
-        try await Self.send(topics.right, "k5", "r5", at: 20_100)
+        try await Self.send([(topics.right, "k5", "r5", 20_100)])
         let inner = try await Self.outputs([topics.output("inner")], count: 2)
         #expect(inner[topics.output("inner")] == ["k1=l1+r1", "k5=l5+r5"])
         restarted.shutdown()
