@@ -41,7 +41,7 @@ public struct PipelineResource: Sendable, Hashable {
             self.output = Output(
                 steps: try output["steps"].map(PipelineStep.references) ?? [],
                 stepsJoin: try output["stepsJoin"].map(JoinType.init) ?? .inner,
-                joinWindowMs: try output["joinWindowMs"].map { node throws(ResourceError) in node.located(try node.int()) },
+                joinWindowMs: try output["joinWindowMs"].map { node throws(ResourceError) in try node.locatedInt() },
                 tensorMap: try output["tensorMap"].map(TensorMapping.list) ?? []
             )
         } else {
@@ -55,14 +55,14 @@ public struct PipelineResource: Sendable, Hashable {
                 externalTriggers: try input["externalTriggers"].map(PipelineStep.references) ?? [],
                 joinType: try input["joinType"].map(JoinType.init) ?? .inner,
                 triggersJoinType: try input["triggersJoinType"].map(JoinType.init) ?? .inner,
-                joinWindowMs: try input["joinWindowMs"].map { node throws(ResourceError) in node.located(try node.int()) },
+                joinWindowMs: try input["joinWindowMs"].map { node throws(ResourceError) in try node.locatedInt() },
                 tensorMap: try input["tensorMap"].map(TensorMapping.list) ?? []
             )
         } else {
             input = nil
         }
         allowCycles = try spec["allowCycles"]?.bool() ?? false
-        maxStepRevisits = try spec["maxStepRevisits"].map { node throws(ResourceError) in node.located(try node.int()) }
+        maxStepRevisits = try spec["maxStepRevisits"].map { node throws(ResourceError) in try node.locatedInt() }
         otherSpec = spec.others(than: ["steps", "output", "input", "allowCycles", "maxStepRevisits"])
     }
 }

@@ -36,14 +36,14 @@ public struct PipelineStep: Sendable, Hashable {
         triggers = try map["triggers"].map(Self.references) ?? []
         inputsJoinType = try map["inputsJoinType"].map(JoinType.init) ?? .inner
         triggersJoinType = try map["triggersJoinType"].map(JoinType.init) ?? .inner
-        joinWindowMs = try map["joinWindowMs"].map { node throws(ResourceError) in node.located(try node.int()) }
+        joinWindowMs = try map["joinWindowMs"].map { node throws(ResourceError) in try node.locatedInt() }
         tensorMap = try map["tensorMap"].map(TensorMapping.list) ?? []
         if let node = map["batch"] {
             let batch = try node.mapping()
             try batch.rejectUnknown(["size", "windowMs", "rolling"])
             self.batch = Batch(
-                size: try batch["size"].map { node throws(ResourceError) in node.located(try node.int()) },
-                windowMs: try batch["windowMs"].map { node throws(ResourceError) in node.located(try node.int()) },
+                size: try batch["size"].map { node throws(ResourceError) in try node.locatedInt() },
+                windowMs: try batch["windowMs"].map { node throws(ResourceError) in try node.locatedInt() },
                 rolling: try batch["rolling"]?.bool() ?? false
             )
         } else {

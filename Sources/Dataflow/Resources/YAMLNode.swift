@@ -36,6 +36,9 @@ struct YAMLNode {
         return value
     }
 
+    /// An integer with where it was written, for later checks to point at.
+    func locatedInt() throws(ResourceError) -> Located<Int64> { located(try int()) }
+
     func bool() throws(ResourceError) -> Bool {
         guard case .scalar(let scalar) = node else { throw error("expected true or false, found \(found)") }
         switch scalar.string.lowercased() {
