@@ -104,8 +104,8 @@ struct JoinLatency: AsyncParsableCommand {
         // Wait for the stragglers: until every pair arrived, or nothing arrived for a while.
         let drainEnd = ContinuousClock.now + .seconds(drainSeconds)
         while ContinuousClock.now < drainEnd {
-            let tally = collector.tally
-            if tally.joined >= total || ContinuousClock.now - tally.lastArrival > .seconds(max(3, windowMs / 500)) { break }
+            let progress = collector.progress
+            if progress.joined >= total || ContinuousClock.now - progress.lastArrival > .seconds(max(3, windowMs / 500)) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         collector.stop()
@@ -127,7 +127,17 @@ struct JoinLatency: AsyncParsableCommand {
         var configuration = KafkaAdminConfiguration(bootstrapServers: servers)
         configuration.requestTimeout = .seconds(10)
         let admin = try KafkaAdmin(configuration: configuration, logger: logger)
-        defer { Task { await admin.close() } }
+        do {
+            let counts = try await createAndDescribeTopics(admin)
+            await admin.close()
+            return counts
+        } catch {
+            await admin.close()
+            throw error
+        }
+    }
+
+    private func createAndDescribeTopics(_ admin: KafkaAdmin) async throws -> [String: Int32] {
         let topics = [left, right, joined]
         let createdAtStart = bootstrap == nil && localBroker == "mock"
         do {
@@ -151,23 +161,22 @@ struct JoinLatency: AsyncParsableCommand {
         var configuration = consumerConfiguration(servers)
         configuration.groupID = group
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
-        var offsets: [TopicPartitionOffset] = []
-        for topic in topics {
-            for partition in 0..<(partitions[topic] ?? self.partitions) {
-                let marks = try await consumer.watermarks(TopicPartition(topic: topic, partition: partition))
-                offsets.append(TopicPartitionOffset(topic: topic, partition: partition, offset: marks.high))
-            }
-        }
+        let offsets = try await consumer.endOffsets(Dictionary(uniqueKeysWithValues: topics.map { ($0, partitions[$0] ?? self.partitions) }))
         try await consumer.commit(offsets)
         await consumer.close()
     }
 
+    /// The harness's consumer settings, shared by its own consumers and the join's.
+    static func tune(_ consumer: inout KafkaConsumerConfiguration, fetchWaitMs: Int) {
+        consumer.isolationLevel = .readCommitted
+        consumer.fetchWaitMax = .milliseconds(fetchWaitMs)
+        consumer.sessionTimeout = .seconds(6)
+        consumer.heartbeatInterval = .seconds(1)
+    }
+
     func consumerConfiguration(_ servers: [String]) -> KafkaConsumerConfiguration {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: servers)
-        configuration.isolationLevel = .readCommitted
-        configuration.fetchWaitMax = .milliseconds(fetchWaitMs)
-        configuration.sessionTimeout = .seconds(6)
-        configuration.heartbeatInterval = .seconds(1)
+        Self.tune(&configuration, fetchWaitMs: fetchWaitMs)
         return configuration
     }
 
@@ -183,11 +192,7 @@ struct JoinLatency: AsyncParsableCommand {
         configuration.commitInterval = .milliseconds(commitIntervalMs ?? (guarantee == .exactlyOnce ? 100 : 1000))
         configuration.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(applicationID).path
         let (fetchWait, linger) = (fetchWaitMs, lingerMs)
-        configuration.consumer = { consumer in
-            consumer.fetchWaitMax = .milliseconds(fetchWait)
-            consumer.sessionTimeout = .seconds(6)
-            consumer.heartbeatInterval = .seconds(1)
-        }
+        configuration.consumer = { Self.tune(&$0, fetchWaitMs: fetchWait) }
         configuration.producer = { $0.linger = .milliseconds(linger) }
         return configuration
     }

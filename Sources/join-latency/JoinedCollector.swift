@@ -35,17 +35,13 @@ final class JoinedCollector: Sendable {
         self.runStart = runStart
         self.expected = expected
         self.baseline = baseline
-        var offsets: [TopicPartitionOffset] = []
-        for (topic, partitions) in topics {
-            for partition in 0..<partitions {
-                let marks = try await consumer.watermarks(TopicPartition(topic: topic, partition: partition))
-                offsets.append(TopicPartitionOffset(topic: topic, partition: partition, offset: marks.high))
-            }
-        }
-        try await consumer.assign(offsets)
+        try await consumer.assign(try await consumer.endOffsets(topics))
     }
 
     var tally: Tally { state.withLock { $0 } }
+
+    /// Pairs joined so far and when the last output arrived, without copying the tally.
+    var progress: (joined: Int64, lastArrival: ContinuousClock.Instant) { state.withLock { ($0.joined, $0.lastArrival) } }
 
     func run() async throws {
         let decoder = JSONDecoder()
@@ -90,4 +86,18 @@ final class FailureCount: Sendable {
     private let count = Atomic<Int64>(0)
     func increment() { count.add(1, ordering: .relaxed) }
     var value: Int64 { count.load(ordering: .relaxed) }
+}
+
+extension KafkaConsumer {
+    /// Every partition of `topics` (name and partition count) at its current end.
+    func endOffsets(_ topics: [String: Int32]) async throws -> [TopicPartitionOffset] {
+        var offsets: [TopicPartitionOffset] = []
+        for (topic, partitions) in topics.sorted(by: { $0.key < $1.key }) {
+            for partition in 0..<partitions {
+                let marks = try await watermarks(TopicPartition(topic: topic, partition: partition))
+                offsets.append(TopicPartitionOffset(topic: topic, partition: partition, offset: marks.high))
+            }
+        }
+        return offsets
+    }
 }

@@ -22,9 +22,7 @@ struct JoinLatencyTests {
 
     static func run(_ arguments: [String]) async throws -> Report {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent(".build/debug/join-latency")
+        process.executableURL = TestBroker.executable("join-latency")
         process.arguments = ["--bootstrap", try TestBroker.bootstrap(), "--json"] + arguments
         let pipe = Pipe()
         let output = Mutex(Data())

@@ -16,9 +16,7 @@ struct StreamsProcessTests {
         private let output = Output()
 
         init(_ arguments: [String]) throws {
-            let binary = URL(fileURLWithPath: #filePath)
-                .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-                .appendingPathComponent(".build/debug/streamkit-test-app")
+            let binary = TestBroker.executable("streamkit-test-app")
             process = Process()
             process.executableURL = binary
             process.arguments = arguments

@@ -86,6 +86,13 @@ enum TestBroker {
         return records
     }
 
+    /// An executable of this package built beside the tests (`swift build --build-tests` builds them all).
+    static func executable(_ name: String) -> URL {
+        URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent(".build/debug/\(name)")
+    }
+
     static func partitions(_ topic: String, count: Int32) -> [TopicPartition] {
         (0..<count).map { TopicPartition(topic: topic, partition: $0) }
     }

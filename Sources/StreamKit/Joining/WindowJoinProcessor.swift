@@ -59,8 +59,8 @@ final class WindowJoinProcessor<Key: Sendable, Output: Sendable>: Processor {
         }
         let own = UnmatchedBuffer.Entry(key: keyBytes, time: time, input: input)
         let closed = shape.closeTime(input: input, time: time) <= streamTime || closing.isClosed(own)
-        var partners = try partners(of: record.key, keyBytes: keyBytes, input: input, time: time, streamTime: streamTime)
-        try await store.put(record.key, Self.stored(input: input, record.value.bytes), at: time)
+        var partners = try partners(keyBytes: keyBytes, input: input, time: time, streamTime: streamTime)
+        try await store.put(keyBytes: keyBytes, Self.stored(input: input, record.value.bytes), at: time)
         partners[input] = [(time, record.value.value)]
         if partners.allSatisfy({ !$0.isEmpty }) {
             try await forwardCombinations(of: record.key, partners, headers: record.headers)
@@ -84,7 +84,6 @@ final class WindowJoinProcessor<Key: Sendable, Output: Sendable>: Processor {
     /// The other inputs' records in the window of `input`'s record at `time`, per input; unmatched records
     /// whose own window closed are no longer partners.
     private func partners(
-        of key: Key,
         keyBytes: [UInt8],
         input: Int,
         time: Int64,
@@ -92,7 +91,7 @@ final class WindowJoinProcessor<Key: Sendable, Output: Sendable>: Processor {
     ) throws -> [[(time: Int64, value: any Sendable)]] {
         var partners = [[(time: Int64, value: any Sendable)]](repeating: [], count: shape.inputs)
         let reach = shape.reach[input]
-        for entry in try store.fetch(key, from: time - reach.before, to: time + reach.after) {
+        for entry in try store.fetch(keyBytes: keyBytes, from: time - reach.before, to: time + reach.after) {
             let other = Int(entry.value[0])
             guard other != input else { continue }
             if shape.emitsUnmatched[other] {
@@ -140,7 +139,7 @@ final class WindowJoinProcessor<Key: Sendable, Output: Sendable>: Processor {
             records[entry.input] = try values.map { (entry.time, try codecs[entry.input].decode($0)) }
             let reach = shape.reach[entry.input]
             var seen: Set<UnmatchedBuffer.Entry> = []
-            for stored in try store.fetch(key, from: entry.time - reach.before, to: entry.time + reach.after) {
+            for stored in try store.fetch(keyBytes: entry.key, from: entry.time - reach.before, to: entry.time + reach.after) {
                 let other = UnmatchedBuffer.Entry(key: entry.key, time: stored.time, input: Int(stored.value[0]))
                 guard other.input != entry.input, seen.insert(other).inserted, let waiting = try await buffer.take(other) else { continue }
                 closing.close(other, closesAt: shape.closeTime(input: other.input, time: other.time))

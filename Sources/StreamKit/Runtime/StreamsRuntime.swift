@@ -126,12 +126,7 @@ actor StreamsRuntime {
         state.set(.pendingShutdown)
         logger.info("shutting down: committing and leaving the group")
         try await commit(closing: Set(tasks.keys))
-        await consumer?.close()
-        await producer?.close()
-        await changelogReader?.close()
-        consumer = nil
-        producer = nil
-        changelogReader = nil
+        await closeClients()
         state.set(.notRunning)
         logger.info("application stopped")
     }
@@ -140,6 +135,10 @@ actor StreamsRuntime {
         for task in tasks.values { _ = await task.close(clean: false) }
         tasks = [:]
         if exactlyOnce { try? await producer?.abortTransaction() }
+        await closeClients()
+    }
+
+    private func closeClients() async {
         await consumer?.close()
         await producer?.close()
         await changelogReader?.close()

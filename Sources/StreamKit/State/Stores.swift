@@ -56,7 +56,7 @@ public enum Stores {
 
     // MARK: Shared
 
-    private static func keyValue<K, V>(_ name: String, persistent: Bool, key: Serde<K>, value: Serde<V>) -> StoreBuilder {
+    static func keyValue<K, V>(_ name: String, persistent: Bool, key: Serde<K>, value: Serde<V>) -> StoreBuilder {
         StoreBuilder(
             spec: StoreSpec(name: name, kind: persistent ? "RocksDB key-value" : "in-memory key-value", isPersistent: persistent) { context in
                 let bytes: any BytesStore = persistent
@@ -67,7 +67,7 @@ public enum Stores {
         )
     }
 
-    private static func window<K, V>(
+    static func window<K, V>(
         _ name: String,
         persistent: Bool,
         retention: Duration,
@@ -89,7 +89,7 @@ public enum Stores {
         }
     }
 
-    private static func session<K, V>(_ name: String, persistent: Bool, retention: Duration, key: Serde<K>, value: Serde<V>) -> StoreBuilder {
+    static func session<K, V>(_ name: String, persistent: Bool, retention: Duration, key: Serde<K>, value: Serde<V>) -> StoreBuilder {
         segmented(name, "session", persistent: persistent, retention: retention, segmentInterval: nil) { segments, context in
             SessionStore(name: name, segments: segments, key: key, value: value, isPersistent: persistent, changelog: context.changelog)
         }

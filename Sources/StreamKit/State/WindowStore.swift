@@ -40,7 +40,12 @@ public final class WindowStore<Key: Sendable, Value: Sendable>: ChangeLoggedStor
     /// - Returns: `false` when `time` has expired already, in which case nothing is written.
     @discardableResult
     public func put(_ key: Key, _ value: Value?, at time: Int64) async throws -> Bool {
-        let keyBytes = try keySerde.storeKey(key, store: name)
+        try await put(keyBytes: try keySerde.storeKey(key, store: name), value, at: time)
+    }
+
+    /// ``put(_:_:at:)`` for a key already serialized (by the caller that needed its bytes anyway).
+    @discardableResult
+    func put(keyBytes: [UInt8], _ value: Value?, at time: Int64) async throws -> Bool {
         var suffix: [UInt8] = []
         if retainsDuplicates {
             // Nothing to remove among duplicates: a `nil` writes nothing.
@@ -62,8 +67,12 @@ public final class WindowStore<Key: Sendable, Value: Sendable>: ChangeLoggedStor
 
     /// The values under `key` with `from <= time <= to`, in time order (duplicates in the order written).
     public func fetch(_ key: Key, from: Int64, to: Int64) throws -> [(time: Int64, value: Value)] {
+        try fetch(keyBytes: try keySerde.storeKey(key, store: name), from: from, to: to)
+    }
+
+    /// ``fetch(_:from:to:)`` for a key already serialized.
+    func fetch(keyBytes: [UInt8], from: Int64, to: Int64) throws -> [(time: Int64, value: Value)] {
         guard from <= to else { return [] }
-        let keyBytes = try keySerde.storeKey(key, store: name)
         let live = max(from, segments.earliestLiveTime)
         let entries = try segments.range(
             from: TimeKeyLayout.lowerBound(key: keyBytes, time: live),

@@ -175,20 +175,12 @@ extension StreamsBuilder {
         joiner: @escaping @Sendable (Key, [(any Sendable)?]) async throws -> Result
     ) -> KStream<Key, Result> {
         let storeName = materialized.storeName.map { "\($0)-join-store" } ?? "\(node)-join-store"
-        var window = materialized.persistent
-            ? Stores.persistentWindow(storeName, retention: .milliseconds(shape.retention), retainDuplicates: true, key: keySerde, value: .bytes)
-            : Stores.inMemoryWindow(storeName, retention: .milliseconds(shape.retention), retainDuplicates: true, key: keySerde, value: .bytes)
-        if !materialized.logging { window = window.withLoggingDisabled() }
-        addStore(window)
+        addStore(materialized.windowStore(storeName, retention: .milliseconds(shape.retention), retainDuplicates: true, key: keySerde, value: .bytes))
         var stores = [storeName]
         var bufferName: String?
         if shape.buffersUnmatched {
             let name = materialized.storeName.map { "\($0)-unmatched-store" } ?? "\(node)-unmatched-store"
-            var buffer = materialized.persistent
-                ? Stores.persistentKeyValue(name, key: .bytes, value: .byteList)
-                : Stores.inMemoryKeyValue(name, key: .bytes, value: .byteList)
-            if !materialized.logging { buffer = buffer.withLoggingDisabled() }
-            addStore(buffer)
+            addStore(materialized.keyValueStore(name, key: .bytes, value: .byteList))
             stores.append(name)
             bufferName = name
         }

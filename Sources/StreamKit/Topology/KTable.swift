@@ -32,11 +32,7 @@ extension StreamsBuilder {
         let source = stream(topic, key: key, value: value.optional, named: name.map { "\($0)-source" })
         let node = self.name(name, "TABLE")
         let storeName = materialized.storeName ?? "\(node)-store"
-        var store = materialized.persistent
-            ? Stores.persistentKeyValue(storeName, key: key, value: value)
-            : Stores.inMemoryKeyValue(storeName, key: key, value: value)
-        if !materialized.logging { store = store.withLoggingDisabled() }
-        addStore(store)
+        addStore(materialized.keyValueStore(storeName, key: key, value: value))
         let table = source.process(named: node, stores: [storeName]) { TableSourceProcessor<K, V>(storeName: storeName) }
         return KTable(builder: self, node: table.node, storeName: storeName, keySerde: key, valueSerde: value)
     }

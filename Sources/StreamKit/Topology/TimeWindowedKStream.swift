@@ -52,7 +52,7 @@ public struct TimeWindowedKStream<Key: Sendable, Value: Sendable> {
         case .time(let windows):
             // A window is read once more when stream time reaches its end plus grace, to emit it.
             let retention = Duration.milliseconds(windows.size + windows.grace + 1)
-            builder.addStore(store(storeName, materialized, retention: retention, duplicates: false, key: keySerde, value: serde))
+            builder.addStore(materialized.windowStore(storeName, retention: retention, retainDuplicates: false, key: keySerde, value: serde))
             let emission = WindowEmission(strategy: emit, defaultDeadline: windows.size + windows.grace)
             return grouped.stream.process(named: node, stores: [storeName]) {
                 TimeWindowAggregateProcessor(storeName: storeName, windows: windows, aggregation: aggregation, emission: emission, keySerde: keySerde)
@@ -61,19 +61,12 @@ public struct TimeWindowedKStream<Key: Sendable, Value: Sendable> {
             // The records themselves, kept as long as a window can still take one of them.
             let retention = Duration.milliseconds(2 * windows.timeDifference + windows.grace + 2)
             let valueSerde = grouped.valueSerde
-            builder.addStore(store(storeName, materialized, retention: retention, duplicates: true, key: keySerde, value: valueSerde))
+            builder.addStore(materialized.windowStore(storeName, retention: retention, retainDuplicates: true, key: keySerde, value: valueSerde))
             let emission = WindowEmission(strategy: emit, defaultDeadline: windows.timeDifference + windows.grace)
             return grouped.stream.process(named: node, stores: [storeName]) {
                 SlidingWindowAggregateProcessor(storeName: storeName, windows: windows, aggregation: aggregation, emission: emission, keySerde: keySerde)
             }
         }
-    }
-
-    private func store<K, V>(_ name: String, _ materialized: Materialized, retention: Duration, duplicates: Bool, key: Serde<K>, value: Serde<V>) -> StoreBuilder {
-        let builder = materialized.persistent
-            ? Stores.persistentWindow(name, retention: retention, retainDuplicates: duplicates, key: key, value: value)
-            : Stores.inMemoryWindow(name, retention: retention, retainDuplicates: duplicates, key: key, value: value)
-        return materialized.logging ? builder : builder.withLoggingDisabled()
     }
 }
 
@@ -125,11 +118,7 @@ public struct SessionWindowedKStream<Key: Sendable, Value: Sendable> {
         let storeName = materialized.storeName ?? "\(node)-STATE-STORE"
         let keySerde = grouped.keySerde
         let retention = Duration.milliseconds(windows.gap + windows.grace + 2)
-        var store = materialized.persistent
-            ? Stores.persistentSession(storeName, retention: retention, key: keySerde, value: serde)
-            : Stores.inMemorySession(storeName, retention: retention, key: keySerde, value: serde)
-        if !materialized.logging { store = store.withLoggingDisabled() }
-        builder.addStore(store)
+        builder.addStore(materialized.sessionStore(storeName, retention: retention, key: keySerde, value: serde))
         let windows = self.windows
         let emission = WindowEmission(strategy: emit, defaultDeadline: windows.gap + windows.grace)
         return grouped.stream.process(named: node, stores: [storeName]) {

@@ -95,25 +95,6 @@ public enum EmitStrategy: Sendable, Hashable {
     case onWindowClose(wallClockDeadline: Duration? = nil)
 }
 
-/// Where a windowed operation keeps its state.
-public struct Materialized: Sendable, Hashable {
-    public var storeName: String?
-    public var persistent: Bool
-    public var logging: Bool
-
-    /// RocksDB with a changelog (the default).
-    public static func persistent(_ storeName: String? = nil) -> Materialized { Materialized(storeName: storeName, persistent: true, logging: true) }
-    /// Memory with a changelog.
-    public static func inMemory(_ storeName: String? = nil) -> Materialized { Materialized(storeName: storeName, persistent: false, logging: true) }
-
-    /// No changelog: the state starts empty wherever the task starts.
-    public func withLoggingDisabled() -> Materialized {
-        var copy = self
-        copy.logging = false
-        return copy
-    }
-}
-
 extension Duration {
     /// Whole milliseconds, as windows count time.
     var wholeMilliseconds: Int64 {
