@@ -69,6 +69,14 @@ public final class KafkaConsumer: Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "subscribe to \(topics)") }
     }
 
+    /// Ends the subscription: the partitions held are revoked (through the rebalance listener) and no more
+    /// are assigned until the next ``subscribe(topics:)``.
+    public func unsubscribe() throws {
+        try client.checkUsable("consumer")
+        let err = client.withHandle { rd_kafka_unsubscribe($0) }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "unsubscribe") }
+    }
+
     /// Consumes exactly these partitions, starting at the given offsets (or ``beginning``, ``end``,
     /// ``committed``), outside any group rebalancing.
     public func assign(_ partitions: [TopicPartitionOffset]) async throws {

@@ -22,6 +22,22 @@ public final class StreamsApplication: Service, Sendable {
         runtime = StreamsRuntime(topology: topology, configuration: configuration, logger: logger, state: holder)
     }
 
+    /// An application whose topology comes later and may change while it runs (``replaceTopology(_:)``):
+    /// a host of many small topologies, such as pipelines deployed and removed one by one, in one group.
+    public init(configuration: StreamsConfiguration, logger: Logger) {
+        runtime = StreamsRuntime(topology: .empty, replaceable: true, configuration: configuration, logger: logger, state: holder)
+    }
+
+    /// Runs `topology` in place of the current one, without leaving the group: tasks commit and close cleanly,
+    /// and those of the new topology start on the same partitions from the committed offsets; stores kept
+    /// under the same name keep their state. Before `run()`, it simply becomes the topology to run.
+    ///
+    /// - Throws: what preparing the new topology's topics found (missing or not co-partitioned sources), in
+    ///   which case the current topology goes on; or why the application stopped.
+    public func replaceTopology(_ topology: Topology) async throws {
+        try await runtime.replaceTopology(topology)
+    }
+
     /// The current state.
     public var state: ApplicationState { holder.current }
 

@@ -11,7 +11,10 @@ import Synchronization
 /// arrive, a full task has room again, or a timer is due. Rebalance callbacks arrive on the consumer's poll
 /// thread while the loop polls the consumer, and are served here before the consumer continues.
 actor StreamsRuntime {
-    let topology: Topology
+    private(set) var topology: Topology
+    /// Whether topologies are given later (``replaceTopology(_:)``): the group then always uses the range
+    /// assignor, since a later topology may have co-partitioned sources.
+    let replaceable: Bool
     let configuration: StreamsConfiguration
     let logger: Logger
     let state: ApplicationStateHolder
@@ -31,6 +34,7 @@ actor StreamsRuntime {
     private var lastPunctuation = ContinuousClock.now
     private var lastLag = ContinuousClock.now
     private var lagGauges: [TopicPartition: Gauge] = [:]
+    private var replacements: [(topology: Topology, done: CheckedContinuation<Void, any Error>)] = []
 
     private var exactlyOnce: Bool { configuration.processingGuarantee == .exactlyOnce }
 
@@ -46,8 +50,9 @@ actor StreamsRuntime {
         }
     }
 
-    init(topology: Topology, configuration: StreamsConfiguration, logger: Logger, state: ApplicationStateHolder) {
+    init(topology: Topology, replaceable: Bool = false, configuration: StreamsConfiguration, logger: Logger, state: ApplicationStateHolder) {
         self.topology = topology
+        self.replaceable = replaceable
         self.configuration = configuration
         var logger = logger
         logger[metadataKey: "streamkit.application"] = "\(configuration.applicationID)"
@@ -57,11 +62,15 @@ actor StreamsRuntime {
             applicationID: configuration.applicationID,
             factory: configuration.metricsFactory ?? MetricsSystem.factory
         )
+        subtopologyOfTopic = Self.subtopologies(of: topology, applicationID: configuration.applicationID)
+    }
+
+    private static func subtopologies(of topology: Topology, applicationID: String) -> [String: Int] {
+        var index: [String: Int] = [:]
         for subtopology in topology.subtopologies {
-            for topic in topology.sourceTopics(of: subtopology.id, applicationID: configuration.applicationID) {
-                subtopologyOfTopic[topic] = subtopology.id
-            }
+            for topic in topology.sourceTopics(of: subtopology.id, applicationID: applicationID) { index[topic] = subtopology.id }
         }
+        return index
     }
 
     func requestStop() {
@@ -78,28 +87,108 @@ actor StreamsRuntime {
             self.producer = producer
             let consumer = try makeConsumer()
             self.consumer = consumer
-            if topology.stores.values.contains(where: \.isLogged) {
-                changelogReader = try KafkaChangelogReader(configuration: configuration, logger: logger)
-            }
+            try makeChangelogReaderIfNeeded()
             state.set(.rebalancing)
-            try await consumer.subscribe(topics: topology.sourceTopics(applicationID: configuration.applicationID))
+            try await subscribe(consumer, to: topology.sourceTopics(applicationID: configuration.applicationID))
             logger.info("application started", metadata: [
                 "guarantee": "\(configuration.processingGuarantee.rawValue)",
                 "instance": "\(configuration.instanceID)",
             ])
             try await loop(consumer)
             try await shutdown()
+            failReplacements(KafkaError(code: .closed, message: "application stopped"))
         } catch {
             logger.error("application failed", metadata: ["error": "\(error)"])
             await closeAfterError()
             state.set(.error)
+            failReplacements(error)
             throw error
         }
+    }
+
+    private func makeChangelogReaderIfNeeded() throws {
+        guard changelogReader == nil, topology.stores.values.contains(where: \.isLogged) else { return }
+        changelogReader = try KafkaChangelogReader(configuration: configuration, logger: logger)
+    }
+
+    private func subscribe(_ consumer: KafkaConsumer, to topics: [String]) async throws {
+        if topics.isEmpty {
+            try consumer.unsubscribe()
+            state.set(.running)
+        } else {
+            try await consumer.subscribe(topics: topics)
+        }
+    }
+
+    // MARK: Replacing the topology
+
+    /// Runs `new` in place of the current topology, in this instance, without leaving the group.
+    ///
+    /// Topics are prepared first (a failure there leaves everything as it was). Then, between two rounds of
+    /// the loop, every task commits what it finished and closes cleanly (stores flushed and checkpointed), the
+    /// assigned partitions go back to their committed offsets, and the tasks of the new topology start on them
+    /// — a store kept under the same name finds its state where it was. A changed set of source topics
+    /// changes the subscription, which rebalances the group.
+    func replaceTopology(_ new: Topology) async throws {
+        try await TopicPreparation(topology: new, configuration: configuration, logger: logger).run()
+        guard consumer != nil else {
+            topology = new
+            subtopologyOfTopic = Self.subtopologies(of: new, applicationID: configuration.applicationID)
+            return
+        }
+        try await withCheckedThrowingContinuation { continuation in
+            replacements.append((new, continuation))
+            consumer?.arrivals.signal()
+        }
+    }
+
+    private func applyReplacements(_ consumer: KafkaConsumer) async throws {
+        while !replacements.isEmpty {
+            let (new, done) = replacements.removeFirst()
+            do {
+                try await apply(new, consumer)
+                done.resume()
+            } catch {
+                done.resume(throwing: error)
+                throw error
+            }
+        }
+    }
+
+    private func apply(_ new: Topology, _ consumer: KafkaConsumer) async throws {
+        let oldTopics = Set(topology.sourceTopics(applicationID: configuration.applicationID))
+        let partitions = assigned.values.flatMap { $0 }
+        try await commit(closing: Set(tasks.keys))
+        for task in tasks.values { _ = await task.close(clean: false) }  // only after a failed exactly-once commit
+        tasks = [:]
+        assigned = [:]
+        restarts = [:]
+        consecutiveFailures = [:]
+        topology = new
+        subtopologyOfTopic = Self.subtopologies(of: new, applicationID: configuration.applicationID)
+        try makeChangelogReaderIfNeeded()
+        let kept = partitions.filter { subtopologyOfTopic[$0.topic] != nil }
+        if !kept.isEmpty {
+            let committed = try await consumer.committed(kept)
+            try await consumer.seek(committed.map { offset in
+                offset.offset >= 0 ? offset : TopicPartitionOffset(offset.topicPartition, offset: KafkaConsumer.beginning)
+            })
+        }
+        await start(kept)
+        let topics = topology.sourceTopics(applicationID: configuration.applicationID)
+        if Set(topics) != oldTopics { try await subscribe(consumer, to: topics) }
+        logger.info("topology replaced", metadata: ["subtopologies": "\(new.subtopologies.count)", "topics": "\(topics.count)"])
+    }
+
+    private func failReplacements(_ error: any Error) {
+        for replacement in replacements { replacement.done.resume(throwing: error) }
+        replacements = []
     }
 
     private func loop(_ consumer: KafkaConsumer) async throws {
         let idleWait = min(configuration.wallClockResolution, .milliseconds(50))
         while !stopRequested, !Task.isCancelled {
+            try await applyReplacements(consumer)
             // Rebalances and errors; records only of partitions fetched before their queue existed.
             let stray = try await consumer.poll(maxRecords: 2000, timeout: .zero)
             try await route(stray)
@@ -177,7 +266,7 @@ actor StreamsRuntime {
         config.clientID = "\(configuration.applicationID)-\(configuration.instanceID)-consumer"
         config.isolationLevel = .readCommitted
         // Tasks with several source topics need the same partition of each: only the range assignor promises that.
-        let coPartitioned = topology.subtopologies.contains { $0.sourceTopics.count > 1 }
+        let coPartitioned = replaceable || topology.subtopologies.contains { $0.sourceTopics.count > 1 }
         config.assignmentStrategy = coPartitioned ? .range : .cooperativeSticky
         // Backpressure: a partition whose task is full is simply not read; librdkafka fetches it again a few
         // milliseconds after its prefetch (about one task buffer) has room, not after the 1 s default.
@@ -254,6 +343,12 @@ actor StreamsRuntime {
     func partitionsAssigned(_ partitions: [TopicPartition]) async {
         metrics.rebalances.increment()
         state.set(.rebalancing)
+        await start(partitions)
+        state.set(.running)
+    }
+
+    /// Starts (or re-creates, with the added partitions) the tasks of `partitions`.
+    private func start(_ partitions: [TopicPartition]) async {
         var byTask: [TaskID: Set<TopicPartition>] = [:]
         for partition in partitions {
             guard let subtopology = subtopologyOfTopic[partition.topic] else { continue }
@@ -276,7 +371,6 @@ actor StreamsRuntime {
         }
         metrics.tasks.record(tasks.count)
         logger.info("tasks assigned", metadata: ["tasks": "\(byTask.keys.sorted())", "running": "\(tasks.count)"])
-        state.set(.running)
     }
 
     func partitionsRevoked(_ partitions: [TopicPartition], lost: Bool) async {

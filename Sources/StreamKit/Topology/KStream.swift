@@ -77,6 +77,23 @@ public struct KStream<Key: Sendable, Value: Sendable> {
         }
     }
 
+    /// Replaces each record's value, and may change its timestamp and headers, keeping its key (no repartition
+    /// needed later); `nil` drops the record. Kafka Streams' `processValues` for the common case.
+    public func processValues<V>(
+        named name: String? = nil,
+        _ transform: @escaping @Sendable (Record<Key, Value>) async throws -> Record<Key, V>?
+    ) -> KStream<Key, V> {
+        next("PROCESSVALUES", name) { record, context in
+            let typed: Record<Key, Value> = record.typed()
+            guard let output = try await transform(typed) else { return }
+            var forwarded = record
+            forwarded.value = output.value
+            forwarded.timestamp = output.timestamp
+            forwarded.headers = output.headers
+            try await context.forward(forwarded, to: nil)
+        }
+    }
+
     /// Replaces each record with zero or more records. The key changes.
     public func flatMap<K, V>(
         named name: String? = nil,

@@ -61,6 +61,7 @@ public final class StreamsBuilder {
     /// - Throws: the first ``TopologyError`` found.
     public func build() throws -> Topology {
         if let problem = problems.first { throw problem }
+        guard !nodes.isEmpty else { throw TopologyError(node: "(topology)", reason: "the topology has no nodes") }
         return try Topology(nodes: nodes, stores: stores, repartitionTopics: repartitionTopics)
     }
 

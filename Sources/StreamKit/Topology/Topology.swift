@@ -21,7 +21,6 @@ public struct Topology: Sendable, CustomStringConvertible {
     package let repartitionTopics: [(topic: TopicName, partitions: Int32?)]
 
     package init(nodes list: [NodeSpec], stores: [String: StoreSpec], repartitionTopics: [(topic: TopicName, partitions: Int32?)]) throws {
-        guard !list.isEmpty else { throw TopologyError(node: "(topology)", reason: "the topology has no nodes") }
         var nodes: [String: NodeSpec] = [:]
         var children: [String: [String]] = [:]
         for node in list { nodes[node.name] = node }
@@ -97,6 +96,9 @@ public struct Topology: Sendable, CustomStringConvertible {
             return Subtopology(id: id, nodes: members.map(\.name), sourceTopics: sources, sinkTopics: sinks, stores: storeNames)
         }
     }
+
+    /// A topology with nothing in it: what an application hosting topologies given later runs at first.
+    public static var empty: Topology { try! Topology(nodes: [], stores: [:], repartitionTopics: []) }
 
     /// Every topic the topology reads, with internal topics named for `applicationID`.
     public func sourceTopics(applicationID: String) -> [String] {
