@@ -100,7 +100,7 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
-        .testTarget(name: "DataflowTests", dependencies: ["Dataflow"]),
+        .testTarget(name: "DataflowTests", dependencies: ["Dataflow", "StreamKit", "StreamKitTesting"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["StreamKit", .product(name: "Logging", package: "swift-log")]
