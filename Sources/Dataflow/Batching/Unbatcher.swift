@@ -40,12 +40,10 @@ final class Unbatcher<Value: Sendable>: Processor {
         }
         let members = entry.rolling ? Array(entry.members.suffix(1)) : entry.members
         for (member, value) in zip(members, split(record.value, entry)) {
-            try await context.forward(Record(
-                key: member.kafkaKey,
-                value: value,
-                timestamp: record.timestamp,
-                headers: member.kafkaHeaders.removing([DataflowHeaders.batch])
-            ))
+            // The request's own headers, and those the answer added (such as the error header).
+            let own = member.kafkaHeaders
+            let added = record.headers.filter { header in header.key != DataflowHeaders.batch && !own.contains { $0.key == header.key } }
+            try await context.forward(Record(key: member.kafkaKey, value: value, timestamp: record.timestamp, headers: own + added))
         }
     }
 }

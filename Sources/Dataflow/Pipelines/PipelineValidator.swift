@@ -54,7 +54,7 @@ struct PipelineValidator {
                 joinType: written.joinType,
                 triggersJoinType: written.triggersJoinType,
                 joinWindowMs: window(written.joinWindowMs),
-                tensorMap: renames(written.tensorMap, sources: inputs + triggers)
+                tensorMap: renames(written.tensorMap, sources: inputs + triggers, external: true)
             )
         }
         let revisits = resource.maxStepRevisits?.value ?? 0
@@ -172,11 +172,10 @@ struct PipelineValidator {
         return side
     }
 
-    /// Tensor-map entries: keys fully qualified and naming one of `sources`.
-    private mutating func renames(_ mappings: [TensorMapping], sources: [TensorReference]) -> [Pipeline.Rename] {
+    /// Tensor-map entries: keys fully qualified and naming one of `sources` (of other pipelines, for `external`).
+    private mutating func renames(_ mappings: [TensorMapping], sources: [TensorReference], external: Bool = false) -> [Pipeline.Rename] {
         mappings.compactMap { mapping in
-            let parts = mapping.source.value.split(separator: ".", omittingEmptySubsequences: false)
-            let reference = parts.count > 1 && parts[1] == "step" ? external(mapping.source) : local(mapping.source, allowOwnOutputs: false)
+            let reference = external ? self.external(mapping.source) : local(mapping.source, allowOwnOutputs: false)
             guard let reference else { return nil }
             guard reference.tensor != nil else {
                 errors.append(mapping.source.error("a tensorMap key names one tensor: '\(mapping.source.value).TENSOR'"))
