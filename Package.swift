@@ -67,7 +67,13 @@ let package = Package(
         ),
         .target(
             name: "Dataflow",
-            dependencies: ["StreamKit", .product(name: "SwiftProtobuf", package: "swift-protobuf"), .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "StreamKit",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         .target(name: "Gateways", dependencies: ["Dataflow"]),
         .executableTarget(
