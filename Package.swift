@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "DataflowTests", dependencies: ["Dataflow", "StreamKit", "StreamKitTesting"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["StreamKit", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["StreamKit", "Dataflow", .product(name: "Logging", package: "swift-log")]
         ),
         // Run as separate processes by the integration tests (killed, restarted, stopped with signals).
         .executableTarget(
