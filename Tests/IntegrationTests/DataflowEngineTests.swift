@@ -137,6 +137,37 @@ struct DataflowEngineTests {
         _ = try? await running.value
     }
 
+    /// A pipeline whose topics cannot be joined (a model topic created elsewhere with another partition count)
+    /// fails with the reason, and the pipelines running go on.
+    @Test func aPipelineThatCannotRunFailsWithTheReasonAndTheOthersGoOn() async throws {
+        let topics = TopicNames(prefix: "seldon", namespace: TestBroker.uniqueName("ns"))
+        try await TestBroker.createTopic(topics.modelOutputs("sum"), partitions: 2)
+        let engine = try Self.engine(topics)
+        let running = Task { try await engine.run() }
+        let single = try await engine.apply(try Self.resources(Self.pipeline("single", "steps:\n  - name: sum2\noutput:\n  steps: [sum2]")))
+        #expect(single.map(\.status) == [.ready])
+
+        let failed = try await engine.apply(try Self.resources(Self.chain))
+        guard case .failed(let reason) = failed.first?.status else {
+            Issue.record("expected a failure, got \(failed)")
+            return
+        }
+        #expect(reason.contains("co-partitioned"))
+        #expect(reason.contains(topics.modelOutputs("sum")))
+
+        let stop = StopFlag()
+        let models = Task { try await Self.serveModels(["sum2"], topics: topics, until: stop) }
+        let outputs = try TestBroker.consumer(group: TestBroker.uniqueName("client"))
+        try await outputs.subscribe(topics: [topics.pipelineOutputs("single")])
+        try await Self.request("single", keys: ["still"], topics: topics)
+        #expect(try await Self.outputs(outputs, count: 1)["still"] != nil)
+        stop.set()
+        try await models.value
+        await outputs.close()
+        running.cancel()
+        _ = try? await running.value
+    }
+
     @Test func anInvalidPipelineChangesNothing() async throws {
         let topics = TopicNames(prefix: "seldon", namespace: TestBroker.uniqueName("ns"))
         let engine = try Self.engine(topics)
