@@ -35,6 +35,8 @@ actor StreamsRuntime {
     private var lastLag = ContinuousClock.now
     private var lagGauges: [TopicPartition: Gauge] = [:]
     private var replacements: [(topology: Topology, done: CheckedContinuation<Void, any Error>)] = []
+    /// Why the application stopped, once it has: later replacements fail with it.
+    private var stopped: (any Error)?
 
     private var exactlyOnce: Bool { configuration.processingGuarantee == .exactlyOnce }
 
@@ -130,7 +132,9 @@ actor StreamsRuntime {
     /// — a store kept under the same name finds its state where it was. A changed set of source topics
     /// changes the subscription, which rebalances the group.
     func replaceTopology(_ new: Topology) async throws {
+        if let stopped { throw stopped }
         try await TopicPreparation(topology: new, configuration: configuration, logger: logger).run()
+        if let stopped { throw stopped }
         guard consumer != nil else {
             topology = new
             subtopologyOfTopic = Self.subtopologies(of: new, applicationID: configuration.applicationID)
@@ -181,6 +185,7 @@ actor StreamsRuntime {
     }
 
     private func failReplacements(_ error: any Error) {
+        stopped = error
         for replacement in replacements { replacement.done.resume(throwing: error) }
         replacements = []
     }
