@@ -158,11 +158,7 @@ public actor DataflowEngine: Service {
     private func ensureTopics(_ names: some Sequence<String>) async throws {
         let names = Set(names).sorted()
         guard !names.isEmpty else { return }
-        var adminConfiguration = KafkaAdminConfiguration(bootstrapServers: configuration.streams.bootstrapServers)
-        var consumer = KafkaConsumerConfiguration(bootstrapServers: configuration.streams.bootstrapServers)
-        configuration.streams.consumer(&consumer)
-        adminConfiguration.requestTimeout = consumer.requestTimeout
-        let admin = try KafkaAdmin(configuration: adminConfiguration, logger: logger)
+        let admin = try KafkaAdmin(configuration: configuration.streams.adminConfiguration, logger: logger)
         do {
             let existing = Set(try await admin.listTopics())
             let missing = names.filter { !existing.contains($0) }

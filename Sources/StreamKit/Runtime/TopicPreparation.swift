@@ -8,12 +8,7 @@ struct TopicPreparation {
     let logger: Logger
 
     func run() async throws {
-        var adminConfiguration = KafkaAdminConfiguration(bootstrapServers: configuration.bootstrapServers)
-        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: configuration.bootstrapServers)
-        configuration.consumer(&consumerConfiguration)
-        adminConfiguration.additionalProperties = consumerConfiguration.additionalProperties.filter { $0.key.hasPrefix("security.") || $0.key.hasPrefix("sasl.") || $0.key.hasPrefix("ssl.") }
-        adminConfiguration.requestTimeout = consumerConfiguration.requestTimeout
-        let admin = try KafkaAdmin(configuration: adminConfiguration, logger: logger)
+        let admin = try KafkaAdmin(configuration: configuration.adminConfiguration, logger: logger)
         do {
             try await prepare(admin)
             await admin.close()
