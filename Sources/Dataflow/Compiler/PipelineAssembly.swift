@@ -102,14 +102,17 @@ final class PipelineAssembly {
         let name = "\(stage.pipeline)/\(stage.name)"
         let stores = "\(stage.pipeline).\(stage.name)"
         let window = Duration.milliseconds(stage.windowMs)
+        // Joins match on the key: a stage that joins checks each source's records for one, once.
+        let joins = !stage.triggers.isEmpty || (stage.sources.count > 1 && stage.join != .any)
         let inputs = stage.sources.map { source in
-            reader(source.reference).flatMapValues(named: "\(name)/select \(source.reference.text(relativeTo: stage.pipeline))") { message in
+            let selected = reader(source.reference).flatMapValues(named: "\(name)/select \(source.reference.text(relativeTo: stage.pipeline))") { message in
                 let selected = message.selecting(source.tensors) { stage.name(of: $0, from: source.reference) }
                 // A source whose selected tensors are all absent does not feed the stage: conditional routing.
                 return selected.tensors.isEmpty ? [] : [selected]
             }
+            return joins ? keyed(selected, pipeline: stage.pipeline, named: "\(name)/key \(source.reference.text(relativeTo: stage.pipeline))") : selected
         }
-        var stream = combine(inputs, stage.join, window: window, pipeline: stage.pipeline, named: "\(name)/join", store: "\(stores).inputs")
+        var stream = combine(inputs, stage.join, window: window, named: "\(name)/join", store: "\(stores).inputs")
         if !stage.triggers.isEmpty { stream = gate(stream, stage, window: window, named: name, stores: stores) }
         if let maxRevisits = stage.maxRevisits {
             let counted = stream.processValues(named: "\(name)/visits") { record in
@@ -129,13 +132,12 @@ final class PipelineAssembly {
         write(stream, stage, named: name)
     }
 
-    /// Several sources of one request as one message: joined within `window` (`inner`, `outer`), or each
-    /// arrival alone (`any`).
+    /// Several sources of one request as one message: joined within `window` (`inner`, `outer`; the streams'
+    /// records have keys), or each arrival alone (`any`).
     private func combine(
         _ streams: [KStream<RequestKey, TensorMessage>],
         _ join: JoinType,
         window: Duration,
-        pipeline: String,
         named name: String,
         store: String
     ) -> KStream<RequestKey, TensorMessage> {
@@ -146,9 +148,8 @@ final class PipelineAssembly {
                 merged.merge(next.element, named: "\(name) \(next.offset + 1)")
             }
         case .inner, .outer:
-            let keyed = streams.enumerated().map { index, stream in self.keyed(stream, pipeline: pipeline, named: "\(name) key \(index)") }
             return builder.join(
-                keyed,
+                streams,
                 join == .inner ? .inner : .outer,
                 window: window,
                 named: name,
@@ -160,8 +161,8 @@ final class PipelineAssembly {
         }
     }
 
-    /// `data` once its triggers are there: the triggers joined by their join type (the first of `any` only),
-    /// then joined with the data, whose tensors alone go on.
+    /// `data` (records with keys) once its triggers are there: the triggers joined by their join type (the
+    /// first of `any` only), then joined with the data, whose tensors alone go on.
     private func gate(
         _ data: KStream<RequestKey, TensorMessage>,
         _ stage: Stage,
@@ -170,17 +171,18 @@ final class PipelineAssembly {
         stores: String
     ) -> KStream<RequestKey, TensorMessage> {
         let signals = stage.triggers.map { source in
-            reader(source.reference).flatMapValues(named: "\(name)/trigger \(source.reference.text(relativeTo: stage.pipeline))") { message in
+            let text = source.reference.text(relativeTo: stage.pipeline)
+            let present = reader(source.reference).flatMapValues(named: "\(name)/trigger \(text)") { message in
                 message.selecting(source.tensors) { $0 }.tensors.isEmpty ? [] : [TensorMessage(tensors: [])]
             }
+            return keyed(present, pipeline: stage.pipeline, named: "\(name)/trigger key \(text)")
         }
-        var signal = combine(signals, stage.triggersJoin, window: window, pipeline: stage.pipeline, named: "\(name)/triggers", store: "\(stores).triggers")
+        var signal = combine(signals, stage.triggersJoin, window: window, named: "\(name)/triggers", store: "\(stores).triggers")
         if signals.count > 1, stage.triggersJoin == .any {
-            signal = keyed(signal, pipeline: stage.pipeline, named: "\(name)/trigger key")
-                .deduplicate(within: window, named: "\(name)/first trigger", materialized: .persistent("\(stores).first-trigger"), key: .rawBytes)
+            signal = signal.deduplicate(within: window, named: "\(name)/first trigger", materialized: .persistent("\(stores).first-trigger"), key: .rawBytes)
         }
-        return keyed(data, pipeline: stage.pipeline, named: "\(name)/gate key").join(
-            keyed(signal, pipeline: stage.pipeline, named: "\(name)/signal key"),
+        return data.join(
+            signal,
             windows: .ofTimeDifference(window),
             named: "\(name)/gate",
             materialized: .persistent("\(stores).gate"),

@@ -163,8 +163,6 @@ actor StreamsRuntime {
         let oldTopics = Set(topology.sourceTopics(applicationID: configuration.applicationID))
         let partitions = assigned.values.flatMap { $0 }
         try await commit(closing: Set(tasks.keys))
-        for task in tasks.values { _ = await task.close(clean: false) }  // only after a failed exactly-once commit
-        tasks = [:]
         assigned = [:]
         restarts = [:]
         consecutiveFailures = [:]
