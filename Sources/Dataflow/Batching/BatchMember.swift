@@ -11,6 +11,9 @@ struct BatchMember: Codable, Sendable, Hashable {
     var message: Data?
     /// Wall-clock time the request joined the batch.
     var arrival: Int64
+    /// What requests must share to be stacked: tensor names, datatypes and dimensions after the first;
+    /// `nil` when a tensor is a scalar, which has no first dimension to stack along.
+    var stacking: [String]?
 
     struct Header: Codable, Sendable, Hashable {
         var key: String
@@ -27,6 +30,10 @@ struct BatchMember: Codable, Sendable, Hashable {
         headers = record.headers.map { Header(key: $0.key, value: $0.value.map { Data($0) }) }
         message = Data(try record.value.bytes(as: .outputs))
         self.arrival = arrival
+        let tensors = record.value.tensors
+        stacking = tensors.contains { $0.shape.isEmpty } ? nil : tensors.map { tensor in
+            "\(tensor.name):\(tensor.datatype):\(tensor.shape.dropFirst().map(String.init).joined(separator: "x"))"
+        }
     }
 
     func tensors() throws -> TensorMessage {

@@ -62,11 +62,12 @@ final class BatchProcessor: Processor {
     func process(_ record: Record<[UInt8]?, TensorMessage>) async throws {
         let now = context.wallClockTime
         var members = try open.get(Self.openKey) ?? []
-        if let last = members.last, try !stackable(last.tensors(), record.value) {
+        let member = try BatchMember(record: record, arrival: now)
+        if let last = members.last, member.stacking == nil || last.stacking != member.stacking {
             if !batch.rolling { try await send(members, rolling: false) }
             members = []
         }
-        members.append(try BatchMember(record: record, arrival: now))
+        members.append(member)
         if batch.rolling {
             if let windowMs = batch.windowMs { members.removeAll { $0.arrival + windowMs < now } }
             if let size = batch.size, members.count > Int(size) { members.removeFirst(members.count - Int(size)) }
@@ -85,10 +86,6 @@ final class BatchProcessor: Processor {
               first.arrival + windowMs <= now else { return }
         _ = try await open.delete(Self.openKey)
         try await send(members, rolling: false)
-    }
-
-    private func stackable(_ a: TensorMessage, _ b: TensorMessage) -> Bool {
-        a.tensors.count == b.tensors.count && zip(a.tensors, b.tensors).allSatisfy { $0.stacks(with: $1) }
     }
 
     /// Sends one request stacking `members`, and files them in the ledger under a new batch id.

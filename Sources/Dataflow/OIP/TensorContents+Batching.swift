@@ -43,12 +43,6 @@ extension InferenceTensor {
     /// Rows along the first dimension (1 for a scalar).
     var rows: Int64 { shape.first ?? 1 }
 
-    /// Whether `other` can be stacked under this tensor: same name, datatype and dimensions after the first.
-    func stacks(with other: InferenceTensor) -> Bool {
-        name == other.name && datatype == other.datatype && shape.count == other.shape.count && !shape.isEmpty
-            && shape.dropFirst() == other.shape.dropFirst()
-    }
-
     /// Rows `rows` of this tensor.
     func rows(_ rows: Range<Int64>) -> InferenceTensor {
         let perRow = Int(shape.dropFirst().reduce(1, *))
