@@ -42,16 +42,15 @@ struct Stage: Sendable, Hashable {
     static func sources(_ references: [TensorReference]) -> [Source] {
         var sources: [Source] = []
         for reference in references {
-            let source = reference.source
-            let index = sources.firstIndex { $0.reference == source } ?? {
-                sources.append(Source(reference: source, tensors: []))
-                return sources.count - 1
-            }()
-            if let tensor = reference.tensor {
-                if sources[index].tensors != nil, !sources[index].tensors!.contains(tensor) { sources[index].tensors!.append(tensor) }
-            } else {
-                sources[index].tensors = nil
+            guard let index = sources.firstIndex(where: { $0.reference == reference.source }) else {
+                sources.append(Source(reference: reference.source, tensors: reference.tensor.map { [$0] }))
+                continue
             }
+            guard let tensor = reference.tensor else {
+                sources[index].tensors = nil
+                continue
+            }
+            if let tensors = sources[index].tensors, !tensors.contains(tensor) { sources[index].tensors = tensors + [tensor] }
         }
         return sources
     }
