@@ -170,12 +170,7 @@ actor StreamsRuntime {
         subtopologyOfTopic = Self.subtopologies(of: new, applicationID: configuration.applicationID)
         try makeChangelogReaderIfNeeded()
         let kept = partitions.filter { subtopologyOfTopic[$0.topic] != nil }
-        if !kept.isEmpty {
-            let committed = try await consumer.committed(kept)
-            try await consumer.seek(committed.map { offset in
-                offset.offset >= 0 ? offset : TopicPartitionOffset(offset.topicPartition, offset: KafkaConsumer.beginning)
-            })
-        }
+        if !kept.isEmpty { try await seekToCommitted(kept, consumer) }
         await start(kept)
         let topics = topology.sourceTopics(applicationID: configuration.applicationID)
         if Set(topics) != oldTopics { try await subscribe(consumer, to: topics) }
@@ -547,11 +542,7 @@ actor StreamsRuntime {
             restarts[id] = nil
             guard let partitions = assigned[id], let consumer else { continue }
             do {
-                let committed = try await consumer.committed(Array(partitions))
-                let positions = committed.map { offset in
-                    offset.offset >= 0 ? offset : TopicPartitionOffset(offset.topicPartition, offset: KafkaConsumer.beginning)
-                }
-                try await consumer.seek(positions)
+                let positions = try await seekToCommitted(Array(partitions), consumer)
                 tasks[id] = try await makeTask(id, partitions: partitions)
                 logger.info("task restarted", metadata: ["task": "\(id)", "from": "\(positions)"])
             } catch {
@@ -559,6 +550,17 @@ actor StreamsRuntime {
                 scheduleRestart(id, failed: true)
             }
         }
+    }
+
+    /// Moves `partitions` back to their committed offsets (the beginning where none is), so that records read
+    /// into a task that closed without finishing them are read again; returns the positions.
+    @discardableResult
+    private func seekToCommitted(_ partitions: [TopicPartition], _ consumer: KafkaConsumer) async throws -> [TopicPartitionOffset] {
+        let positions = try await consumer.committed(partitions).map { offset in
+            offset.offset >= 0 ? offset : TopicPartitionOffset(offset.topicPartition, offset: KafkaConsumer.beginning)
+        }
+        try await consumer.seek(positions)
+        return positions
     }
 
     // MARK: Lag
