@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Native libraries, found through pkg-config (librdkafka in .deps/ through StreamKit's flags, see above).
@@ -75,7 +77,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .target(name: "Gateways", dependencies: ["Dataflow"]),
+        .target(
+            name: "Gateways",
+            dependencies: [
+                "Dataflow",
+                "StreamKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "join-latency",
             dependencies: [
@@ -107,9 +122,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "DataflowTests", dependencies: ["Dataflow", "StreamKit", "StreamKitTesting"]),
+        .testTarget(name: "GatewaysTests", dependencies: ["Gateways", "Dataflow", "StreamKit"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["StreamKit", "Dataflow", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["StreamKit", "Dataflow", "Gateways", .product(name: "Logging", package: "swift-log")]
         ),
         // Run as separate processes by the integration tests (killed, restarted, stopped with signals).
         .executableTarget(

@@ -2,14 +2,19 @@
 import numpy as np
 from mlserver import MLModel
 from mlserver.codecs import NumpyCodec
+from mlserver.errors import MLServerError
 from mlserver.types import InferenceRequest, InferenceResponse
+
+
+class BadRequest(MLServerError):
+    """A request the model cannot answer: MLServer answers 400 with the message (a plain exception gives 500)."""
 
 
 def _input(request: InferenceRequest, name: str) -> np.ndarray:
     for tensor in request.inputs:
         if tensor.name == name:
             return NumpyCodec.decode_input(tensor)
-    raise ValueError(f"input {name} is missing; the request has {[t.name for t in request.inputs]}")
+    raise BadRequest(f"input {name} is missing; the request has {[t.name for t in request.inputs]}")
 
 
 def _output(name: str, array: np.ndarray):
@@ -32,7 +37,7 @@ class AddSubtract(MLModel):
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
         a, b = _input(payload, "INPUT0"), _input(payload, "INPUT1")
         if a.dtype != np.int32 or b.dtype != np.int32:
-            raise ValueError(f"INPUT0 and INPUT1 must be INT32, got {a.dtype} and {b.dtype}")
+            raise BadRequest(f"INPUT0 and INPUT1 must be INT32, got {a.dtype} and {b.dtype}")
         return _response(self, payload, {"OUTPUT0": a + b, "OUTPUT1": a - b})
 
 

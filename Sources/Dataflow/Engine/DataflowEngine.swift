@@ -156,24 +156,10 @@ public actor DataflowEngine: Service {
     }
 
     private func ensureTopics(_ names: some Sequence<String>) async throws {
-        let names = Set(names).sorted()
-        guard !names.isEmpty else { return }
-        let admin = try KafkaAdmin(configuration: configuration.streams.adminConfiguration, logger: logger)
-        do {
-            let existing = Set(try await admin.listTopics())
-            let missing = names.filter { !existing.contains($0) }
-            if !missing.isEmpty {
-                logger.info("creating topics", metadata: ["topics": "\(missing)", "partitions": "\(configuration.partitions)"])
-                try await admin.createTopics(
-                    missing.map { KafkaNewTopic(name: $0, partitions: configuration.partitions, replicationFactor: configuration.replicationFactor) },
-                    ifNotExists: true
-                )
-                try await admin.waitUntilReady(missing)
-            }
-            await admin.close()
-        } catch {
-            await admin.close()
-            throw error
-        }
+        try await TopicProvisioner(
+            admin: configuration.streams.adminConfiguration,
+            partitions: configuration.partitions,
+            replicationFactor: configuration.replicationFactor
+        ).ensure(names, logger: logger)
     }
 }

@@ -21,10 +21,10 @@ public enum DataflowHeaders {
 
 extension Array where Element == KafkaHeader {
     /// The headers with `key` set to `value` alone.
-    func setting(_ key: String, to value: String) -> [KafkaHeader] {
+    public func setting(_ key: String, to value: String) -> [KafkaHeader] {
         filter { $0.key != key } + [KafkaHeader(key: key, value: value)]
     }
 
     /// The headers without any named in `keys`.
-    func removing(_ keys: Set<String>) -> [KafkaHeader] { filter { !keys.contains($0.key) } }
+    public func removing(_ keys: Set<String>) -> [KafkaHeader] { filter { !keys.contains($0.key) } }
 }

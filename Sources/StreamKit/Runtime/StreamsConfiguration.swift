@@ -97,12 +97,9 @@ public struct StreamsConfiguration: Sendable {
     /// An admin client's configuration for the same cluster: the consumer's security settings and request
     /// timeout, so that topics are created and described with the access the application has.
     public var adminConfiguration: KafkaAdminConfiguration {
-        var admin = KafkaAdminConfiguration(bootstrapServers: bootstrapServers)
         var consumer = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers)
         self.consumer(&consumer)
-        admin.additionalProperties = consumer.additionalProperties.filter { $0.key.hasPrefix("security.") || $0.key.hasPrefix("sasl.") || $0.key.hasPrefix("ssl.") }
-        admin.requestTimeout = consumer.requestTimeout
-        return admin
+        return KafkaAdminConfiguration(matching: consumer)
     }
 
     /// The commit interval in effect.

@@ -13,6 +13,16 @@ public struct KafkaAdminConfiguration: Sendable {
         self.bootstrapServers = bootstrapServers
     }
 
+    /// Reaches the same brokers as `consumer`, with its security settings (`security.*`, `sasl.*`, `ssl.*`) and
+    /// request timeout.
+    public init(matching consumer: KafkaConsumerConfiguration) {
+        self.init(bootstrapServers: consumer.bootstrapServers)
+        additionalProperties = consumer.additionalProperties.filter {
+            $0.key.hasPrefix("security.") || $0.key.hasPrefix("sasl.") || $0.key.hasPrefix("ssl.")
+        }
+        requestTimeout = consumer.requestTimeout
+    }
+
     var properties: KafkaProperties {
         var p = KafkaProperties()
         p.set("bootstrap.servers", bootstrapServers.joined(separator: ","))

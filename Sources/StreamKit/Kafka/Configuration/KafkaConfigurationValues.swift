@@ -52,13 +52,13 @@ public enum KafkaAcks: String, Sendable {
 
 extension Duration {
     /// The duration in whole milliseconds (rounded down), as librdkafka's `*.ms` properties want it.
-    var milliseconds: Int {
+    public var milliseconds: Int {
         let (seconds, attoseconds) = components
         return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 
-    /// The duration in whole nanoseconds (rounded down), for metrics timers.
-    var nanoseconds: Int64 {
+    /// The duration in whole nanoseconds (rounded down), for metrics timers and NIO's time amounts.
+    public var nanoseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }

@@ -1,0 +1,203 @@
+import Dataflow
+import Logging
+import Synchronization
+
+/// A model server as the model gateway sees it: its endpoints, which of them answer, and how one request is
+/// taken to an answer or to a failure retrying cannot fix.
+///
+/// Requests go to the endpoint with the fewest outstanding requests. An endpoint that cannot be reached is
+/// taken out and checked until it is ready again; while none is up, requests wait for one instead of failing,
+/// and the gateway hears of it (``availability``) to stop fetching the server's models' requests.
+final class InferenceServer: Sendable {
+    let name: String
+    private let transports: [any InferenceTransport]
+    private let calls: InferenceCallSettings
+    private let state: Mutex<State>
+    private let logger: Logger
+    /// Told the server's name and `true`/`false` whenever it becomes available or unavailable.
+    private let availability: @Sendable (String, Bool) -> Void
+
+    private struct State: ~Copyable {
+        var balancer: EndpointBalancer
+        var waiters: [UInt64: CheckedContinuation<Int, any Error>] = [:]
+        var cancelledWaiters: Set<UInt64> = []
+        var nextWaiter: UInt64 = 0
+        var probes: [Int: Task<Void, Never>] = [:]
+        var closed = false
+    }
+
+    init(
+        name: String,
+        transports: [any InferenceTransport],
+        calls: InferenceCallSettings,
+        logger: Logger,
+        availability: @escaping @Sendable (String, Bool) -> Void
+    ) {
+        self.name = name
+        self.transports = transports
+        self.calls = calls
+        self.state = Mutex(State(balancer: EndpointBalancer(endpoints: transports.count)))
+        var logger = logger
+        logger[metadataKey: "server"] = "\(name)"
+        self.logger = logger
+        self.availability = availability
+    }
+
+    /// Whether at least one endpoint is up.
+    var isAvailable: Bool { state.withLock { $0.balancer.isAvailable } }
+
+    /// The endpoints' addresses.
+    var addresses: [String] { transports.map(\.address) }
+
+    /// Runs `model` on `request`: retries server errors and timeouts with backoff, waits out an unreachable
+    /// server, and fails only for what retrying cannot fix.
+    ///
+    /// - Throws: ``InferenceFailure``, or `CancellationError` when the caller is cancelled or the server closed.
+    func infer(
+        model: String,
+        _ request: Inference_ModelInferRequest,
+        headers: [(name: String, value: String)]
+    ) async throws -> InferenceReply {
+        var attempts = 0
+        var reconnects = 0
+        while true {
+            let endpoint = try await acquire()
+            do {
+                let reply = try await transports[endpoint].infer(model: model, request, headers: headers, timeout: calls.timeout)
+                release(endpoint)
+                return reply
+            } catch {
+                release(endpoint)
+                switch error {
+                case .unreachable:
+                    reconnects += 1
+                    markDown(endpoint, reason: error)
+                    guard reconnects <= calls.retry.maxReconnects else {
+                        throw InferenceFailure(status: nil, reason: "\(error) (the connection broke \(reconnects) times for this request)")
+                    }
+                case .timedOut, .serverError:
+                    attempts += 1
+                    guard attempts < calls.retry.maxAttempts else {
+                        throw InferenceFailure(status: error.status, reason: "\(error) (after \(attempts) attempts)")
+                    }
+                    try await Task.sleep(for: calls.retry.backoff(after: attempts))
+                case .rejected, .invalid:
+                    throw InferenceFailure(status: error.status, reason: "\(error)")
+                }
+            }
+        }
+    }
+
+    /// Stops health checks and fails waiting requests with `CancellationError`.
+    func close() {
+        let (probes, waiters) = state.withLock { state in
+            state.closed = true
+            defer {
+                state.probes = [:]
+                state.waiters = [:]
+            }
+            return (Array(state.probes.values), Array(state.waiters.values))
+        }
+        for probe in probes { probe.cancel() }
+        for waiter in waiters { waiter.resume(throwing: CancellationError()) }
+    }
+
+    // MARK: Endpoints
+
+    /// An endpoint for one request: at once when one is up, otherwise once one comes back.
+    private func acquire() async throws -> Int {
+        if let endpoint = state.withLock({ $0.closed ? nil : $0.balancer.acquire() }) { return endpoint }
+        let id = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int, any Error>) in
+                let outcome: Result<Int, any Error>? = state.withLock { state in
+                    if state.closed || state.cancelledWaiters.remove(id) != nil { return .failure(CancellationError()) }
+                    if let endpoint = state.balancer.acquire() { return .success(endpoint) }
+                    state.waiters[id] = continuation
+                    return nil
+                }
+                if let outcome { continuation.resume(with: outcome) }
+            }
+        } onCancel: {
+            let waiter: CheckedContinuation<Int, any Error>? = state.withLock { state in
+                if let waiter = state.waiters.removeValue(forKey: id) { return waiter }
+                state.cancelledWaiters.insert(id)
+                return nil
+            }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+
+    private func release(_ endpoint: Int) {
+        state.withLock { $0.balancer.release(endpoint) }
+    }
+
+    private func markDown(_ endpoint: Int, reason: InferenceCallError) {
+        let changed: Bool? = state.withLock { state in
+            guard !state.closed, state.balancer.isUp(endpoint) else { return nil }
+            let changed = state.balancer.mark(endpoint, up: false)
+            state.probes[endpoint] = Task { [self] in await probe(endpoint) }
+            return changed
+        }
+        guard let changed else { return }
+        logger.warning("endpoint down", metadata: ["endpoint": "\(transports[endpoint].address)", "reason": "\(reason)"])
+        if changed { availability(name, false) }
+    }
+
+    /// Checks a down endpoint's readiness until it answers, then puts it back and hands it to waiting requests.
+    private func probe(_ endpoint: Int) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: calls.healthCheckInterval)
+            guard await transports[endpoint].isReady(timeout: calls.healthCheckTimeout) else { continue }
+            let (changed, waiters): (Bool, [(CheckedContinuation<Int, any Error>, Int)]) = state.withLock { state in
+                state.probes[endpoint] = nil
+                guard !state.closed else { return (false, []) }
+                let changed = state.balancer.mark(endpoint, up: true)
+                var served: [(CheckedContinuation<Int, any Error>, Int)] = []
+                for (id, waiter) in state.waiters {
+                    guard let taken = state.balancer.acquire() else { break }
+                    state.waiters[id] = nil
+                    served.append((waiter, taken))
+                }
+                return (changed, served)
+            }
+            logger.info("endpoint up", metadata: ["endpoint": "\(transports[endpoint].address)", "waiting": "\(waiters.count)"])
+            if changed { availability(name, true) }
+            for (waiter, taken) in waiters { waiter.resume(returning: taken) }
+            return
+        }
+    }
+}
+
+/// How the model gateway calls servers: per-call timeout, retries, and how often a down endpoint is checked.
+public struct InferenceCallSettings: Sendable, Hashable {
+    /// How long one call may take before it counts as failed (and is retried). Default: 30 s.
+    public var timeout: Duration = .seconds(30)
+    public var retry = RetryPolicy()
+    /// How often an unreachable endpoint's readiness is checked. Default: 250 ms.
+    public var healthCheckInterval: Duration = .milliseconds(250)
+    /// Default: 2 s.
+    public var healthCheckTimeout: Duration = .seconds(2)
+
+    public init() {}
+}
+
+/// A request the model gateway gives up on: the answer it puts on the errors topic.
+struct InferenceFailure: Error, Sendable, CustomStringConvertible {
+    /// The server's HTTP status (or the gRPC status's HTTP equivalent), when it answered.
+    var status: Int?
+    var reason: String
+    var description: String { reason }
+}
+
+extension InferenceCallError {
+    var status: Int? {
+        switch self {
+        case .serverError(let status, _), .rejected(let status, _): status
+        case .unreachable, .timedOut, .invalid: nil
+        }
+    }
+}

@@ -1,0 +1,391 @@
+import AsyncHTTPClient
+import Dataflow
+import Logging
+import Metrics
+import ServiceLifecycle
+import StreamKit
+
+/// Answers the requests written to models' input topics by calling the models' servers, and writes each answer
+/// to the model's output topic with the request's key and headers (plus the server's `x-*` headers).
+///
+/// Many requests of a partition are in flight at once, up to ``ModelGatewayConfiguration/maxInFlightPerPartition``;
+/// offsets are committed only below the oldest unanswered one, so a crash answers some requests twice but skips
+/// none. A request that cannot be answered (the server refuses it, keeps failing or timing out, or the answer
+/// cannot be written) becomes a record on the errors topic with `seldon-pipeline-errors: <model>` and the
+/// reason. While a server cannot be reached at all, its models' partitions are paused: their requests wait on
+/// the topic and are answered once it is back.
+///
+/// Instances sharing the consumer group share the partitions. `run()` is the gateway's life (a
+/// swift-service-lifecycle `Service`); ``serve(_:)`` changes the models served while it runs.
+public actor ModelGateway: Service, KafkaRebalanceListener {
+    public nonisolated let configuration: ModelGatewayConfiguration
+    private let logger: Logger
+    private let http: HTTPClient
+    /// The server of every model served, by model name.
+    private var routes: [String: ModelServer] = [:]
+    private var servers: [String: (spec: ModelServer, connection: InferenceServer)] = [:]
+    private var modelOfTopic: [String: String] = [:]
+    private var flows: [TopicPartition: PartitionFlow] = [:]
+    private var paused: Set<TopicPartition> = []
+    private var consumer: KafkaConsumer?
+    private var subscription: [String] = []
+    private var stopping = false
+    private let work: AsyncStream<Request>
+    private let workContinuation: AsyncStream<Request>.Continuation
+
+    /// A fetched request on its way to its model's server.
+    struct Request: Sendable {
+        var record: KafkaConsumerRecord
+        var model: String?
+        var server: InferenceServer?
+    }
+
+    public init(configuration: ModelGatewayConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        var http = HTTPClient.Configuration()
+        http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.connectionsPerEndpoint)
+        // The gateway retries itself, and must see a refused connection at once to pause the server's models.
+        http.connectionPool.retryConnectionEstablishment = false
+        http.timeout.connect = .seconds(2)
+        self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
+        (work, workContinuation) = AsyncStream.makeStream()
+    }
+
+    // MARK: Models
+
+    /// The models served and their servers.
+    public var served: [String: ModelServer] { routes }
+
+    /// Serves exactly `models` (model name → its server) from now on: creates their topics when missing and
+    /// subscribes to their input topics. Requests in flight for a model no longer served are still answered.
+    ///
+    /// - Throws: ``ModelGatewayError`` for a server that cannot be called; Kafka errors creating topics.
+    public func serve(_ models: [String: ModelServer]) async throws {
+        for server in Set(models.values) {
+            guard !server.endpoints.isEmpty else { throw ModelGatewayError("server '\(server.name)' has no endpoint") }
+            guard server.wireProtocol == .rest else {
+                throw ModelGatewayError("server '\(server.name)' speaks \(server.wireProtocol.rawValue); this gateway calls rest servers only")
+            }
+        }
+        let topics = configuration.topics
+        try await provisioner.ensure(
+            [topics.errors] + models.keys.flatMap { [topics.modelInputs($0), topics.modelOutputs($0)] },
+            logger: logger
+        )
+        var connections: [String: (spec: ModelServer, connection: InferenceServer)] = [:]
+        for server in Set(models.values) {
+            if let existing = servers[server.name], existing.spec == server {
+                connections[server.name] = existing
+            } else {
+                connections[server.name] = (server, makeConnection(server))
+            }
+        }
+        for (name, old) in servers where connections[name]?.connection !== old.connection { old.connection.close() }
+        servers = connections
+        routes = models
+        modelOfTopic = Dictionary(uniqueKeysWithValues: models.keys.map { (topics.modelInputs($0), $0) })
+        logger.info("serving models", metadata: ["models": "\(models.keys.sorted())"])
+        try await subscribe()
+    }
+
+    private var provisioner: TopicProvisioner {
+        TopicProvisioner(
+            admin: KafkaAdminConfiguration(matching: configuration.consumer),
+            partitions: configuration.partitions,
+            replicationFactor: configuration.replicationFactor
+        )
+    }
+
+    private func makeConnection(_ server: ModelServer) -> InferenceServer {
+        let transports: [any InferenceTransport] = server.endpoints.map {
+            RESTInferenceTransport(address: $0, client: http, maxResponseBytes: configuration.maxResponseBytes)
+        }
+        return InferenceServer(name: server.name, transports: transports, calls: configuration.calls, logger: logger) {
+            [weak self] name, available in
+            Task { await self?.serverAvailabilityChanged(name, available: available) }
+        }
+    }
+
+    private func subscribe() async throws {
+        guard let consumer, !stopping else { return }
+        let topics = modelOfTopic.keys.sorted()
+        guard topics != subscription else { return }
+        if topics.isEmpty { try consumer.unsubscribe() } else { try await consumer.subscribe(topics: topics) }
+        subscription = topics
+    }
+
+    // MARK: Life
+
+    /// Consumes and answers requests until graceful shutdown or cancellation, then finishes the requests in
+    /// flight (up to ``ModelGatewayConfiguration/drainTimeout``), commits, and leaves the group.
+    public func run() async throws {
+        let consumer = try KafkaConsumer(configuration: configuration.consumer, rebalanceListener: self, logger: logger)
+        let producer: KafkaProducer
+        do {
+            producer = try KafkaProducer(configuration: configuration.producer, logger: logger)
+        } catch {
+            await consumer.close()
+            throw error
+        }
+        self.consumer = consumer
+        var failure: (any Error)?
+        do {
+            try await provisioner.ensure([configuration.topics.errors], logger: logger)
+            subscription = []
+            try await subscribe()
+            try await withGracefulShutdownHandler {
+                try await process(consumer, producer)
+            } onGracefulShutdown: {
+                Task { await self.stop() }
+            }
+        } catch {
+            failure = error
+        }
+        stopping = true
+        await commit(consumer, synchronously: true)
+        await consumer.close()
+        await producer.close()
+        self.consumer = nil
+        for server in servers.values { server.connection.close() }
+        try? await http.shutdown()
+        if let failure { throw failure }
+    }
+
+    private func stop() {
+        stopping = true
+    }
+
+    private func process(_ consumer: KafkaConsumer, _ producer: KafkaProducer) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.fetch(consumer) }
+            group.addTask { await self.commitPeriodically(consumer) }
+            for await request in work {
+                group.addTask { await self.answer(request, producer) }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Polls until stopping, then waits for the requests in flight and ends the work stream.
+    private nonisolated func fetch(_ consumer: KafkaConsumer) async throws {
+        do {
+            while await !isStopping(), !Task.isCancelled {
+                let records = try await consumer.poll(maxRecords: 500, timeout: .milliseconds(100))
+                if !records.isEmpty { await accept(records) }
+            }
+        } catch {
+            workContinuation.finish()
+            throw error
+        }
+        await drain(nil)
+        workContinuation.finish()
+    }
+
+    private func isStopping() -> Bool { stopping || Task.isCancelled }
+
+    private nonisolated func commitPeriodically(_ consumer: KafkaConsumer) async {
+        while await !isStopping() {
+            try? await Task.sleep(for: configuration.commitInterval)
+            await commit(consumer, synchronously: false)
+        }
+    }
+
+    // MARK: Partitions
+
+    private func accept(_ records: [KafkaConsumerRecord]) {
+        var touched: Set<TopicPartition> = []
+        for record in records {
+            let partition = record.topicPartition
+            start(flows[partition, default: PartitionFlow(limit: configuration.maxInFlightPerPartition)].arrive(record))
+            touched.insert(partition)
+        }
+        for partition in touched { updatePause(partition) }
+    }
+
+    private func start(_ records: [KafkaConsumerRecord]) {
+        for record in records {
+            let model = modelOfTopic[record.topic]
+            let server = model.flatMap { routes[$0] }.flatMap { servers[$0.name]?.connection }
+            workContinuation.yield(Request(record: record, model: model, server: server))
+        }
+    }
+
+    private func finished(_ record: KafkaConsumerRecord) {
+        let partition = record.topicPartition
+        guard flows[partition] != nil else { return }
+        start(flows[partition]!.finish(record.offset))
+        updatePause(partition)
+    }
+
+    /// Pauses a partition that is full or whose server cannot be reached, and resumes it once neither holds.
+    private func updatePause(_ partition: TopicPartition) {
+        guard let consumer, let flow = flows[partition] else { return }
+        let server = modelOfTopic[partition.topic].flatMap { routes[$0] }.flatMap { servers[$0.name]?.connection }
+        let pause = flow.isFull || server?.isAvailable == false
+        guard pause != paused.contains(partition) else { return }
+        do {
+            if pause {
+                try consumer.pause([partition])
+                paused.insert(partition)
+            } else {
+                try consumer.resume([partition])
+                paused.remove(partition)
+            }
+        } catch {
+            logger.error("could not \(pause ? "pause" : "resume") a partition", metadata: ["partition": "\(partition)", "error": "\(error)"])
+        }
+    }
+
+    private func serverAvailabilityChanged(_ name: String, available: Bool) {
+        logger.log(level: available ? .info : .warning, available ? "server back: resuming its models" : "server unreachable: pausing its models", metadata: ["server": "\(name)"])
+        for partition in flows.keys where modelOfTopic[partition.topic].flatMap({ routes[$0]?.name }) == name {
+            updatePause(partition)
+        }
+    }
+
+    /// Waits until the requests in flight of `partitions` (all when `nil`) are answered, or the drain timeout.
+    private func drain(_ partitions: Set<TopicPartition>?) async {
+        let deadline = ContinuousClock.now + configuration.drainTimeout
+        func busy() -> Int {
+            flows.filter { partitions?.contains($0.key) ?? true }.reduce(0) { $0 + $1.value.inFlight }
+        }
+        while busy() > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        if busy() > 0 {
+            logger.warning("requests still in flight after the drain timeout; the partitions' next owner answers them", metadata: ["requests": "\(busy())"])
+        }
+    }
+
+    private func commit(_ consumer: KafkaConsumer, synchronously: Bool, only partitions: Set<TopicPartition>? = nil) async {
+        var offsets: [TopicPartitionOffset] = []
+        for (partition, flow) in flows where partitions?.contains(partition) ?? true {
+            if let offset = flow.commitOffset { offsets.append(TopicPartitionOffset(partition, offset: offset)) }
+        }
+        guard !offsets.isEmpty else { return }
+        do {
+            if synchronously { try await consumer.commit(offsets) } else { try consumer.commitAsync(offsets) }
+            for offset in offsets { flows[offset.topicPartition]?.markCommitted(offset.offset) }
+        } catch {
+            logger.warning("commit failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    public func partitionsAssigned(_ partitions: [TopicPartition]) async {
+        for partition in partitions {
+            flows[partition] = PartitionFlow(limit: configuration.maxInFlightPerPartition)
+            updatePause(partition)
+        }
+    }
+
+    public func partitionsRevoked(_ partitions: [TopicPartition]) async {
+        for partition in partitions { flows[partition]?.hold() }
+        await drain(Set(partitions))
+        if let consumer { await commit(consumer, synchronously: true, only: Set(partitions)) }
+        for partition in partitions {
+            flows[partition] = nil
+            paused.remove(partition)
+        }
+    }
+
+    public func partitionsLost(_ partitions: [TopicPartition]) async {
+        for partition in partitions {
+            flows[partition] = nil
+            paused.remove(partition)
+        }
+    }
+
+    // MARK: Requests
+
+    /// Takes one request to its answer or error record and reports it finished once that record is written.
+    private nonisolated func answer(_ request: Request, _ producer: KafkaProducer) async {
+        let started = ContinuousClock.now
+        let model = request.model ?? request.record.topic
+        guard let outcome = await outcome(of: request) else { return }
+        let answered = outcome.topic != configuration.topics.errors
+        if answered {
+            do {
+                _ = try await producer.send(outcome)
+            } catch {
+                await writeError(
+                    for: request.record, model: model, reason: "the answer could not be written to \(outcome.topic): \(error)", producer
+                )
+            }
+        } else {
+            await writeError(outcome, producer)
+        }
+        Counter(label: "seldon_modelgateway_requests_total", dimensions: [("model", model), ("outcome", answered ? "answered" : "failed")]).increment()
+        Timer(label: "seldon_modelgateway_request_duration", dimensions: [("model", model)], preferredDisplayUnit: .milliseconds)
+            .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+        await finished(request.record)
+    }
+
+    /// The answer record, or the error record; `nil` when cancelled before either.
+    private nonisolated func outcome(of request: Request) async -> KafkaProducerRecord? {
+        let record = request.record
+        guard let model = request.model, let server = request.server else {
+            return errorRecord(for: record, model: request.model ?? record.topic, reason: "no server serves the model of topic \(record.topic)")
+        }
+        let message: Inference_ModelInferRequest
+        do {
+            message = try Inference_ModelInferRequest(serializedBytes: record.value ?? [])
+        } catch {
+            return errorRecord(for: record, model: model, reason: "the request is not a binary ModelInferRequest: \(error)")
+        }
+        let passed = record.headers.compactMap { header -> (name: String, value: String)? in
+            guard header.key.hasPrefix("x-") || header.key == DataflowHeaders.traceparent, let value = header.value else { return nil }
+            return (header.key, String(decoding: value, as: UTF8.self))
+        }
+        do {
+            let reply = try await server.infer(model: model, message, headers: passed)
+            var headers = record.headers
+            for header in reply.headers { headers = headers.setting(header.name, to: header.value) }
+            return KafkaProducerRecord(
+                topic: configuration.topics.modelOutputs(model), key: record.key, value: try reply.response.serializedBytes(), headers: headers
+            )
+        } catch let failure as InferenceFailure {
+            logger.debug("request failed", metadata: ["model": "\(model)", "offset": "\(record.offset)", "reason": "\(failure)"])
+            return errorRecord(for: record, model: model, reason: failure.reason)
+        } catch is CancellationError {
+            return nil
+        } catch {
+            return errorRecord(for: record, model: model, reason: "\(error)")
+        }
+    }
+
+    private nonisolated func errorRecord(for record: KafkaConsumerRecord, model: String, reason: String) -> KafkaProducerRecord {
+        KafkaProducerRecord(
+            topic: configuration.topics.errors,
+            key: record.key,
+            value: Array(reason.utf8),
+            headers: record.headers.setting(DataflowHeaders.error, to: model)
+        )
+    }
+
+    private nonisolated func writeError(for record: KafkaConsumerRecord, model: String, reason: String, _ producer: KafkaProducer) async {
+        await writeError(errorRecord(for: record, model: model, reason: reason), producer)
+    }
+
+    /// Writes an error record, trying again until it is written or the gateway stops: it must not be lost.
+    private nonisolated func writeError(_ record: KafkaProducerRecord, _ producer: KafkaProducer) async {
+        var attempt = 0
+        while true {
+            do {
+                _ = try await producer.send(record)
+                return
+            } catch {
+                attempt += 1
+                logger.error("could not write an error record", metadata: ["topic": "\(record.topic)", "error": "\(error)"])
+                guard (error as? KafkaError)?.code != .closed, !Task.isCancelled else { return }
+                try? await Task.sleep(for: configuration.calls.retry.backoff(after: attempt))
+            }
+        }
+    }
+}
+
+/// A model gateway configuration it cannot act on.
+public struct ModelGatewayError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,43 @@
+import Dataflow
+import StreamKit
+
+/// How the model gateway reaches Kafka and the model servers.
+public struct ModelGatewayConfiguration: Sendable {
+    public var consumer: KafkaConsumerConfiguration
+    public var producer: KafkaProducerConfiguration
+    public var topics: TopicNames
+    /// Partitions of the model topics the gateway creates when they do not exist. Default: 4.
+    public var partitions: Int32 = 4
+    public var replicationFactor: Int32 = 1
+    /// The server of models whose resource names none. Default: `nil`.
+    public var defaultServer: ModelServer?
+    /// The most requests of one partition being answered at once; more wait on the topic. Default: 64.
+    public var maxInFlightPerPartition: Int = 64
+    public var calls = InferenceCallSettings()
+    /// Keep-alive connections kept per server endpoint. Default: 64.
+    public var connectionsPerEndpoint: Int = 64
+    /// The largest answer read from a REST server. Default: 64 MiB.
+    public var maxResponseBytes: Int = 64 << 20
+    /// How often the offsets of answered requests are committed. Default: 1 s.
+    public var commitInterval: Duration = .seconds(1)
+    /// How long a shutdown or a revocation waits for requests in flight; those still unanswered are answered
+    /// again by the partition's next owner. Default: 30 s.
+    public var drainTimeout: Duration = .seconds(30)
+
+    /// - Parameter groupID: the consumer group shared by all model gateway instances; each answers the requests
+    ///   of the partitions it is assigned.
+    public init(bootstrapServers: [String], groupID: String = "seldon-modelgateway", topics: TopicNames = TopicNames()) {
+        consumer = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: groupID)
+        consumer.clientID = "seldon-modelgateway"
+        consumer.isolationLevel = .readCommitted
+        producer = KafkaProducerConfiguration(bootstrapServers: bootstrapServers)
+        producer.clientID = "seldon-modelgateway"
+        self.topics = topics
+    }
+
+    /// Settings that suit a local single-node broker; see ``KafkaConsumerConfiguration/useLocalBrokerDefaults()``.
+    public mutating func useLocalBrokerDefaults() {
+        consumer.useLocalBrokerDefaults()
+        producer.useLocalBrokerDefaults()
+    }
+}

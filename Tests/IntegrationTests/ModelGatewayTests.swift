@@ -1,0 +1,146 @@
+import Dataflow
+import Foundation
+import Gateways
+import Logging
+import StreamKit
+import Testing
+
+/// The model gateway between the real broker and real MLServer models: requests on a model's input topic are
+/// answered on its output topic, failures become error records, and an unreachable server makes requests wait.
+@Suite(.enabled(if: TestModelServer.shouldRun), .serialized)
+struct ModelGatewayTests {
+    let topics = TopicNames(prefix: "seldon", namespace: TestBroker.uniqueName("gw"))
+
+    func gateway(_ models: [String: ModelServer], configure: (inout ModelGatewayConfiguration) -> Void = { _ in }) async throws -> ModelGateway {
+        var configuration = ModelGatewayConfiguration(bootstrapServers: [try TestBroker.bootstrap()], groupID: TestBroker.uniqueName("modelgateway"), topics: topics)
+        configuration.useLocalBrokerDefaults()
+        configuration.commitInterval = .milliseconds(100)
+        configuration.calls.timeout = .seconds(10)
+        configuration.calls.healthCheckInterval = .milliseconds(100)
+        configure(&configuration)
+        let gateway = ModelGateway(configuration: configuration, logger: TestBroker.logger)
+        try await gateway.serve(models)
+        return gateway
+    }
+
+    static func sumRequest(_ value: Int32, id: String) throws -> [UInt8] {
+        try InferenceRequest(id: id, inputs: [
+            InferenceTensor(name: "INPUT0", shape: [1, 2], contents: .int32([value, 1])),
+            InferenceTensor(name: "INPUT1", shape: [1, 2], contents: .int32([10, 2])),
+        ]).serializedBytes()
+    }
+
+    func send(_ values: [(key: String, value: [UInt8])], to model: String) async throws {
+        let producer = try TestBroker.producer()
+        for (key, value) in values {
+            _ = try await producer.send(KafkaProducerRecord(
+                topic: topics.modelInputs(model), key: key.bytes, value: value,
+                headers: [KafkaHeader(key: "pipeline", value: "p"), KafkaHeader(key: "x-request-id", value: key), KafkaHeader(key: "x-client", value: "t")]
+            ))
+        }
+        await producer.close()
+    }
+
+    func reader(_ topic: String) async throws -> KafkaConsumer {
+        let consumer = try TestBroker.consumer(group: TestBroker.uniqueName("reader"))
+        try await consumer.subscribe(topics: [topic])
+        return consumer
+    }
+
+    @Test func answersRequestsOnTheModelsOutputTopicWithTheirKeysAndHeaders() async throws {
+        let server = ModelServer(name: "mlserver", endpoints: [try TestModelServer.address()])
+        let gateway = try await gateway(["sum": server, "add10": server])
+        let running = Task { try await gateway.run() }
+        let outputs = try await reader(topics.modelOutputs("sum"))
+
+        try await send((0..<50).map { ("k\($0)", try Self.sumRequest(Int32($0), id: "k\($0)")) }, to: "sum")
+        let records = try await TestBroker.consume(outputs, count: 50, timeout: .seconds(60))
+        #expect(records.count == 50)
+        for record in records {
+            let key = try #require(record.key?.string)
+            let value = try #require(Int32(key.dropFirst()))
+            let response = try InferenceResponse(serializedBytes: record.value ?? [])
+            #expect(response.outputs.map(\.name) == ["OUTPUT0", "OUTPUT1"])
+            #expect(response.outputs.map(\.contents) == [.int32([value + 10, 3]), .int32([value - 10, -1])])
+            #expect(record.headers.string("x-request-id") == key)
+            #expect(record.headers.string("x-client") == "t")
+            #expect(record.headers.string("pipeline") == "p")
+        }
+
+        // Offsets are committed up to the last request once all are answered.
+        let inputs = TestBroker.partitions(topics.modelInputs("sum"), count: 4)
+        let probe = try TestBroker.consumer(group: gateway.configuration.consumer.groupID)
+        var committed: Int64 = 0
+        for _ in 0..<50 where committed < 50 {
+            committed = try await probe.committed(inputs).map { max($0.offset, 0) }.reduce(0, +)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(committed == 50)
+        await probe.close()
+        await outputs.close()
+        running.cancel()
+        try await running.value
+    }
+
+    @Test func requestsTheServerRefusesOrThatAreNotRequestsBecomeErrorRecordsAndTheStreamGoesOn() async throws {
+        let server = ModelServer(name: "mlserver", endpoints: [try TestModelServer.address()])
+        let gateway = try await gateway(["sum": server])
+        let running = Task { try await gateway.run() }
+        let outputs = try await reader(topics.modelOutputs("sum"))
+        let errors = try await reader(topics.errors)
+
+        let missingInput = try InferenceRequest(id: "m", inputs: [InferenceTensor(name: "INPUT0", shape: [1, 2], contents: .int32([1, 2]))]).serializedBytes()
+        try await send([("bad", missingInput), ("poison", [0xFF, 0x01, 0x02]), ("good", try Self.sumRequest(1, id: "good"))], to: "sum")
+
+        let failed = try await TestBroker.consume(errors, count: 2, timeout: .seconds(30))
+        let byKey = Dictionary(uniqueKeysWithValues: failed.map { ($0.key?.string ?? "", $0) })
+        #expect(byKey["bad"]?.headers.string("seldon-pipeline-errors") == "sum")
+        #expect(byKey["bad"]?.value?.string == "input INPUT1 is missing; the request has ['INPUT0']")
+        #expect(byKey["bad"]?.headers.string("x-request-id") == "bad")
+        #expect(byKey["poison"]?.headers.string("seldon-pipeline-errors") == "sum")
+        #expect(byKey["poison"]?.value?.string.hasPrefix("the request is not a binary ModelInferRequest") == true)
+        let answered = try await TestBroker.consume(outputs, count: 1, timeout: .seconds(30))
+        #expect(answered.map { $0.key?.string } == ["good"])
+
+        await outputs.close()
+        await errors.close()
+        running.cancel()
+        try await running.value
+    }
+
+    @Test func aServerKilledMidLoadMakesRequestsWaitAndAllAreAnsweredOnceItIsBack() async throws {
+        let name = TestBroker.uniqueName("mlserver-killed")
+        let address = try await TestModelServer.start(name)
+        let port = try #require(URL(string: address)?.port)
+        let gateway = try await gateway(["sum": ModelServer(name: name, endpoints: [address])])
+        let running = Task { try await gateway.run() }
+        let outputs = try await reader(topics.modelOutputs("sum"))
+        let errors = try await reader(topics.errors)
+
+        try await send((0..<100).map { ("a\($0)", try Self.sumRequest(Int32($0), id: "a\($0)")) }, to: "sum")
+        var answered = try await TestBroker.consume(outputs, count: 100, timeout: .seconds(60))
+        #expect(answered.count == 100)
+
+        try await TestModelServer.stop(name)
+        try await send((0..<200).map { ("b\($0)", try Self.sumRequest(Int32($0), id: "b\($0)")) }, to: "sum")
+        try await Task.sleep(for: .seconds(1))
+        let whileDown = try await TestBroker.consume(outputs, count: 1, timeout: .seconds(1))
+        #expect(whileDown.isEmpty, "no answer while the server is down")
+
+        try await TestModelServer.start(name, httpPort: port)
+        answered = try await TestBroker.consume(outputs, count: 200, timeout: .seconds(90))
+        #expect(Set(answered.compactMap { $0.key?.string }) == Set((0..<200).map { "b\($0)" }))
+        for record in answered {
+            let key = try #require(record.key?.string)
+            let value = try #require(Int32(key.dropFirst()))
+            #expect(try InferenceResponse(serializedBytes: record.value ?? []).outputs.first?.contents == .int32([value + 10, 3]))
+        }
+        #expect(try await TestBroker.consume(errors, count: 1, timeout: .seconds(1)).isEmpty, "no request failed")
+
+        try await TestModelServer.stop(name)
+        await outputs.close()
+        await errors.close()
+        running.cancel()
+        try await running.value
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// The MLServer `scripts/test` started with the models of `Tests/Models` (`DATAFLOW_TEST_MLSERVER`, its REST base
+/// URL), and MLServers a test starts, kills and restarts itself through `scripts/mlserver`.
+enum TestModelServer {
+    static let rest = ProcessInfo.processInfo.environment["DATAFLOW_TEST_MLSERVER"]
+    static let grpc = ProcessInfo.processInfo.environment["DATAFLOW_TEST_MLSERVER_GRPC"]
+    static let shouldRun = TestBroker.required || (TestBroker.tansu != nil && rest != nil)
+
+    static func address() throws -> String {
+        try #require(rest, "DATAFLOW_TEST_MLSERVER is not set: run the tests through `make test`")
+    }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// Starts an MLServer of its own named `name` (on `httpPort` when given) and returns its REST base URL once ready.
+    @discardableResult
+    static func start(_ name: String, httpPort: Int? = nil) async throws -> String {
+        var arguments = ["start", "--name", name]
+        if let httpPort { arguments += ["--http-port", "\(httpPort)"] }
+        try await script(arguments)
+        return try String(contentsOf: root.appendingPathComponent(".run/\(name).addr"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Ends the MLServer named `name` (its whole process group).
+    static func stop(_ name: String) async throws {
+        try await script(["stop", "--name", name])
+    }
+
+    /// Runs the script on a thread of its own through posix_spawn and waitpid: Foundation's `Process` here can miss
+    /// the exit of a script whose child outlives it, and wait forever.
+    private static func script(_ arguments: [String]) async throws {
+        let path = root.appendingPathComponent("scripts/mlserver").path
+        let status = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            Thread.detachNewThread { continuation.resume(returning: spawnAndWait(path, arguments)) }
+        }
+        try #require(status == 0, "scripts/mlserver \(arguments.joined(separator: " ")) exited with \(status)")
+    }
+
+    private static func spawnAndWait(_ path: String, _ arguments: [String]) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        guard posix_spawn(&pid, path, &actions, nil, argv, environ) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+    }
+}
