@@ -1,5 +1,6 @@
 /// The records of a left, outer or multi-way outer join still waiting for a partner, kept in a key-value store
-/// so that they survive a restart: one entry per key, input and time, holding that instant's values.
+/// so that they survive a restart: one entry per key, input and time, holding that instant's values and the
+/// headers of its first record (a result that goes out unmatched carries them).
 ///
 /// Records of one input with the same key and time have the same window, so they find partners together and
 /// leave the buffer together.
@@ -26,16 +27,34 @@ struct UnmatchedBuffer {
         }
     }
 
-    let store: KeyValueStore<[UInt8], [[UInt8]?]>
-
-    func values(_ entry: Entry) throws -> [[UInt8]?]? { try store.get(entry.bytes) }
-
-    func append(_ value: [UInt8]?, to entry: Entry) async throws {
-        try await store.put(entry.bytes, (try values(entry) ?? []) + [value])
+    /// What an entry holds.
+    struct Waiting {
+        var headers: [KafkaHeader]
+        var values: [[UInt8]?]
     }
 
-    /// Removes the entry, returning its values if it was there.
-    func take(_ entry: Entry) async throws -> [[UInt8]?]? { try await store.delete(entry.bytes) }
+    /// Per entry: the encoded headers, then the values.
+    let store: KeyValueStore<[UInt8], [[UInt8]?]>
+
+    func append(_ value: [UInt8]?, to entry: Entry, headers: [KafkaHeader]) async throws {
+        let stored = try store.get(entry.bytes) ?? [try Self.encode(headers)]
+        try await store.put(entry.bytes, stored + [value])
+    }
+
+    /// Removes the entry, returning what it held if it was there.
+    func take(_ entry: Entry) async throws -> Waiting? {
+        guard let stored = try await store.delete(entry.bytes), let first = stored.first else { return nil }
+        return Waiting(headers: try Self.decode(first), values: Array(stored.dropFirst()))
+    }
+
+    private static func encode(_ headers: [KafkaHeader]) throws -> [UInt8] {
+        try Serde.byteList.serialize(headers.flatMap { [Array($0.key.utf8), $0.value] }) ?? []
+    }
+
+    private static func decode(_ bytes: [UInt8]?) throws -> [KafkaHeader] {
+        let list = try Serde.byteList.deserialize(bytes ?? [])
+        return stride(from: 0, to: list.count - 1, by: 2).map { KafkaHeader(key: String(decoding: list[$0] ?? [], as: UTF8.self), value: list[$0 + 1]) }
+    }
 
     func all() throws -> [Entry] { try store.all().map { try Entry(bytes: $0.key) } }
 }

@@ -75,7 +75,7 @@ final class WindowJoinProcessor<Key: Sendable, Output: Sendable>: Processor {
                 // Out of order past its own window: nothing more can join it, so it goes out now.
                 try await forwardCombinations(of: record.key, partners, headers: record.headers)
             } else {
-                try await buffer.append(record.value.bytes, to: own)
+                try await buffer.append(record.value.bytes, to: own, headers: record.headers)
                 schedule(own, now: context.wallClockTime)
             }
         }
@@ -133,19 +133,19 @@ final class WindowJoinProcessor<Key: Sendable, Output: Sendable>: Processor {
     private func emitClosed() async throws {
         guard let buffer else { return }
         for entry in closing.takeClosed(streamTime: context.streamTime, now: context.wallClockTime) {
-            guard let values = try await buffer.take(entry) else { continue }
+            guard let waiting = try await buffer.take(entry) else { continue }
             let key = try keySerde.deserialize(entry.key)
             var records = [[(time: Int64, value: any Sendable)]](repeating: [], count: shape.inputs)
-            records[entry.input] = try values.map { (entry.time, try codecs[entry.input].decode($0)) }
+            records[entry.input] = try waiting.values.map { (entry.time, try codecs[entry.input].decode($0)) }
             let reach = shape.reach[entry.input]
             var seen: Set<UnmatchedBuffer.Entry> = []
             for stored in try store.fetch(keyBytes: entry.key, from: entry.time - reach.before, to: entry.time + reach.after) {
                 let other = UnmatchedBuffer.Entry(key: entry.key, time: stored.time, input: Int(stored.value[0]))
-                guard other.input != entry.input, seen.insert(other).inserted, let waiting = try await buffer.take(other) else { continue }
+                guard other.input != entry.input, seen.insert(other).inserted, let partner = try await buffer.take(other) else { continue }
                 closing.close(other, closesAt: shape.closeTime(input: other.input, time: other.time))
-                records[other.input] += try waiting.map { (other.time, try codecs[other.input].decode($0)) }
+                records[other.input] += try partner.values.map { (other.time, try codecs[other.input].decode($0)) }
             }
-            try await forwardCombinations(of: key, records, headers: [])
+            try await forwardCombinations(of: key, records, headers: waiting.headers)
         }
     }
 

@@ -123,6 +123,10 @@ enum TestModels {
         InferenceTensor(name: name, shape: [Int64(values.count)], contents: .fp32(values))
     }
 
+    static func int64(_ name: String, _ values: [Int64]) -> InferenceTensor {
+        InferenceTensor(name: name, shape: [Int64(values.count)], contents: .int64(values))
+    }
+
     static func input(_ request: InferenceRequest, _ name: String) throws -> InferenceTensor {
         guard let tensor = request.inputs.first(where: { $0.name == name }) else {
             throw TensorError(tensor: name, problem: "missing; the request has \(request.inputs.map(\.name))")
