@@ -92,8 +92,14 @@ struct PipelineSemanticsTests {
         }
     }
 
-    @Test func batchBySizeStacksRequestsIntoOneModelCall() async throws {
+    /// One test for both, one after the other: requests of two tests running at once would share batches.
+    @Test func batchByWindowThenBySize() async throws {
         let fixture = try await PipelineFixture.shared.value
+        // A lone request goes out when the 50 ms window ends.
+        let lone = try await fixture.request("batch-size", [Self.fp32("INPUT", Self.input)], count: 1)
+        #expect(try await fixture.outputs("batch-size", keys: lone).map(\.tensors) == [["OUTPUT": .fp32([11, 12, 13, 14])]])
+
+        // Requests sent together share calls (those of one partition), and each gets its own answer.
         let keys = try await fixture.request("batch-size", (0..<4).map { [Self.fp32("INPUT", [Float($0), 0, 0, 0])] })
         let outputs = try await fixture.outputs("batch-size", keys: keys)
         #expect(outputs.count == 4)
@@ -103,13 +109,8 @@ struct PipelineSemanticsTests {
         }
         let calls = try await fixture.modelRequests("add10", pipeline: "batch-size", keys: Set(keys))
         #expect(calls.map(\.rows).reduce(0, +) == 4, "every request is in exactly one call")
-        #expect(calls.contains { $0.rows > 1 }, "requests sent together share a call")
-    }
-
-    @Test func batchByWindowSendsALoneRequestWhenTheWindowEnds() async throws {
-        let fixture = try await PipelineFixture.shared.value
-        let keys = try await fixture.request("batch-size", [Self.fp32("INPUT", Self.input)], count: 1)
-        #expect(try await fixture.outputs("batch-size", keys: keys).map(\.tensors) == [["OUTPUT": .fp32([11, 12, 13, 14])]])
+        let partitions = Set(outputs.map(\.partition)).count
+        #expect(calls.count == partitions, "the requests of one partition share a call")
     }
 
     @Test func rollingBatchAnswersEachRequestWithTheWholeBatch() async throws {
@@ -198,6 +199,7 @@ final class PipelineFixture: Sendable {
     /// A pipeline's answer to one request: its tensors, or the error that replaced them.
     struct Output: Sendable {
         var key: String
+        var partition: Int32
         var tensors: [String: TensorContents] = [:]
         var error: (source: String, reason: String)?
     }
@@ -262,7 +264,7 @@ final class PipelineFixture: Sendable {
     func outputs(_ pipeline: String, keys: [String], count: Int? = nil, timeout: Duration = .seconds(60)) async throws -> [Output] {
         let records = try await read(topics.pipelineOutputs(pipeline), keys: Set(keys), count: count ?? keys.count, timeout: timeout)
         return try records.map { record in
-            var output = Output(key: record.key?.string ?? "")
+            var output = Output(key: record.key?.string ?? "", partition: record.partition)
             if let source = record.headers.string("seldon-pipeline-errors") {
                 output.error = (source, record.value?.string ?? "")
             } else {

@@ -100,6 +100,7 @@ final class InferenceServer: Sendable {
         }
         for probe in probes { probe.cancel() }
         for waiter in waiters { waiter.resume(throwing: CancellationError()) }
+        for transport in transports { transport.shutdown() }
     }
 
     // MARK: Endpoints

@@ -20,6 +20,9 @@ protocol InferenceTransport: Sendable {
 
     /// Whether the endpoint answers its readiness check.
     func isReady(timeout: Duration) async -> Bool
+
+    /// Closes the endpoint's connections once the calls in flight are done.
+    func shutdown()
 }
 
 /// A model's answer and the endpoint's `x-*` response headers.

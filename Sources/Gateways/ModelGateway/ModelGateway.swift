@@ -62,11 +62,8 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     ///
     /// - Throws: ``ModelGatewayError`` for a server that cannot be called; Kafka errors creating topics.
     public func serve(_ models: [String: ModelServer]) async throws {
-        for server in Set(models.values) {
-            guard !server.endpoints.isEmpty else { throw ModelGatewayError("server '\(server.name)' has no endpoint") }
-            guard server.wireProtocol == .rest else {
-                throw ModelGatewayError("server '\(server.name)' speaks \(server.wireProtocol.rawValue); this gateway calls rest servers only")
-            }
+        for server in Set(models.values) where server.endpoints.isEmpty {
+            throw ModelGatewayError("server '\(server.name)' has no endpoint")
         }
         let topics = configuration.topics
         try await provisioner.ensure(
@@ -78,7 +75,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
             if let existing = servers[server.name], existing.spec == server {
                 connections[server.name] = existing
             } else {
-                connections[server.name] = (server, makeConnection(server))
+                connections[server.name] = (server, try makeConnection(server))
             }
         }
         for (name, old) in servers where connections[name]?.connection !== old.connection { old.connection.close() }
@@ -97,9 +94,12 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         )
     }
 
-    private func makeConnection(_ server: ModelServer) -> InferenceServer {
-        let transports: [any InferenceTransport] = server.endpoints.map {
-            RESTInferenceTransport(address: $0, client: http, maxResponseBytes: configuration.maxResponseBytes)
+    private func makeConnection(_ server: ModelServer) throws -> InferenceServer {
+        let transports: [any InferenceTransport] = try server.endpoints.map { endpoint in
+            switch server.wireProtocol {
+            case .rest: RESTInferenceTransport(address: endpoint, client: http, maxResponseBytes: configuration.maxResponseBytes)
+            case .grpc: try GRPCInferenceTransport(address: endpoint)
+            }
         }
         return InferenceServer(name: server.name, transports: transports, calls: configuration.calls, logger: logger) {
             [weak self] name, available in

@@ -59,6 +59,9 @@ struct RESTInferenceTransport: InferenceTransport {
         return status == 200
     }
 
+    /// The HTTP client is shared by all REST endpoints and shut down by the gateway.
+    func shutdown() {}
+
     private func exchange(
         _ call: HTTPClientRequest,
         timeout: Duration
