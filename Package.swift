@@ -164,7 +164,21 @@ let package = Package(
             ],
             path: "Benchmarks/StreamsBench"
         ),
-    ]
+        .executableTarget(
+            name: "gateway-bench",
+            dependencies: [
+                "StreamKit",
+                "Dataflow",
+                "Gateways",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            path: "Benchmarks/GatewayBench"
+        ),
+]
 )
 
 for target in package.targets where target.type != .system && target.name != "CRocksDBMemory" {
