@@ -9,7 +9,9 @@ import Synchronization
 /// taken out and checked until it is ready again; while none is up, requests wait for one instead of failing,
 /// and the gateway hears of it (``availability``) to stop fetching the server's models' requests.
 final class InferenceServer: Sendable {
-    let name: String
+    /// The server as configured: its name, endpoints and protocol.
+    let spec: ModelServer
+    var name: String { spec.name }
     private let transports: [any InferenceTransport]
     private let calls: InferenceCallSettings
     private let state: Mutex<State>
@@ -27,27 +29,24 @@ final class InferenceServer: Sendable {
     }
 
     init(
-        name: String,
+        spec: ModelServer,
         transports: [any InferenceTransport],
         calls: InferenceCallSettings,
         logger: Logger,
         availability: @escaping @Sendable (String, Bool) -> Void
     ) {
-        self.name = name
+        self.spec = spec
         self.transports = transports
         self.calls = calls
         self.state = Mutex(State(balancer: EndpointBalancer(endpoints: transports.count)))
         var logger = logger
-        logger[metadataKey: "server"] = "\(name)"
+        logger[metadataKey: "server"] = "\(spec.name)"
         self.logger = logger
         self.availability = availability
     }
 
     /// Whether at least one endpoint is up.
     var isAvailable: Bool { state.withLock { $0.balancer.isAvailable } }
-
-    /// The endpoints' addresses.
-    var addresses: [String] { transports.map(\.address) }
 
     /// Runs `model` on `request`: retries server errors and timeouts with backoff, waits out an unreachable
     /// server, and fails only for what retrying cannot fix.
@@ -171,19 +170,6 @@ final class InferenceServer: Sendable {
             return
         }
     }
-}
-
-/// How the model gateway calls servers: per-call timeout, retries, and how often a down endpoint is checked.
-public struct InferenceCallSettings: Sendable, Hashable {
-    /// How long one call may take before it counts as failed (and is retried). Default: 30 s.
-    public var timeout: Duration = .seconds(30)
-    public var retry = RetryPolicy()
-    /// How often an unreachable endpoint's readiness is checked. Default: 250 ms.
-    public var healthCheckInterval: Duration = .milliseconds(250)
-    /// Default: 2 s.
-    public var healthCheckTimeout: Duration = .seconds(2)
-
-    public init() {}
 }
 
 /// A request the model gateway gives up on: the answer it puts on the errors topic.

@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Dataflow
 import Logging
-import Metrics
 import ServiceLifecycle
 import StreamKit
 
@@ -21,10 +20,9 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     public nonisolated let configuration: ModelGatewayConfiguration
     private let logger: Logger
     private let http: HTTPClient
-    /// The server of every model served, by model name.
-    private var routes: [String: ModelServer] = [:]
-    private var servers: [String: (spec: ModelServer, connection: InferenceServer)] = [:]
-    private var modelOfTopic: [String: String] = [:]
+    /// Where the requests of each input topic served go.
+    private var inputs: [String: ModelRoute] = [:]
+    private var servers: [String: InferenceServer] = [:]
     private var flows: [TopicPartition: PartitionFlow] = [:]
     private var paused: Set<TopicPartition> = []
     private var consumer: KafkaConsumer?
@@ -33,11 +31,16 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     private let work: AsyncStream<Request>
     private let workContinuation: AsyncStream<Request>.Continuation
 
-    /// A fetched request on its way to its model's server.
+    /// A fetched request on its way to its model's server (`route` is `nil` for a topic no longer served).
     struct Request: Sendable {
         var record: KafkaConsumerRecord
-        var model: String?
-        var server: InferenceServer?
+        var route: ModelRoute?
+    }
+
+    /// What became of a request.
+    enum Outcome {
+        case answer(KafkaProducerRecord)
+        case failure(reason: String)
     }
 
     public init(configuration: ModelGatewayConfiguration, logger: Logger) {
@@ -55,7 +58,9 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     // MARK: Models
 
     /// The models served and their servers.
-    public var served: [String: ModelServer] { routes }
+    public var served: [String: ModelServer] {
+        Dictionary(uniqueKeysWithValues: inputs.values.map { ($0.model, $0.server.spec) })
+    }
 
     /// Serves exactly `models` (model name → its server) from now on: creates their topics when missing and
     /// subscribes to their input topics. Requests in flight for a model no longer served are still answered.
@@ -70,18 +75,19 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
             [topics.errors] + models.keys.flatMap { [topics.modelInputs($0), topics.modelOutputs($0)] },
             logger: logger
         )
-        var connections: [String: (spec: ModelServer, connection: InferenceServer)] = [:]
+        var connections: [String: InferenceServer] = [:]
         for server in Set(models.values) {
             if let existing = servers[server.name], existing.spec == server {
                 connections[server.name] = existing
             } else {
-                connections[server.name] = (server, try makeConnection(server))
+                connections[server.name] = try makeConnection(server)
             }
         }
-        for (name, old) in servers where connections[name]?.connection !== old.connection { old.connection.close() }
+        for (name, old) in servers where connections[name] !== old { old.close() }
         servers = connections
-        routes = models
-        modelOfTopic = Dictionary(uniqueKeysWithValues: models.keys.map { (topics.modelInputs($0), $0) })
+        inputs = Dictionary(uniqueKeysWithValues: models.map { model, server in
+            (topics.modelInputs(model), ModelRoute(model: model, server: connections[server.name]!))
+        })
         logger.info("serving models", metadata: ["models": "\(models.keys.sorted())"])
         try await subscribe()
     }
@@ -101,7 +107,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
             case .grpc: try GRPCInferenceTransport(address: endpoint)
             }
         }
-        return InferenceServer(name: server.name, transports: transports, calls: configuration.calls, logger: logger) {
+        return InferenceServer(spec: server, transports: transports, calls: configuration.calls, logger: logger) {
             [weak self] name, available in
             Task { await self?.serverAvailabilityChanged(name, available: available) }
         }
@@ -109,7 +115,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
 
     private func subscribe() async throws {
         guard let consumer, !stopping else { return }
-        let topics = modelOfTopic.keys.sorted()
+        let topics = inputs.keys.sorted()
         guard topics != subscription else { return }
         if topics.isEmpty { try consumer.unsubscribe() } else { try await consumer.subscribe(topics: topics) }
         subscription = topics
@@ -147,7 +153,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         await consumer.close()
         await producer.close()
         self.consumer = nil
-        for server in servers.values { server.connection.close() }
+        for server in servers.values { server.close() }
         try? await http.shutdown()
         if let failure { throw failure }
     }
@@ -204,11 +210,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     }
 
     private func start(_ records: [KafkaConsumerRecord]) {
-        for record in records {
-            let model = modelOfTopic[record.topic]
-            let server = model.flatMap { routes[$0] }.flatMap { servers[$0.name]?.connection }
-            workContinuation.yield(Request(record: record, model: model, server: server))
-        }
+        for record in records { workContinuation.yield(Request(record: record, route: inputs[record.topic])) }
     }
 
     private func finished(_ record: KafkaConsumerRecord) {
@@ -221,8 +223,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     /// Pauses a partition that is full or whose server cannot be reached, and resumes it once neither holds.
     private func updatePause(_ partition: TopicPartition) {
         guard let consumer, let flow = flows[partition] else { return }
-        let server = modelOfTopic[partition.topic].flatMap { routes[$0] }.flatMap { servers[$0.name]?.connection }
-        let pause = flow.isFull || server?.isAvailable == false
+        let pause = flow.isFull || inputs[partition.topic]?.server.isAvailable == false
         guard pause != paused.contains(partition) else { return }
         do {
             if pause {
@@ -239,7 +240,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
 
     private func serverAvailabilityChanged(_ name: String, available: Bool) {
         logger.log(level: available ? .info : .warning, available ? "server back: resuming its models" : "server unreachable: pausing its models", metadata: ["server": "\(name)"])
-        for partition in flows.keys where modelOfTopic[partition.topic].flatMap({ routes[$0]?.name }) == name {
+        for partition in flows.keys where inputs[partition.topic]?.server.spec.name == name {
             updatePause(partition)
         }
     }
@@ -301,70 +302,65 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     /// Takes one request to its answer or error record and reports it finished once that record is written.
     private nonisolated func answer(_ request: Request, _ producer: KafkaProducer) async {
         let started = ContinuousClock.now
-        let model = request.model ?? request.record.topic
-        guard let outcome = await outcome(of: request) else { return }
-        let answered = outcome.topic != configuration.topics.errors
-        if answered {
+        let record = request.record
+        let model = request.route?.model ?? record.topic
+        var failure: String?
+        switch await outcome(of: request) {
+        case nil:
+            return
+        case .answer(let answer):
             do {
-                _ = try await producer.send(outcome)
+                _ = try await producer.send(answer)
             } catch {
-                await writeError(
-                    for: request.record, model: model, reason: "the answer could not be written to \(outcome.topic): \(error)", producer
-                )
+                failure = "the answer could not be written to \(answer.topic): \(error)"
             }
-        } else {
-            await writeError(outcome, producer)
+        case .failure(let reason):
+            failure = reason
         }
-        Counter(label: "seldon_modelgateway_requests_total", dimensions: [("model", model), ("outcome", answered ? "answered" : "failed")]).increment()
-        Timer(label: "seldon_modelgateway_request_duration", dimensions: [("model", model)], preferredDisplayUnit: .milliseconds)
-            .recordNanoseconds((ContinuousClock.now - started).nanoseconds)
-        await finished(request.record)
+        if let failure {
+            await writeError(
+                KafkaProducerRecord(
+                    topic: configuration.topics.errors,
+                    key: record.key,
+                    value: Array(failure.utf8),
+                    headers: record.headers.setting(DataflowHeaders.error, to: model)
+                ),
+                producer
+            )
+        }
+        request.route?.record(failed: failure != nil, since: started)
+        await finished(record)
     }
 
-    /// The answer record, or the error record; `nil` when cancelled before either.
-    private nonisolated func outcome(of request: Request) async -> KafkaProducerRecord? {
+    /// The answer record, or why there is none; `nil` when cancelled before either.
+    private nonisolated func outcome(of request: Request) async -> Outcome? {
         let record = request.record
-        guard let model = request.model, let server = request.server else {
-            return errorRecord(for: record, model: request.model ?? record.topic, reason: "no server serves the model of topic \(record.topic)")
-        }
+        guard let route = request.route else { return .failure(reason: "no server serves the model of topic \(record.topic)") }
         let message: Inference_ModelInferRequest
         do {
             message = try Inference_ModelInferRequest(serializedBytes: record.value ?? [])
         } catch {
-            return errorRecord(for: record, model: model, reason: "the request is not a binary ModelInferRequest: \(error)")
+            return .failure(reason: "the request is not a binary ModelInferRequest: \(error)")
         }
         let passed = record.headers.compactMap { header -> (name: String, value: String)? in
             guard header.key.hasPrefix("x-") || header.key == DataflowHeaders.traceparent, let value = header.value else { return nil }
             return (header.key, String(decoding: value, as: UTF8.self))
         }
         do {
-            let reply = try await server.infer(model: model, message, headers: passed)
+            let reply = try await route.server.infer(model: route.model, message, headers: passed)
             var headers = record.headers
             for header in reply.headers { headers = headers.setting(header.name, to: header.value) }
-            return KafkaProducerRecord(
-                topic: configuration.topics.modelOutputs(model), key: record.key, value: try reply.response.serializedBytes(), headers: headers
-            )
+            return .answer(KafkaProducerRecord(
+                topic: configuration.topics.modelOutputs(route.model), key: record.key, value: try reply.response.serializedBytes(), headers: headers
+            ))
         } catch let failure as InferenceFailure {
-            logger.debug("request failed", metadata: ["model": "\(model)", "offset": "\(record.offset)", "reason": "\(failure)"])
-            return errorRecord(for: record, model: model, reason: failure.reason)
+            logger.debug("request failed", metadata: ["model": "\(route.model)", "offset": "\(record.offset)", "reason": "\(failure)"])
+            return .failure(reason: failure.reason)
         } catch is CancellationError {
             return nil
         } catch {
-            return errorRecord(for: record, model: model, reason: "\(error)")
+            return .failure(reason: "\(error)")
         }
-    }
-
-    private nonisolated func errorRecord(for record: KafkaConsumerRecord, model: String, reason: String) -> KafkaProducerRecord {
-        KafkaProducerRecord(
-            topic: configuration.topics.errors,
-            key: record.key,
-            value: Array(reason.utf8),
-            headers: record.headers.setting(DataflowHeaders.error, to: model)
-        )
-    }
-
-    private nonisolated func writeError(for record: KafkaConsumerRecord, model: String, reason: String, _ producer: KafkaProducer) async {
-        await writeError(errorRecord(for: record, model: model, reason: reason), producer)
     }
 
     /// Writes an error record, trying again until it is written or the gateway stops: it must not be lost.

@@ -29,7 +29,6 @@ public struct ModelGatewayConfiguration: Sendable {
     public init(bootstrapServers: [String], groupID: String = "seldon-modelgateway", topics: TopicNames = TopicNames()) {
         consumer = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: groupID)
         consumer.clientID = "seldon-modelgateway"
-        consumer.isolationLevel = .readCommitted
         producer = KafkaProducerConfiguration(bootstrapServers: bootstrapServers)
         producer.clientID = "seldon-modelgateway"
         self.topics = topics

@@ -27,7 +27,8 @@ public struct ModelServer: Sendable, Hashable {
         var served: [String: ModelServer] = [:]
         var unserved: [String] = []
         for model in models {
-            if let server = model.server.map({ known[$0.value] }) ?? defaultServer {
+            let server = if let named = model.server { known[named.value] } else { defaultServer }
+            if let server {
                 served[model.name.value] = server
             } else {
                 unserved.append(model.name.value)
