@@ -15,7 +15,8 @@ enum TestBroker {
 
     static var logger: Logger {
         var logger = Logger(label: "streamkit.test")
-        logger.logLevel = .warning
+        // DATAFLOW_TEST_LOG_LEVEL=info (or debug) shows what the components under test do.
+        logger.logLevel = ProcessInfo.processInfo.environment["DATAFLOW_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         return logger
     }
 

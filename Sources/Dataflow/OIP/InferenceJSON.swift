@@ -24,15 +24,17 @@ extension InferenceRequest {
         try validate()
     }
 
-    public func json() throws -> [UInt8] {
-        try InferenceJSON.encode(RequestBody(
+    public func json() throws -> [UInt8] { try InferenceJSON.encode(body) }
+
+    private var body: RequestBody {
+        RequestBody(
             model_name: modelName.isEmpty ? nil : modelName,
             model_version: modelVersion.isEmpty ? nil : modelVersion,
             id: id.isEmpty ? nil : id,
             parameters: parameters.isEmpty ? nil : parameters,
             inputs: inputs.map(JSONTensor.init),
             outputs: outputs.isEmpty ? nil : outputs.map { RequestedOutputBody(name: $0.name, parameters: $0.parameters.isEmpty ? nil : $0.parameters) }
-        ))
+        )
     }
 
     struct RequestBody: Codable {
@@ -64,14 +66,16 @@ extension InferenceResponse {
         try validate()
     }
 
-    public func json() throws -> [UInt8] {
-        try InferenceJSON.encode(ResponseBody(
+    public func json() throws -> [UInt8] { try InferenceJSON.encode(body) }
+
+    private var body: ResponseBody {
+        ResponseBody(
             model_name: modelName,
             model_version: modelVersion.isEmpty ? nil : modelVersion,
             id: id.isEmpty ? nil : id,
             parameters: parameters.isEmpty ? nil : parameters,
             outputs: outputs.map(JSONTensor.init)
-        ))
+        )
     }
 
     struct ResponseBody: Codable {
@@ -81,6 +85,16 @@ extension InferenceResponse {
         var parameters: InferenceParameters?
         var outputs: [JSONTensor]
     }
+}
+
+/// Requests and responses go into larger JSON documents (inspect reports) as their OIP JSON; encode them with
+/// ``InferenceJSON/encoder()`` so that non-finite floats are written as OIP writes them.
+extension InferenceRequest: Encodable {
+    public func encode(to encoder: any Encoder) throws { try body.encode(to: encoder) }
+}
+
+extension InferenceResponse: Encodable {
+    public func encode(to encoder: any Encoder) throws { try body.encode(to: encoder) }
 }
 
 /// One tensor in OIP JSON; its `data` is read according to its `datatype`.
@@ -152,7 +166,8 @@ public struct InferenceJSONError: Error, Sendable, CustomStringConvertible {
     public var description: String
 }
 
-enum InferenceJSON {
+/// The JSON coding OIP documents use.
+public enum InferenceJSON {
     static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
@@ -163,11 +178,14 @@ enum InferenceJSON {
         }
     }
 
-    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+    static func encode<T: Encodable>(_ value: T) throws -> [UInt8] { Array(try encoder().encode(value)) }
+
+    /// An encoder writing non-finite floats as `"NaN"`, `"Infinity"`, `"-Infinity"`, with sorted keys.
+    public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return Array(try encoder.encode(value))
+        return encoder
     }
 
     static func describe(_ error: DecodingError) -> String {

@@ -1,0 +1,66 @@
+import Dataflow
+
+/// Where a synchronous request goes: through a pipeline, or straight to one model over its Kafka topics.
+public enum InferenceTarget: Sendable, Hashable, CustomStringConvertible {
+    case pipeline(String)
+    case model(String)
+
+    /// The `seldon-model` header's suffix naming a pipeline (`chain.pipeline`).
+    static let pipelineSuffix = ".pipeline"
+
+    /// The target of `POST /v2/models/{name}/infer`: the `seldon-model` header decides, as in Seldon Core 2
+    /// (`{p}.pipeline` a pipeline, `{m}` a model); without the header the name in the path is a pipeline.
+    public init(modelPath name: String, seldonModel header: String?) {
+        guard let header, !header.isEmpty else {
+            self = .pipeline(name)
+            return
+        }
+        if header.hasSuffix(Self.pipelineSuffix) {
+            self = .pipeline(String(header.dropLast(Self.pipelineSuffix.count)))
+        } else {
+            self = .model(header)
+        }
+    }
+
+    /// The target a gRPC `model_name` (or a readiness call's `name`) names: `{p}.pipeline` is a pipeline, a
+    /// bare name a pipeline too unless the `seldon-model` metadata names a model.
+    init(grpcName name: String, seldonModel header: String?) {
+        if let header, !header.isEmpty {
+            self.init(modelPath: name, seldonModel: header)
+        } else if name.hasSuffix(Self.pipelineSuffix) {
+            self = .pipeline(String(name.dropLast(Self.pipelineSuffix.count)))
+        } else {
+            self = .pipeline(name)
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .pipeline(let name), .model(let name): name
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .pipeline(let name): "pipeline \(name)"
+        case .model(let name): "model \(name)"
+        }
+    }
+
+    /// Where the request is written.
+    func inputs(_ topics: TopicNames) -> String {
+        switch self {
+        case .pipeline(let name): topics.pipelineInputs(name)
+        case .model(let name): topics.modelInputs(name)
+        }
+    }
+
+    /// Where its answer or its error record comes back: a pipeline's outputs carry both; a model's errors go
+    /// to the shared errors topic.
+    func answers(_ topics: TopicNames) -> [String] {
+        switch self {
+        case .pipeline(let name): [topics.pipelineOutputs(name)]
+        case .model(let name): [topics.modelOutputs(name), topics.errors]
+        }
+    }
+}

@@ -1,0 +1,316 @@
+import Dataflow
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import StreamKit
+
+/// Serves synchronous inference over the asynchronous core: a request over HTTP or gRPC is written to its
+/// pipeline's (or model's) input topic, and answered when its answer comes back on the output topic.
+///
+/// HTTP (``PipelineGatewayRoutes``) and gRPC (`inference.GRPCInferenceService`) share ``infer(_:_:headers:)``.
+/// Instances sharing the consumer group share the answer topics' partitions; each keys its requests so that
+/// their answers come back to it. `run()` is the gateway's life (a swift-service-lifecycle `Service`).
+public final class PipelineGateway: Service, Sendable {
+    public let configuration: PipelineGatewayConfiguration
+    let directory: any PipelineDirectory
+    let router: ResponseRouter
+    let metrics: PipelineGatewayMetrics
+    /// What `/metrics` shows: this gateway's metrics, and whatever else the process records into it.
+    let registry: PrometheusCollectorRegistry
+    let logger: Logger
+    private let producer: KafkaProducer
+    private let ports = ListeningPorts()
+
+    /// - Parameters:
+    ///   - directory: the deployed pipelines and models, for routing and readiness.
+    ///   - registry: the registry `/metrics` shows; the gateway's own metrics are recorded into it.
+    public init(
+        configuration: PipelineGatewayConfiguration,
+        directory: any PipelineDirectory,
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        logger: Logger
+    ) throws {
+        self.configuration = configuration
+        self.directory = directory
+        self.registry = registry
+        self.logger = logger
+        metrics = PipelineGatewayMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        router = ResponseRouter(configuration: configuration, metrics: metrics, logger: logger)
+        producer = try KafkaProducer(configuration: configuration.producer, logger: logger)
+    }
+
+    /// The ports the HTTP and gRPC servers listen on, once they do (useful when configured with port 0).
+    public func listeningPorts() async -> (http: Int, grpc: Int?) { await ports.wait() }
+
+    // MARK: Life
+
+    /// Serves until graceful shutdown or cancellation: the servers stop taking requests and finish those they
+    /// have, then the answers stop being read.
+    public func run() async throws {
+        let http = makeHTTPServer()
+        let grpc = try makeGRPCServer()
+        if grpc == nil { await ports.setGRPC(nil) }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.router.run() }
+                group.addTask { await self.followDirectory() }
+                group.addTask {
+                    try await withThrowingDiscardingTaskGroup { servers in
+                        servers.addTask { try await http.run() }
+                        if let grpc {
+                            servers.addTask {
+                                try await withGracefulShutdownHandler {
+                                    try await grpc.serve()
+                                } onGracefulShutdown: {
+                                    grpc.beginGracefulShutdown()
+                                }
+                            }
+                            servers.addTask {
+                                let address = try await grpc.listeningAddress
+                                await self.ports.setGRPC(address?.ipv4?.port ?? address?.ipv6?.port)
+                            }
+                        }
+                    }
+                    await self.router.stop()
+                }
+                try await group.waitForAll()
+            }
+        } catch {
+            await producer.close()
+            throw error
+        }
+        await producer.close()
+    }
+
+    /// Keeps the router reading the output topics of every deployed pipeline, so that a rebalance happens when a
+    /// pipeline is deployed rather than when its first request comes. (A model's topics, which carry the traffic
+    /// of every pipeline using it, are read only once a request goes to the model directly.)
+    private func followDirectory() async {
+        let topics = configuration.topics
+        while !Task.isCancelled, await !router.hasStopped {
+            let wanted = await directory.allPipelines().filter { $0.status == .ready }.map { topics.pipelineOutputs($0.name) }
+            await router.follow(wanted)
+            try? await Task.sleep(for: configuration.directoryRefreshInterval)
+        }
+    }
+
+    private func makeHTTPServer() -> some ApplicationProtocol {
+        Application(
+            router: PipelineGatewayRoutes(gateway: self).router(),
+            configuration: ApplicationConfiguration(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "swift-dataflow"),
+            onServerRunning: { [ports] channel in await ports.setHTTP(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+    }
+
+    private func makeGRPCServer() throws -> GRPCServer<HTTP2ServerTransport.Posix>? {
+        guard let port = configuration.grpcPort else { return nil }
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: configuration.httpHost, port: port),
+            transportSecurity: .plaintext,
+            config: .defaults { $0.rpc.maxRequestPayloadSize = configuration.maxRequestBytes }
+        )
+        return GRPCServer(transport: transport, services: [GRPCInferenceService(gateway: self)])
+    }
+
+    // MARK: Inference
+
+    /// Sends `request` through `target` and waits for its answer.
+    ///
+    /// - Parameter headers: the client's headers; `x-request-id` (taken, or made up when absent), other `x-*`
+    ///   headers and `traceparent` travel with the request.
+    /// - Throws: 404 for an unknown target, 503 when it is not ready, 400 when a model failed (`<model> : <reason>`),
+    ///   504 when no answer came within ``PipelineGatewayConfiguration/timeout``, 413 for a request too large.
+    public func infer(
+        _ target: InferenceTarget,
+        _ request: InferenceRequest,
+        headers: [(name: String, value: String)]
+    ) async throws(GatewayFailure) -> InferenceAnswer {
+        let start = ContinuousClock.now
+        metrics.started()
+        do {
+            let answer = try await send(target, request, headers: headers, start: start)
+            metrics.finished(target, status: 200, since: start)
+            return answer
+        } catch {
+            metrics.finished(target, status: error.status, since: start)
+            throw error
+        }
+    }
+
+    private func send(
+        _ target: InferenceTarget,
+        _ request: InferenceRequest,
+        headers: [(name: String, value: String)],
+        start: ContinuousClock.Instant
+    ) async throws(GatewayFailure) -> InferenceAnswer {
+        try await checkReady(target)
+        let id = headers.last { $0.name == DataflowHeaders.requestID }?.value ?? (request.id.isEmpty ? Self.newRequestID() : request.id)
+        var request = request
+        request.id = id
+        let value: [UInt8]
+        do {
+            value = try request.serializedBytes()
+        } catch {
+            throw .badRequest("the request cannot be encoded: \(error)", requestID: id)
+        }
+        var recordHeaders: [KafkaHeader] = [KafkaHeader(key: DataflowHeaders.requestID, value: id)]
+        if case .pipeline(let name) = target { recordHeaders.append(KafkaHeader(key: DataflowHeaders.pipeline, value: name)) }
+        for header in headers where Self.travels(header.name) && header.name != DataflowHeaders.requestID {
+            recordHeaders.append(KafkaHeader(key: header.name, value: header.value))
+        }
+
+        let deadline = start + configuration.timeout
+        let topics = configuration.topics
+        let key: [UInt8]
+        do {
+            key = try await router.expect(id: id, answeredOn: target.answers(topics), until: deadline)
+        } catch {
+            throw error.with(requestID: id)
+        }
+        do {
+            _ = try await producer.send(KafkaProducerRecord(topic: target.inputs(topics), key: key, value: value, headers: recordHeaders))
+        } catch {
+            await router.abandon(key, because: error)
+            if (error as? KafkaError)?.code == .messageTooLarge {
+                throw .tooLarge("the request (\(value.count) bytes as protobuf) is larger than the broker accepts on \(target.inputs(topics))", requestID: id)
+            }
+            throw .unavailable("the request could not be written to \(target.inputs(topics)): \(error)", requestID: id)
+        }
+        let record: KafkaConsumerRecord
+        do {
+            record = try await router.answer(to: key)
+        } catch let failure as GatewayFailure {
+            throw failure.with(requestID: id)
+        } catch {
+            throw GatewayFailure(status: 499, message: "the client went away", requestID: id)
+        }
+        return try answer(record, target: target, id: id)
+    }
+
+    private func answer(_ record: KafkaConsumerRecord, target: InferenceTarget, id: String) throws(GatewayFailure) -> InferenceAnswer {
+        let passed = record.headers.compactMap { header -> (name: String, value: String)? in
+            guard header.key.hasPrefix("x-"), header.key != DataflowHeaders.requestID, let value = header.value else { return nil }
+            return (header.key, String(decoding: value, as: UTF8.self))
+        }
+        if let source = record.headers.string(DataflowHeaders.error) {
+            throw .badRequest("\(source) : \(String(decoding: record.value ?? [], as: UTF8.self))", requestID: id)
+        }
+        do {
+            var response = try InferenceResponse(serializedBytes: record.value ?? [])
+            response.id = id
+            if response.modelName.isEmpty { response.modelName = target.name }
+            return InferenceAnswer(response: response, requestID: id, headers: [(DataflowHeaders.requestID, id)] + passed)
+        } catch {
+            throw GatewayFailure(status: 500, message: "the answer on \(record.topic) is not a ModelInferResponse: \(error)", requestID: id)
+        }
+    }
+
+    /// 404 for a target that does not exist, 503 for a pipeline that is not ready.
+    func checkReady(_ target: InferenceTarget) async throws(GatewayFailure) {
+        switch target {
+        case .pipeline(let name):
+            guard let state = await directory.pipeline(named: name), state.status != .terminated else {
+                throw .notFound("pipeline \(name) not found")
+            }
+            guard state.status == .ready else { throw .unavailable("pipeline \(name) is not ready: \(state.status)") }
+        case .model(let name):
+            guard await directory.hasModel(named: name) else { throw .notFound("model \(name) not found") }
+        }
+    }
+
+    static func travels(_ header: String) -> Bool { header.hasPrefix("x-") || header == DataflowHeaders.traceparent }
+
+    static func newRequestID() -> String { UUID().uuidString.lowercased() }
+}
+
+extension GatewayFailure {
+    func with(requestID id: String) -> Self {
+        var failure = self
+        failure.requestID = id
+        return failure
+    }
+}
+
+/// The ports the servers listen on, for whoever waits to know them.
+actor ListeningPorts {
+    private var http: Int?
+    private var grpc: Int??
+    private var waiters: [CheckedContinuation<(http: Int, grpc: Int?), Never>] = []
+
+    func setHTTP(_ port: Int) {
+        http = port
+        resumeIfKnown()
+    }
+
+    func setGRPC(_ port: Int?) {
+        grpc = .some(port)
+        resumeIfKnown()
+    }
+
+    func wait() async -> (http: Int, grpc: Int?) {
+        if let http, let grpc { return (http, grpc) }
+        return await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func resumeIfKnown() {
+        guard let http, let grpc else { return }
+        for waiter in waiters { waiter.resume(returning: (http, grpc)) }
+        waiters.removeAll()
+    }
+}
+
+// MARK: Status, metadata, inspect
+
+extension PipelineGateway {
+    /// The version the servers report in their metadata.
+    public static let version = "0.1.0"
+
+    /// The status of `target` as readiness reports it: a pipeline's ``PipelineStatus``, or whether a model exists.
+    func status(of target: InferenceTarget) async -> String {
+        switch target {
+        case .pipeline(let name): await directory.pipeline(named: name)?.status.description ?? "NotFound"
+        case .model(let name): await directory.hasModel(named: name) ? "Ready" : "NotFound"
+        }
+    }
+
+    /// OIP model metadata for a pipeline or a model: tensors are not declared by Seldon resources, so only the
+    /// name, version and platform are known.
+    struct TargetMetadata: Encodable, Sendable {
+        var name: String
+        var versions: [String]
+        var platform: String
+        var inputs: [String] = []
+        var outputs: [String] = []
+    }
+
+    func metadata(of target: InferenceTarget) async throws(GatewayFailure) -> TargetMetadata {
+        switch target {
+        case .pipeline(let name):
+            guard let state = await directory.pipeline(named: name), state.status != .terminated else {
+                throw .notFound("pipeline \(name) not found")
+            }
+            return TargetMetadata(name: name, versions: ["\(state.version)"], platform: "swift-dataflow/pipeline")
+        case .model(let name):
+            guard await directory.hasModel(named: name) else { throw .notFound("model \(name) not found") }
+            return TargetMetadata(name: name, versions: [], platform: "swift-dataflow/model")
+        }
+    }
+
+    /// Every record of request `requestID` on the topics of `pipeline`, in the order they were written.
+    ///
+    /// - Throws: 404 for an unknown pipeline, 503 when the topics cannot be read.
+    public func inspect(_ pipeline: String, requestID: String) async throws(GatewayFailure) -> RequestInspector.Report {
+        guard let state = await directory.pipeline(named: pipeline) else { throw .notFound("pipeline \(pipeline) not found") }
+        do {
+            return try await RequestInspector(configuration: configuration, logger: logger).inspect(state.pipeline, requestID: requestID)
+        } catch {
+            throw .unavailable("the topics of pipeline \(pipeline) could not be read: \(error)", requestID: requestID)
+        }
+    }
+}

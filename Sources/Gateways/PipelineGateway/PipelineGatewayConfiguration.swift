@@ -1,0 +1,43 @@
+import Dataflow
+import StreamKit
+
+/// How the pipeline gateway reaches Kafka and where it listens.
+public struct PipelineGatewayConfiguration: Sendable {
+    /// Reads the answers: its group shares the output topics' partitions among gateway instances, and each
+    /// instance keys its requests so that their answers land in partitions it owns.
+    public var consumer: KafkaConsumerConfiguration
+    public var producer: KafkaProducerConfiguration
+    public var topics: TopicNames
+    /// Where the HTTP API listens. Default: 127.0.0.1, port 9000 (0 picks a free port).
+    public var httpHost: String = "127.0.0.1"
+    public var httpPort: Int = 9000
+    /// Where the gRPC API listens, or `nil` for none. Default: port 9001 on ``httpHost``.
+    public var grpcPort: Int? = 9001
+    /// How long a request waits for its answer before the client gets 504 with its request id. Default: 30 s.
+    public var timeout: Duration = .seconds(30)
+    /// The largest request body accepted over HTTP or gRPC; larger ones get 413. Default: 16 MiB.
+    public var maxRequestBytes: Int = 16 << 20
+    /// How often the deployed pipelines and models are looked up, so that their answer topics are read before
+    /// the first request comes. Default: 1 s.
+    public var directoryRefreshInterval: Duration = .seconds(1)
+    /// The most records inspect reads from the end of each partition of each topic. Default: 100,000.
+    public var inspectRecordsPerPartition: Int = 100_000
+
+    /// - Parameter groupID: shared by all pipeline gateway instances.
+    public init(bootstrapServers: [String], groupID: String = "seldon-pipelinegateway", topics: TopicNames = TopicNames()) {
+        consumer = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: groupID)
+        consumer.clientID = "seldon-pipelinegateway"
+        // Answers are read from where each partition stands when this instance takes it; older ones belong to
+        // requests nobody here waits for.
+        consumer.autoOffsetReset = .latest
+        producer = KafkaProducerConfiguration(bootstrapServers: bootstrapServers)
+        producer.clientID = "seldon-pipelinegateway"
+        self.topics = topics
+    }
+
+    /// Settings that suit a local single-node broker; see ``KafkaConsumerConfiguration/useLocalBrokerDefaults()``.
+    public mutating func useLocalBrokerDefaults() {
+        consumer.useLocalBrokerDefaults()
+        producer.useLocalBrokerDefaults()
+    }
+}

@@ -1,0 +1,147 @@
+import Dataflow
+import Logging
+import StreamKit
+
+/// Finds every record of one request on the topics of a pipeline — its inputs, each step's inputs and outputs,
+/// its outputs, and the errors topic — so that one can follow a request through the graph (data lineage).
+///
+/// Reads the last ``PipelineGatewayConfiguration/inspectRecordsPerPartition`` records of each partition, with a
+/// consumer of its own outside any group.
+public struct RequestInspector: Sendable {
+    let configuration: PipelineGatewayConfiguration
+    let logger: Logger
+
+    /// What inspect shows for one request.
+    public struct Report: Encodable, Sendable {
+        var pipeline: String
+        var requestID: String
+        var records: [Entry]
+
+        enum CodingKeys: String, CodingKey {
+            case pipeline, records
+            case requestID = "request_id"
+        }
+    }
+
+    /// One record of the request, where it was, and what it held.
+    public struct Entry: Encodable, Sendable {
+        var topic: String
+        /// The step whose topic it is, `nil` for the pipeline's own inputs and outputs and for errors.
+        var step: String?
+        /// `inputs`, `outputs` or `errors`.
+        var side: String
+        var partition: Int32
+        var offset: Int64
+        var timestamp: Int64
+        var key: String
+        var headers: [String: String]
+        var request: InferenceRequest?
+        var response: InferenceResponse?
+        /// For an error record: the model or step at fault and the reason.
+        var error: ErrorRecord?
+        /// A value that could not be read as what its topic carries.
+        var undecodable: String?
+    }
+
+    public struct ErrorRecord: Encodable, Sendable {
+        var source: String
+        var reason: String
+    }
+
+    /// Where a request of `pipeline` can leave records, in the order it passes them.
+    func places(of pipeline: Pipeline) -> [(topic: String, step: String?, side: String)] {
+        let topics = configuration.topics
+        var places: [(String, String?, String)] = [(topics.pipelineInputs(pipeline.name), nil, "inputs")]
+        for step in pipeline.steps {
+            places.append((topics.modelInputs(step.name), step.name, "inputs"))
+            places.append((topics.modelOutputs(step.name), step.name, "outputs"))
+        }
+        places.append((topics.pipelineOutputs(pipeline.name), nil, "outputs"))
+        places.append((topics.errors, nil, "errors"))
+        return places
+    }
+
+    func inspect(_ pipeline: Pipeline, requestID: String, timeout: Duration = .seconds(10)) async throws -> Report {
+        let places = places(of: pipeline)
+        let order = Dictionary(places.enumerated().map { ($1.topic, $0) }, uniquingKeysWith: { first, _ in first })
+        let admin = try KafkaAdmin(configuration: KafkaAdminConfiguration(matching: configuration.consumer), logger: logger)
+        let existing: [KafkaTopicDescription]
+        do {
+            existing = try await admin.describeTopics(Array(order.keys))
+            await admin.close()
+        } catch {
+            await admin.close()
+            throw error
+        }
+        var reader = configuration.consumer
+        reader.groupID = nil
+        let consumer = try KafkaConsumer(configuration: reader, logger: logger)
+        var entries: [Entry] = []
+        do {
+            var ends: [TopicPartition: Int64] = [:]
+            var starts: [TopicPartitionOffset] = []
+            for description in existing {
+                for partition in description.partitions {
+                    let topicPartition = TopicPartition(topic: description.name, partition: partition.id)
+                    let marks = try await consumer.watermarks(topicPartition)
+                    guard marks.high > marks.low else { continue }
+                    ends[topicPartition] = marks.high
+                    starts.append(TopicPartitionOffset(topicPartition, offset: max(marks.low, marks.high - Int64(configuration.inspectRecordsPerPartition))))
+                }
+            }
+            if !starts.isEmpty { try await consumer.assign(starts) }
+            let deadline = ContinuousClock.now + timeout
+            while !ends.isEmpty, ContinuousClock.now < deadline {
+                for record in try await consumer.poll(maxRecords: 5000, timeout: .milliseconds(100)) {
+                    if let entry = entry(record, pipeline: pipeline.name, requestID: requestID, places: places) { entries.append(entry) }
+                }
+                let remaining = Array(ends.keys)
+                for position in try consumer.position(remaining) where position.offset >= ends[position.topicPartition]! {
+                    ends[position.topicPartition] = nil
+                }
+            }
+            if !ends.isEmpty {
+                logger.warning("inspect stopped before the end of some partitions", metadata: ["partitions": "\(ends.keys.sorted { "\($0)" < "\($1)" })"])
+            }
+            await consumer.close()
+        } catch {
+            await consumer.close()
+            throw error
+        }
+        entries.sort { ($0.timestamp, order[$0.topic] ?? 0, $0.offset) < ($1.timestamp, order[$1.topic] ?? 0, $1.offset) }
+        return Report(pipeline: pipeline.name, requestID: requestID, records: entries)
+    }
+
+    private func entry(
+        _ record: KafkaConsumerRecord,
+        pipeline: String,
+        requestID: String,
+        places: [(topic: String, step: String?, side: String)]
+    ) -> Entry? {
+        guard record.headers.string(DataflowHeaders.requestID) == requestID,
+              record.headers.string(DataflowHeaders.pipeline) == pipeline,
+              let place = places.first(where: { $0.topic == record.topic })
+        else { return nil }
+        var headers: [String: String] = [:]
+        for header in record.headers { headers[header.key] = header.value.map { String(decoding: $0, as: UTF8.self) } ?? "" }
+        var entry = Entry(
+            topic: record.topic, step: place.step, side: place.side, partition: record.partition, offset: record.offset,
+            timestamp: record.timestamp, key: String(decoding: record.key ?? [], as: UTF8.self), headers: headers
+        )
+        let value = record.value ?? []
+        if let source = record.headers.string(DataflowHeaders.error) {
+            entry.error = ErrorRecord(source: source, reason: String(decoding: value, as: UTF8.self))
+        } else {
+            do {
+                if place.side == "inputs" {
+                    entry.request = try InferenceRequest(serializedBytes: value)
+                } else {
+                    entry.response = try InferenceResponse(serializedBytes: value)
+                }
+            } catch {
+                entry.undecodable = "\(error)"
+            }
+        }
+        return entry
+    }
+}
