@@ -9,12 +9,15 @@ import NIOCore
 import StreamKit
 import Synchronization
 
-/// The model gateway against calling MLServer directly, in one run with the same model (add/subtract), request
-/// and number of requests in flight: latency percentiles, throughput, and what the Kafka hops add.
+/// The gateways against calling MLServer directly, in one run with the same model (add/subtract), request and
+/// number of requests in flight: latency percentiles, throughput, and what the Kafka hops add.
 ///
 /// - `direct`: clients POST OIP JSON to MLServer (`/v2/models/sum/infer`) over keep-alive connections.
 /// - `model gateway`: clients write `ModelInferRequest`s to the model's input topic and read its output topic;
-///   the gateway (in this process) calls the same MLServer.
+///   the gateway (in this process) calls the same MLServer. Two Kafka hops.
+/// - `pipeline 1 step` / `pipeline 3 steps`: clients POST OIP JSON to the pipeline gateway for a pipeline of one
+///   add/subtract step (four hops: pipeline inputs, model inputs, model outputs, pipeline outputs) and of three
+///   (eight hops); the engine, the model gateway and the pipeline gateway all run in this process.
 @main
 struct GatewayBench: AsyncParsableCommand {
     @Option var bootstrap: String
@@ -46,30 +49,40 @@ struct GatewayBench: AsyncParsableCommand {
     func run() async throws {
         let direct = try await runDirect()
         let gateway = try await runModelGateway()
-        for (name, figures) in [("MLServer direct", direct), ("model gateway", gateway)] {
+        let (oneStep, threeSteps) = try await runPipelineGateway()
+        let runs = [("MLServer direct", direct, 0), ("model gateway", gateway, 2), ("pipeline 1 step", oneStep, 4), ("pipeline 3 steps", threeSteps, 8)]
+        for (name, figures, _) in runs {
             print(String(format: "%@ %5d requests, %d in flight: p50 %.2f  p90 %.2f  p99 %.2f ms   %.0f req/s",
                          name.padding(toLength: 16, withPad: " ", startingAt: 0), figures.latency.totalCount, concurrency,
                          figures.ms(50), figures.ms(90), figures.ms(99), figures.rate))
         }
-        print(String(format: "model gateway: +%.2f ms at p50, +%.2f ms at p99 (two Kafka hops); throughput %.2f of MLServer's own",
-                     gateway.ms(50) - direct.ms(50), gateway.ms(99) - direct.ms(99), gateway.rate / direct.rate))
+        for (name, figures, hops) in runs.dropFirst() {
+            print(String(format: "%@: +%.2f ms at p50, +%.2f ms at p99 over direct (%d Kafka hops, %.2f ms each at p50); throughput %.2f of MLServer's own",
+                         name, figures.ms(50) - direct.ms(50), figures.ms(99) - direct.ms(99), hops,
+                         (figures.ms(50) - direct.ms(50)) / Double(hops), figures.rate / direct.rate))
+        }
+        print(String(format: "two more steps (four hops): +%.2f ms at p50, %.2f ms per hop",
+                     threeSteps.ms(50) - oneStep.ms(50), (threeSteps.ms(50) - oneStep.ms(50)) / 4))
     }
 
-    private func runDirect() async throws -> Figures {
+    /// An HTTP client for `concurrency` callers, and a call POSTing `json` to `url` that fails unless answered 200.
+    private func httpCaller(url: String, json: [UInt8]) -> (HTTPClient, @Sendable () async throws -> Void) {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-        let json = try InferenceRequest(serializedBytes: Self.body).json()
-        let url = "\(mlserver)/v2/models/sum/infer"
-        let call: @Sendable () async throws -> Void = {
+        return (client, {
             var request = HTTPClientRequest(url: url)
             request.method = .POST
             request.headers.add(name: "content-type", value: "application/json")
             request.body = .bytes(json)
             let response = try await client.execute(request, timeout: .seconds(30))
-            _ = try await response.body.collect(upTo: 1 << 20)
-            guard response.status == .ok else { throw BenchError("MLServer answered \(response.status)") }
-        }
+            let body = try await response.body.collect(upTo: 1 << 20)
+            guard response.status == .ok else { throw BenchError("\(url) answered \(response.status): \(String(buffer: body))") }
+        })
+    }
+
+    private func runDirect() async throws -> Figures {
+        let (client, call) = httpCaller(url: "\(mlserver)/v2/models/sum/infer", json: try InferenceRequest(serializedBytes: Self.body).json())
         _ = try await closedLoop(count: min(200, requests), call)
         let figures = try await closedLoop(count: requests, call)
         try await client.shutdown()
@@ -147,6 +160,89 @@ struct GatewayBench: AsyncParsableCommand {
         _ = try? await running.value
         return figures
     }
+}
+
+extension GatewayBench {
+    /// The engine, the model gateway and the pipeline gateway, with a one-step and a three-step pipeline of the
+    /// add/subtract model: the figures of each.
+    func runPipelineGateway() async throws -> (oneStep: Figures, threeSteps: Figures) {
+        let topics = TopicNames(prefix: "bench", namespace: "pg\(UInt32.random(in: 0...UInt32.max))")
+        var engineConfiguration = DataflowConfiguration(bootstrapServers: [bootstrap], applicationID: "bench-engine-\(topics.namespace)", topics: topics)
+        engineConfiguration.streams.useLocalBrokerDefaults()
+        engineConfiguration.streams.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(topics.namespace)").path
+        let engine = DataflowEngine(configuration: engineConfiguration, logger: logger)
+
+        var models = ModelGatewayConfiguration(bootstrapServers: [bootstrap], groupID: "bench-modelgateway-\(topics.namespace)", topics: topics)
+        models.useLocalBrokerDefaults()
+        models.maxInFlightPerPartition = concurrency
+        let modelGateway = ModelGateway(configuration: models, logger: logger)
+        let server = ModelServer(name: "mlserver", endpoints: [mlserver])
+        try await modelGateway.serve(["sum": server, "sum-b": server, "sum-c": server])
+
+        var pipelines = PipelineGatewayConfiguration(bootstrapServers: [bootstrap], groupID: "bench-pipelinegateway-\(topics.namespace)", topics: topics)
+        pipelines.useLocalBrokerDefaults()
+        pipelines.httpPort = 0
+        pipelines.grpcPort = nil
+        let pipelineGateway = try PipelineGateway(configuration: pipelines, directory: engine, logger: logger)
+
+        let running = [
+            Task { try await engine.run() },
+            Task { try await modelGateway.run() },
+            Task { try await pipelineGateway.run() },
+        ]
+        let states = try await engine.apply(try Resource.load(yaml: Self.pipelines, file: "gateway-bench.yaml"))
+        guard states.allSatisfy({ $0.status == .ready }) else { throw BenchError("pipelines not ready: \(states)") }
+        let port = await pipelineGateway.listeningPorts().http
+        let json = try InferenceRequest(serializedBytes: Self.body).json()
+
+        var figures: [Figures] = []
+        for pipeline in ["adder", "sum-chain"] {
+            let (client, call) = httpCaller(url: "http://127.0.0.1:\(port)/v2/pipelines/\(pipeline)/infer", json: json)
+            _ = try await closedLoop(count: min(200, requests), call)
+            figures.append(try await closedLoop(count: requests, call))
+            try await client.shutdown()
+        }
+        for task in running.reversed() {
+            task.cancel()
+            _ = try? await task.value
+        }
+        return (figures[0], figures[1])
+    }
+
+    static let pipelines = """
+        apiVersion: mlops.seldon.io/v1alpha1
+        kind: Model
+        metadata: {name: sum}
+        ---
+        apiVersion: mlops.seldon.io/v1alpha1
+        kind: Model
+        metadata: {name: sum-b}
+        ---
+        apiVersion: mlops.seldon.io/v1alpha1
+        kind: Model
+        metadata: {name: sum-c}
+        ---
+        apiVersion: mlops.seldon.io/v1alpha1
+        kind: Pipeline
+        metadata: {name: adder}
+        spec:
+          steps: [{name: sum}]
+          output: {steps: [sum]}
+        ---
+        apiVersion: mlops.seldon.io/v1alpha1
+        kind: Pipeline
+        metadata: {name: sum-chain}
+        spec:
+          steps:
+            - name: sum
+            - name: sum-b
+              inputs: [sum]
+              tensorMap: {sum.outputs.OUTPUT0: INPUT0, sum.outputs.OUTPUT1: INPUT1}
+            - name: sum-c
+              inputs: [sum-b]
+              tensorMap: {sum-b.outputs.OUTPUT0: INPUT0, sum-b.outputs.OUTPUT1: INPUT1}
+          output: {steps: [sum-c]}
+        """
 }
 
 /// A shared counter for the concurrent callers.
