@@ -20,6 +20,13 @@ public struct GatewayFailure: Error, Sendable, Hashable, CustomStringConvertible
     static func tooLarge(_ message: String, requestID: String? = nil) -> Self { Self(status: 413, message: message, requestID: requestID) }
     static func unavailable(_ message: String, requestID: String? = nil) -> Self { Self(status: 503, message: message, requestID: requestID) }
 
+    /// The same failure, naming the request it befell.
+    func with(requestID id: String) -> Self {
+        var failure = self
+        failure.requestID = id
+        return failure
+    }
+
     /// The gRPC status for the same failure.
     var grpcCode: RPCError.Code {
         switch status {
