@@ -2,7 +2,7 @@ import Dataflow
 import StreamKit
 
 /// How the model gateway reaches Kafka and the model servers.
-public struct ModelGatewayConfiguration: Sendable {
+public struct ModelGatewayConfiguration: GatewayKafkaClients, Sendable {
     public var consumer: KafkaConsumerConfiguration
     public var producer: KafkaProducerConfiguration
     public var topics: TopicNames
@@ -27,16 +27,7 @@ public struct ModelGatewayConfiguration: Sendable {
     /// - Parameter groupID: the consumer group shared by all model gateway instances; each answers the requests
     ///   of the partitions it is assigned.
     public init(bootstrapServers: [String], groupID: String = "seldon-modelgateway", topics: TopicNames = TopicNames()) {
-        consumer = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: groupID)
-        consumer.clientID = "seldon-modelgateway"
-        producer = KafkaProducerConfiguration(bootstrapServers: bootstrapServers)
-        producer.clientID = "seldon-modelgateway"
+        (consumer, producer) = Self.clients(bootstrapServers: bootstrapServers, groupID: groupID, clientID: "seldon-modelgateway")
         self.topics = topics
-    }
-
-    /// Settings that suit a local single-node broker; see ``KafkaConsumerConfiguration/useLocalBrokerDefaults()``.
-    public mutating func useLocalBrokerDefaults() {
-        consumer.useLocalBrokerDefaults()
-        producer.useLocalBrokerDefaults()
     }
 }

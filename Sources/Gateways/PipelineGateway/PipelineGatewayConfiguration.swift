@@ -2,7 +2,7 @@ import Dataflow
 import StreamKit
 
 /// How the pipeline gateway reaches Kafka and where it listens.
-public struct PipelineGatewayConfiguration: Sendable {
+public struct PipelineGatewayConfiguration: GatewayKafkaClients, Sendable {
     /// Reads the answers: its group shares the output topics' partitions among gateway instances, and each
     /// instance keys its requests so that their answers land in partitions it owns.
     public var consumer: KafkaConsumerConfiguration
@@ -25,19 +25,10 @@ public struct PipelineGatewayConfiguration: Sendable {
 
     /// - Parameter groupID: shared by all pipeline gateway instances.
     public init(bootstrapServers: [String], groupID: String = "seldon-pipelinegateway", topics: TopicNames = TopicNames()) {
-        consumer = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: groupID)
-        consumer.clientID = "seldon-pipelinegateway"
+        (consumer, producer) = Self.clients(bootstrapServers: bootstrapServers, groupID: groupID, clientID: "seldon-pipelinegateway")
         // Answers are read from where each partition stands when this instance takes it; older ones belong to
         // requests nobody here waits for.
         consumer.autoOffsetReset = .latest
-        producer = KafkaProducerConfiguration(bootstrapServers: bootstrapServers)
-        producer.clientID = "seldon-pipelinegateway"
         self.topics = topics
-    }
-
-    /// Settings that suit a local single-node broker; see ``KafkaConsumerConfiguration/useLocalBrokerDefaults()``.
-    public mutating func useLocalBrokerDefaults() {
-        consumer.useLocalBrokerDefaults()
-        producer.useLocalBrokerDefaults()
     }
 }
