@@ -78,7 +78,7 @@ struct GRPCInferenceService: Inference_GRPCInferenceService.ServiceProtocol {
     func modelReady(request: ServerRequest<Inference_ModelReadyRequest>, context: ServerContext) async throws -> ServerResponse<Inference_ModelReadyResponse> {
         let target = InferenceTarget(grpcName: request.message.name, seldonModel: request.metadata[stringValues: "seldon-model"].first(where: { _ in true }))
         do {
-            try await gateway.checkReady(target)
+            try await gateway.readiness(of: target)
             var response = Inference_ModelReadyResponse()
             response.ready = true
             return ServerResponse(message: response)

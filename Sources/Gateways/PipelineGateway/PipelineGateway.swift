@@ -243,6 +243,16 @@ extension PipelineGateway {
         }
     }
 
+    /// Whether `target` can be served now: it exists and is ready, and this instance reads its answers.
+    ///
+    /// - Throws: 404 for an unknown target, 503 with the status otherwise.
+    func readiness(of target: InferenceTarget) async throws(GatewayFailure) {
+        try await checkReady(target)
+        if case .pipeline(let name) = target, await !router.reads(configuration.topics.pipelineOutputs(name)) {
+            throw .unavailable("pipeline \(name) is ready, but this gateway instance does not read its answers yet")
+        }
+    }
+
     /// OIP model metadata for a pipeline or a model: tensors are not declared by Seldon resources, so only the
     /// name, version and platform are known.
     struct TargetMetadata: Encodable, Sendable {

@@ -100,12 +100,11 @@ struct PipelineGatewayRoutes: Sendable {
 
     private func ready(_ target: InferenceTarget) async -> Response {
         do {
-            try await gateway.checkReady(target)
+            try await gateway.readiness(of: target)
             return Self.json(.ok, Readiness(name: target.name, ready: true, status: "Ready"))
         } catch {
             if error.status == 404 { return Self.failure(error) }
-            let status = await gateway.status(of: target)
-            return Self.json(.serviceUnavailable, Readiness(name: target.name, ready: false, status: status))
+            return Self.json(.serviceUnavailable, Readiness(name: target.name, ready: false, status: await gateway.status(of: target), reason: error.message))
         }
     }
 
@@ -131,6 +130,7 @@ struct PipelineGatewayRoutes: Sendable {
         var name: String
         var ready: Bool
         var status: String
+        var reason: String?
     }
 
     struct ServerMetadata: Encodable {

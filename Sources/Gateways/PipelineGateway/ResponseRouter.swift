@@ -19,8 +19,8 @@ actor ResponseRouter: KafkaRebalanceListener {
     /// Where this instance stopped reading partitions taken away from it.
     private var positions: [TopicPartition: Int64] = [:]
     private var stopping = false
-    /// Whether the deployed pipelines' answer topics have been looked up once.
-    private var followed = false
+    /// The answer topics of the pipelines deployed when the router started, once looked up.
+    private var initialTopics: Set<String>?
     /// The topics this instance has owned partitions of.
     private var everOwned: Set<String> = []
 
@@ -36,9 +36,13 @@ actor ResponseRouter: KafkaRebalanceListener {
     /// Whether the router has been told to stop.
     var hasStopped: Bool { stopping }
 
-    /// Whether the router reads answers and has been given partitions of every answer topic it reads (a later
-    /// rebalance, which moves partitions only for a moment, does not make it unready).
-    var isReady: Bool { isRunning && followed && subscription.isSubset(of: everOwned) }
+    /// Whether the router reads answers and has been given partitions of the answer topics of every pipeline
+    /// deployed when it started. (Later rebalances move partitions only for a moment, and a pipeline deployed
+    /// later has its own readiness: ``reads(_:)``.)
+    var isReady: Bool { isRunning && initialTopics.map { $0.isSubset(of: everOwned) } ?? false }
+
+    /// Whether this instance has been given partitions of `topic`, and so can key requests answered there.
+    func reads(_ topic: String) -> Bool { everOwned.contains(topic) }
 
     /// Requests waiting for their answers.
     var waiting: Int { book.waiting }
@@ -175,7 +179,7 @@ actor ResponseRouter: KafkaRebalanceListener {
         guard consumer != nil, !stopping else { return }
         do {
             try await add(topics)
-            followed = true
+            if initialTopics == nil { initialTopics = Set(topics).intersection(subscription) }
         } catch {
             logger.warning("could not follow answer topics", metadata: ["error": "\(error.message)"])
         }
