@@ -86,10 +86,17 @@ public actor DataflowEngine: Service {
             }
         }
         guard errors.isEmpty else { throw ResourceErrors(errors: errors) }
+        guard !written.isEmpty else { return [] }
         for resource in written { pipelineResources[resource.name.value] = resource }
         let valid = pipelines
         return await serially { await self.deploy(valid) }
     }
+
+    /// Forgets model `name` (pipelines still using it keep running; their requests wait on its topic).
+    public func deleteModel(_ name: String) { models[name] = nil }
+
+    /// Forgets server `name`.
+    public func deleteServer(_ name: String) { servers[name] = nil }
 
     /// Removes pipeline `name`: its records stop being processed; its topics stay.
     ///

@@ -29,6 +29,14 @@ public enum Resource: Sendable, Hashable {
     ///
     /// - Throws: ``ResourceErrors`` with every document's first problem (YAML that does not parse stops at once).
     public static func load(yaml text: String, file: String) throws(ResourceErrors) -> [Resource] {
+        try documents(yaml: text, file: file).map(\.resource)
+    }
+
+    /// Reads every document of multi-document YAML text, each resource with the YAML of its own document, so that
+    /// resources can be stored and read back one by one.
+    ///
+    /// - Throws: ``ResourceErrors`` as ``load(yaml:file:)``.
+    public static func documents(yaml text: String, file: String) throws(ResourceErrors) -> [(resource: Resource, yaml: String)] {
         var documents: [Node] = []
         do {
             // Parser rather than compose_all, whose sequence ends quietly at a syntax error.
@@ -37,11 +45,13 @@ public enum Resource: Sendable, Hashable {
         } catch {
             throw ResourceErrors(errors: [syntaxError(error, file: file)])
         }
-        var resources: [Resource] = []
+        var resources: [(Resource, String)] = []
         var errors: [ResourceError] = []
         for document in documents {
             do throws(ResourceError) {
-                if let resource = try Resource(YAMLNode(node: document, file: file, field: "")) { resources.append(resource) }
+                if let resource = try Resource(YAMLNode(node: document, file: file, field: "")) {
+                    resources.append((resource, (try? Yams.serialize(node: document)) ?? ""))
+                }
             } catch {
                 errors.append(error)
             }

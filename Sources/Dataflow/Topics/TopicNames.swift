@@ -19,6 +19,9 @@ public struct TopicNames: Sendable, Hashable {
     public func pipelineOutputs(_ pipeline: String) -> String { join("pipeline", pipeline, "outputs") }
     /// Requests a model could not answer, with the header ``DataflowHeaders/error`` naming the model.
     public var errors: String { join("errors", "errors") }
+    /// The applied resources (the desired state), one record per resource keyed `Kind/name`, compacted; every
+    /// instance reads it whole to converge on the same pipelines.
+    public var controlResources: String { join("control", "resources") }
     /// Records the engine could not handle at all (a write refused by the broker), with the reason in headers.
     public var deadLetters: String { join("errors", "dataflow") }
 

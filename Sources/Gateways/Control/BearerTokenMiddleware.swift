@@ -1,0 +1,23 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// Refuses requests without `Authorization: Bearer <token>` with 401 when a token is configured.
+struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String
+
+    // `@concurrent`: the protocol's closure is a plain async function; this module makes them nonsending by default.
+    @concurrent
+    func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.headers[.authorization] == "Bearer \(token)" else {
+            var response = Response(
+                status: .unauthorized,
+                headers: [.contentType: "application/json", .wwwAuthenticate: "Bearer"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"error":"missing or wrong bearer token (Authorization: Bearer <token>)"}"#))
+            )
+            response.headers[.contentType] = "application/json"
+            return response
+        }
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,104 @@
+import Dataflow
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// The control API, served by `dataflow serve` and used by the CLI:
+///
+/// - `POST /v1/resources` (multi-document YAML; `?file=` names it in errors): apply; 200 with each resource's
+///   outcome, 400 naming file, line and field of every problem.
+/// - `DELETE /v1/pipelines/{name}`, `/v1/models/{name}`, `/v1/servers/{name}`.
+/// - `GET /v1/pipelines`, `/v1/pipelines/{name}`, `/v1/models`, `/v1/servers`: what is applied, with status.
+/// - `GET /v1/health`: 200 once the desired state is recovered.
+struct ControlRoutes: Sendable {
+    let control: ControlPlane
+    /// The largest resource file accepted.
+    static let maxBodyBytes = 4 << 20
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        if let token = control.configuration.authToken { router.add(middleware: BearerTokenMiddleware(token: token)) }
+        router.post("/v1/resources") { request, _ in
+            let file = request.uri.queryParameters.get("file") ?? "request body"
+            let body: ByteBuffer
+            do {
+                body = try await request.body.collect(upTo: Self.maxBodyBytes)
+            } catch {
+                return Self.failure(413, "the resource file is larger than \(Self.maxBodyBytes) bytes")
+            }
+            do {
+                return Self.json(.ok, ["resources": try await control.apply(yaml: String(buffer: body), file: file)])
+            } catch {
+                return Self.failure(error)
+            }
+        }
+        for (path, kind) in [("pipelines", "Pipeline"), ("models", "Model"), ("servers", "Server")] {
+            router.delete("/v1/\(path)/:name") { _, context in
+                let name = try context.parameters.require("name")
+                do {
+                    try await control.delete(kind: kind, name: name)
+                    return Self.json(.ok, ["deleted": "\(kind.lowercased()) \(name)"])
+                } catch {
+                    return Self.failure(error)
+                }
+            }
+        }
+        router.get("/v1/pipelines") { _, _ in
+            var listed: [PipelineSummary] = []
+            for entry in await control.desired.resources(ofKind: "Pipeline") {
+                listed.append(await summary(entry))
+            }
+            return Self.json(.ok, ["pipelines": listed])
+        }
+        router.get("/v1/pipelines/:name") { _, context in
+            let name = try context.parameters.require("name")
+            guard let entry = await control.desired.entry(kind: "Pipeline", name: name) else {
+                return Self.failure(404, "pipeline \(name) not found")
+            }
+            return Self.json(.ok, await summary(entry))
+        }
+        for (path, kind) in [("models", "Model"), ("servers", "Server")] {
+            router.get("/v1/\(path)") { _, _ in
+                let listed = await control.desired.resources(ofKind: kind).map { ResourceSummary(name: $0.resource.name.value, yaml: $0.yaml) }
+                return Self.json(.ok, [path: listed])
+            }
+        }
+        router.get("/v1/health") { _, _ in
+            Response(status: await control.isRecovered ? .ok : .serviceUnavailable)
+        }
+        return router
+    }
+
+    struct PipelineSummary: Encodable {
+        var name: String
+        var status: String
+        var version: Int?
+        var yaml: String
+    }
+
+    struct ResourceSummary: Encodable {
+        var name: String
+        var yaml: String
+    }
+
+    private func summary(_ entry: DesiredState.Entry) async -> PipelineSummary {
+        let name = entry.resource.name.value
+        let state = await control.deployment.engine?.state(of: name)
+        return PipelineSummary(name: name, status: state?.status.description ?? "Applied", version: state?.version, yaml: entry.yaml)
+    }
+
+    static func failure(_ error: any Error) -> Response {
+        guard let failure = error as? ControlFailure else { return failure(500, "\(error)") }
+        return Self.failure(failure.status, failure.description)
+    }
+
+    static func failure(_ status: Int, _ message: String) -> Response {
+        json(HTTPResponse.Status(code: status), ["error": message])
+    }
+
+    static func json(_ status: HTTPResponse.Status, _ body: some Encodable) -> Response {
+        let bytes = (try? InferenceJSON.encoder().encode(body)).map(Array.init) ?? Array(#"{"error":"the answer could not be encoded"}"#.utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

@@ -1,0 +1,55 @@
+import Dataflow
+import Logging
+
+/// The parts of this process that run what the desired state says: the engine and the model gateway, either
+/// absent when this instance does not run that role.
+public struct LocalDeployment: Sendable {
+    public var engine: DataflowEngine?
+    public var modelGateway: ModelGateway?
+    /// The server of models whose resource names none.
+    public var defaultServer: ModelServer?
+
+    public init(engine: DataflowEngine?, modelGateway: ModelGateway?, defaultServer: ModelServer? = nil) {
+        self.engine = engine
+        self.modelGateway = modelGateway
+        self.defaultServer = defaultServer
+    }
+
+    /// Brings the local parts in line with `changes`, `state` being the whole desired state after them.
+    func reconcile(_ changes: [DesiredState.Change], state: DesiredState, logger: Logger) async {
+        var applied: [Resource] = []
+        var modelsChanged = false
+        for change in changes {
+            switch change {
+            case .applied(let resource):
+                applied.append(resource)
+                if case .pipeline = resource {} else { modelsChanged = true }
+            case .deleted(let kind, let name):
+                switch kind {
+                case "Pipeline": await engine?.delete(name)
+                case "Model": await engine?.deleteModel(name)
+                default: await engine?.deleteServer(name)
+                }
+                if kind != "Pipeline" { modelsChanged = true }
+            }
+        }
+        if let engine, !applied.isEmpty {
+            do {
+                try await engine.apply(applied)
+            } catch {
+                logger.error("could not deploy applied resources", metadata: ["error": "\(error)"])
+            }
+        }
+        if let modelGateway, modelsChanged {
+            let assigned = ModelServer.assign(models: state.models, servers: state.servers, defaultServer: defaultServer)
+            if !assigned.unserved.isEmpty {
+                logger.warning("models without a server wait for one", metadata: ["models": "\(assigned.unserved)"])
+            }
+            do {
+                try await modelGateway.serve(assigned.served)
+            } catch {
+                logger.error("the model gateway cannot serve the models applied", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
