@@ -118,8 +118,13 @@ let package = Package(
             name: "dataflow",
             dependencies: [
                 "Gateways",
+                "Dataflow",
+                "StreamKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 

@@ -5,7 +5,7 @@ struct DataflowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dataflow",
         abstract: "swift-dataflow: stream processing and ML inference pipelines over Kafka.",
-        subcommands: [RunCommand.self],
-        defaultSubcommand: RunCommand.self
+        subcommands: [ServeCommand.self],
+        defaultSubcommand: ServeCommand.self
     )
 }

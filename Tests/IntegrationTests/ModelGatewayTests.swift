@@ -120,6 +120,15 @@ struct ModelGatewayTests {
     @Test func aServerKilledMidLoadMakesRequestsWaitAndAllAreAnsweredOnceItIsBack() async throws {
         let name = TestBroker.uniqueName("mlserver-killed")
         let address = try await TestModelServer.start(name)
+        do {
+            try await killAndRestart(name, address)
+        } catch {
+            try? await TestModelServer.stop(name)
+            throw error
+        }
+    }
+
+    func killAndRestart(_ name: String, _ address: String) async throws {
         let port = try #require(URL(string: address)?.port)
         let gateway = try await gateway(["sum": ModelServer(name: name, endpoints: [address])])
         let running = Task { try await gateway.run() }

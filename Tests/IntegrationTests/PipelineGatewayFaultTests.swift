@@ -14,6 +14,15 @@ struct PipelineGatewayFaultTests {
     @Test func aModelServerKilledMidLoadAndRestarted() async throws {
         let server = TestBroker.uniqueName("mlserver-pg")
         let address = try await TestModelServer.start(server)
+        do {
+            try await killAndRestart(server, address)
+        } catch {
+            try? await TestModelServer.stop(server)
+            throw error
+        }
+    }
+
+    func killAndRestart(_ server: String, _ address: String) async throws {
         let port = try #require(URL(string: address)?.port)
         let topics = TopicNames(prefix: "seldon", namespace: TestBroker.uniqueName("pgfault"))
 
