@@ -119,13 +119,7 @@ struct ModelGatewayTests {
 
     @Test func aServerKilledMidLoadMakesRequestsWaitAndAllAreAnsweredOnceItIsBack() async throws {
         let name = TestBroker.uniqueName("mlserver-killed")
-        let address = try await TestModelServer.start(name)
-        do {
-            try await killAndRestart(name, address)
-        } catch {
-            try? await TestModelServer.stop(name)
-            throw error
-        }
+        try await TestModelServer.with(name) { address in try await killAndRestart(name, address) }
     }
 
     func killAndRestart(_ name: String, _ address: String) async throws {
@@ -155,7 +149,6 @@ struct ModelGatewayTests {
         }
         #expect(try await TestBroker.consume(errors, count: 1, timeout: .seconds(1)).isEmpty, "no request failed")
 
-        try await TestModelServer.stop(name)
         await outputs.close()
         await errors.close()
         running.cancel()

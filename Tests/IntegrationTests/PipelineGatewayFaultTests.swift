@@ -13,13 +13,7 @@ struct PipelineGatewayFaultTests {
 
     @Test func aModelServerKilledMidLoadAndRestarted() async throws {
         let server = TestBroker.uniqueName("mlserver-pg")
-        let address = try await TestModelServer.start(server)
-        do {
-            try await killAndRestart(server, address)
-        } catch {
-            try? await TestModelServer.stop(server)
-            throw error
-        }
+        try await TestModelServer.with(server) { address in try await killAndRestart(server, address) }
     }
 
     func killAndRestart(_ server: String, _ address: String) async throws {
@@ -108,7 +102,6 @@ struct PipelineGatewayFaultTests {
         #expect(after.status == 200, "\(after.text)")
         #expect(try await impatient.metric("seldon_pipelinegateway_requests_in_flight") == 0)
 
-        try await TestModelServer.stop(server)
         for task in [patientRun, impatientRun, modelGatewayRun, engineRun] {
             task.cancel()
             try? await task.value

@@ -24,6 +24,19 @@ enum TestModelServer {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Runs `body` with an MLServer of its own named `name` (given its REST base URL), and stops the server
+    /// afterwards, whether `body` succeeded or not (the body may stop and restart it meanwhile).
+    static func with(_ name: String, _ body: (String) async throws -> Void) async throws {
+        let address = try await start(name)
+        do {
+            try await body(address)
+        } catch {
+            try? await stop(name)
+            throw error
+        }
+        try await stop(name)
+    }
+
     /// Ends the MLServer named `name` (its whole process group).
     static func stop(_ name: String) async throws {
         try await script(["stop", "--name", name])
