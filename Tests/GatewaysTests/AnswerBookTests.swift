@@ -23,10 +23,10 @@ struct AnswerBookTests {
         book.own([TopicPartition(topic: "errors", partition: 1), TopicPartition(topic: "errors", partition: 2)])
         var plain = 0
         for index in 0..<200 {
-            let key = try #require(book.key(for: "request-\(index)", answeredOn: ["outputs", "errors"]))
+            let text = try #require(book.key(for: "request-\(index)", answeredOn: ["outputs", "errors"]))
+            let key = Array(text.utf8)
             #expect(KeyPartitioner.partition(of: key, partitions: 4) == 1)
             #expect([1, 2].contains(KeyPartitioner.partition(of: key, partitions: 8)))
-            let text = String(decoding: key, as: UTF8.self)
             #expect(text == "request-\(index)" || text.hasPrefix("request-\(index)."), "keys are made from the request id")
             if text == "request-\(index)" { plain += 1 }
         }
@@ -53,7 +53,7 @@ struct AnswerBookTests {
     @Test func aKeyWaitedForOrGivenUpIsNotUsedAgain() throws {
         var book = book(owning: ["outputs": [0, 1, 2, 3]])
         let first = try #require(book.key(for: "same-id", answeredOn: ["outputs"]))
-        #expect(String(decoding: first, as: UTF8.self) == "same-id")
+        #expect(first == "same-id")
         book.expect("same-id", on: ["outputs"], until: .now + .seconds(1))
         let second = try #require(book.key(for: "same-id", answeredOn: ["outputs"]))
         #expect(second != first)

@@ -65,31 +65,18 @@ public actor DataflowEngine: Service {
     /// - Throws: ``ResourceErrors`` when a pipeline is invalid, before anything changes.
     @discardableResult
     public func apply(_ resources: [Resource]) async throws -> [PipelineState] {
-        var catalog = pipelineResources
         var written: [PipelineResource] = []
         for resource in resources {
             switch resource {
-            case .pipeline(let pipeline):
-                catalog[pipeline.name.value] = pipeline
-                written.append(pipeline)
+            case .pipeline(let pipeline): written.append(pipeline)
             case .model(let model): models[model.name.value] = model
             case .server(let server): servers[server.name.value] = server
             }
         }
-        var pipelines: [Pipeline] = []
-        var errors: [ResourceError] = []
-        for resource in written {
-            do {
-                pipelines.append(try Pipeline(resource, catalog: catalog))
-            } catch {
-                errors += error.errors
-            }
-        }
-        guard errors.isEmpty else { throw ResourceErrors(errors: errors) }
+        let pipelines = try Pipeline.validate(written, replacing: pipelineResources)
         guard !written.isEmpty else { return [] }
         for resource in written { pipelineResources[resource.name.value] = resource }
-        let valid = pipelines
-        return await serially { await self.deploy(valid) }
+        return await serially { await self.deploy(pipelines) }
     }
 
     /// Forgets model `name` (pipelines still using it keep running; their requests wait on its topic).

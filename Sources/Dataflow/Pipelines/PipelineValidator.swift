@@ -228,4 +228,24 @@ extension Pipeline {
         var validator = PipelineValidator(resource: resource, catalog: catalog)
         self = try validator.validate()
     }
+
+    /// Checks `resources` together, each against `deployed` with all of `resources` in place of the deployed
+    /// pipelines of the same names.
+    ///
+    /// - Throws: ``ResourceErrors`` with every problem of every pipeline.
+    public static func validate(_ resources: [PipelineResource], replacing deployed: [String: PipelineResource]) throws(ResourceErrors) -> [Pipeline] {
+        var catalog = deployed
+        for resource in resources { catalog[resource.name.value] = resource }
+        var pipelines: [Pipeline] = []
+        var errors: [ResourceError] = []
+        for resource in resources {
+            do {
+                pipelines.append(try Pipeline(resource, catalog: catalog))
+            } catch {
+                errors += error.errors
+            }
+        }
+        guard errors.isEmpty else { throw ResourceErrors(errors: errors) }
+        return pipelines
+    }
 }

@@ -6,7 +6,7 @@ import ServiceLifecycle
 public final class ControlAPI: Service, Sendable {
     public let control: ControlPlane
     private let logger: Logger
-    private let ports = ListeningPorts()
+    private let port = ListeningPort()
 
     public init(control: ControlPlane, logger: Logger) {
         self.control = control
@@ -14,17 +14,10 @@ public final class ControlAPI: Service, Sendable {
     }
 
     /// The port the API listens on, once it does (useful when configured with port 0).
-    public func listeningPort() async -> Int { await ports.wait().http }
+    public func listeningPort() async -> Int { await port.wait() ?? 0 }
 
     public func run() async throws {
         let configuration = control.configuration
-        await ports.setGRPC(nil)
-        let application = Application(
-            router: ControlRoutes(control: control).router(),
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "swift-dataflow"),
-            onServerRunning: { [ports] channel in await ports.setHTTP(channel.localAddress?.port ?? 0) },
-            logger: logger
-        )
-        try await application.run()
+        try await port.application(router: ControlRoutes(control: control).router(), host: configuration.host, port: configuration.port, logger: logger).run()
     }
 }

@@ -138,17 +138,12 @@ public actor ControlPlane: Service {
             throw .invalid(error.description)
         }
         guard !documents.isEmpty else { throw .invalid("\(file): no resource in the document") }
-        var catalog = state.pipelines
-        for case .pipeline(let pipeline) in documents.map(\.resource) { catalog[pipeline.name.value] = pipeline }
-        var problems: [String] = []
-        for case .pipeline(let pipeline) in documents.map(\.resource) {
-            do throws(ResourceErrors) {
-                _ = try Pipeline(pipeline, catalog: catalog)
-            } catch {
-                problems.append(error.description)
-            }
+        let pipelines = documents.compactMap { if case .pipeline(let pipeline) = $0.resource { pipeline } else { nil } }
+        do {
+            _ = try Pipeline.validate(pipelines, replacing: state.pipelines)
+        } catch {
+            throw .invalid(error.description)
         }
-        guard problems.isEmpty else { throw .invalid(problems.joined(separator: "\n")) }
 
         try await write(documents.map { (DesiredState.key(kind: $0.resource.kind, name: $0.resource.name.value), $0.yaml) })
         var outcomes: [Outcome] = []

@@ -57,7 +57,7 @@ struct AnswerBook {
     /// A key made from `id` whose records land in owned partitions of every one of `topics`, or `nil` when
     /// no owned partition of some topic is known yet. A key waited for, or given up recently, is not used again:
     /// a late answer to an earlier request with the same id must not answer this one.
-    func key(for id: String, answeredOn topics: [String]) -> [UInt8]? {
+    func key(for id: String, answeredOn topics: [String]) -> String? {
         var targets: [(partitions: Int32, owned: Set<Int32>)] = []
         for topic in topics {
             guard let count = partitionCounts[topic], let owned = owned[topic], !owned.isEmpty else { return nil }
@@ -67,10 +67,10 @@ struct AnswerBook {
         // Enough candidates that missing them all is vanishingly unlikely.
         let attempts = max(64, Int(64 / fraction))
         for attempt in 0..<attempts {
-            let text = attempt == 0 ? id : "\(id).\(attempt)"
-            guard pending[text] == nil, expired[text] == nil else { continue }
-            let key = Array(text.utf8)
-            if targets.allSatisfy({ $0.owned.contains(KeyPartitioner.partition(of: key, partitions: $0.partitions)) }) {
+            let key = attempt == 0 ? id : "\(id).\(attempt)"
+            guard pending[key] == nil, expired[key] == nil else { continue }
+            let bytes = Array(key.utf8)
+            if targets.allSatisfy({ $0.owned.contains(KeyPartitioner.partition(of: bytes, partitions: $0.partitions)) }) {
                 return key
             }
         }

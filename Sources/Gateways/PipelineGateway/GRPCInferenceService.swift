@@ -41,7 +41,7 @@ struct GRPCInferenceService: Inference_GRPCInferenceService.ServiceProtocol {
             return (entry.key.lowercased(), value)
         }
         let requestID = headers.last { $0.name == DataflowHeaders.requestID }?.value
-        let target = InferenceTarget(grpcName: message.modelName, seldonModel: headers.last { $0.name == "seldon-model" }?.value)
+        let target = Self.target(named: message.modelName, metadata)
         let request: InferenceRequest
         do {
             request = try InferenceRequest(protobuf: message)
@@ -53,6 +53,13 @@ struct GRPCInferenceService: Inference_GRPCInferenceService.ServiceProtocol {
         } catch {
             throw Self.rpcError(error)
         }
+    }
+
+    /// The target a call names, as ``InferenceTarget/init(grpcName:seldonModel:)`` reads it.
+    static func target(named name: String, _ metadata: Metadata) -> InferenceTarget {
+        var seldonModel: String?
+        for value in metadata[stringValues: "seldon-model"] { seldonModel = value }
+        return InferenceTarget(grpcName: name, seldonModel: seldonModel)
     }
 
     static func rpcError(_ failure: GatewayFailure) -> RPCError {
@@ -76,7 +83,7 @@ struct GRPCInferenceService: Inference_GRPCInferenceService.ServiceProtocol {
     }
 
     func modelReady(request: ServerRequest<Inference_ModelReadyRequest>, context: ServerContext) async throws -> ServerResponse<Inference_ModelReadyResponse> {
-        let target = InferenceTarget(grpcName: request.message.name, seldonModel: request.metadata[stringValues: "seldon-model"].first(where: { _ in true }))
+        let target = Self.target(named: request.message.name, request.metadata)
         do {
             try await gateway.readiness(of: target)
             var response = Inference_ModelReadyResponse()
@@ -103,7 +110,7 @@ struct GRPCInferenceService: Inference_GRPCInferenceService.ServiceProtocol {
         request: ServerRequest<Inference_ModelMetadataRequest>,
         context: ServerContext
     ) async throws -> ServerResponse<Inference_ModelMetadataResponse> {
-        let target = InferenceTarget(grpcName: request.message.name, seldonModel: request.metadata[stringValues: "seldon-model"].first(where: { _ in true }))
+        let target = Self.target(named: request.message.name, request.metadata)
         do {
             let metadata = try await gateway.metadata(of: target)
             var response = Inference_ModelMetadataResponse()

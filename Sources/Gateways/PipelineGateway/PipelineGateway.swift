@@ -24,7 +24,8 @@ public final class PipelineGateway: Service, Sendable {
     let registry: PrometheusCollectorRegistry
     let logger: Logger
     private let producer: KafkaProducer
-    private let ports = ListeningPorts()
+    private let httpPort = ListeningPort()
+    private let grpcPort = ListeningPort()
 
     /// - Parameters:
     ///   - directory: the deployed pipelines and models, for routing and readiness.
@@ -45,16 +46,18 @@ public final class PipelineGateway: Service, Sendable {
     }
 
     /// The ports the HTTP and gRPC servers listen on, once they do (useful when configured with port 0).
-    public func listeningPorts() async -> (http: Int, grpc: Int?) { await ports.wait() }
+    public func listeningPorts() async -> (http: Int, grpc: Int?) { (await httpPort.wait() ?? 0, await grpcPort.wait()) }
 
     // MARK: Life
 
     /// Serves until graceful shutdown or cancellation: the servers stop taking requests and finish those they
     /// have, then the answers stop being read.
     public func run() async throws {
-        let http = makeHTTPServer()
+        let http = await httpPort.application(
+            router: PipelineGatewayRoutes(gateway: self).router(), host: configuration.httpHost, port: configuration.httpPort, logger: logger
+        )
         let grpc = try makeGRPCServer()
-        if grpc == nil { await ports.setGRPC(nil) }
+        if grpc == nil { await grpcPort.set(nil) }
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.router.run() }
@@ -72,7 +75,7 @@ public final class PipelineGateway: Service, Sendable {
                             }
                             servers.addTask {
                                 let address = try await grpc.listeningAddress
-                                await self.ports.setGRPC(address?.ipv4?.port ?? address?.ipv6?.port)
+                                await self.grpcPort.set(address?.ipv4?.port ?? address?.ipv6?.port)
                             }
                         }
                     }
@@ -97,15 +100,6 @@ public final class PipelineGateway: Service, Sendable {
             await router.follow(wanted)
             try? await Task.sleep(for: configuration.directoryRefreshInterval)
         }
-    }
-
-    private func makeHTTPServer() -> some ApplicationProtocol {
-        Application(
-            router: PipelineGatewayRoutes(gateway: self).router(),
-            configuration: ApplicationConfiguration(address: .hostname(configuration.httpHost, port: configuration.httpPort), serverName: "swift-dataflow"),
-            onServerRunning: { [ports] channel in await ports.setHTTP(channel.localAddress?.port ?? 0) },
-            logger: logger
-        )
     }
 
     private func makeGRPCServer() throws -> GRPCServer<HTTP2ServerTransport.Posix>? {
@@ -167,14 +161,14 @@ public final class PipelineGateway: Service, Sendable {
 
         let deadline = start + configuration.timeout
         let topics = configuration.topics
-        let key: [UInt8]
+        let key: String
         do {
             key = try await router.expect(id: id, answeredOn: target.answers(topics), until: deadline)
         } catch {
             throw error.with(requestID: id)
         }
         do {
-            _ = try await producer.send(KafkaProducerRecord(topic: target.inputs(topics), key: key, value: value, headers: recordHeaders))
+            _ = try await producer.send(KafkaProducerRecord(topic: target.inputs(topics), key: Array(key.utf8), value: value, headers: recordHeaders))
         } catch {
             await router.abandon(key, because: error)
             if (error as? KafkaError)?.code == .messageTooLarge {
@@ -194,18 +188,18 @@ public final class PipelineGateway: Service, Sendable {
     }
 
     private func answer(_ record: KafkaConsumerRecord, target: InferenceTarget, id: String) throws(GatewayFailure) -> InferenceAnswer {
+        if let source = record.headers.string(DataflowHeaders.error) {
+            throw .badRequest("\(source) : \(String(decoding: record.value ?? [], as: UTF8.self))", requestID: id)
+        }
         let passed = record.headers.compactMap { header -> (name: String, value: String)? in
             guard header.key.hasPrefix("x-"), header.key != DataflowHeaders.requestID, let value = header.value else { return nil }
             return (header.key, String(decoding: value, as: UTF8.self))
-        }
-        if let source = record.headers.string(DataflowHeaders.error) {
-            throw .badRequest("\(source) : \(String(decoding: record.value ?? [], as: UTF8.self))", requestID: id)
         }
         do {
             var response = try InferenceResponse(serializedBytes: record.value ?? [])
             response.id = id
             if response.modelName.isEmpty { response.modelName = target.name }
-            return InferenceAnswer(response: response, requestID: id, headers: [(DataflowHeaders.requestID, id)] + passed)
+            return InferenceAnswer(response: response, headers: [(DataflowHeaders.requestID, id)] + passed)
         } catch {
             throw GatewayFailure(status: 500, message: "the answer on \(record.topic) is not a ModelInferResponse: \(error)", requestID: id)
         }
@@ -215,13 +209,19 @@ public final class PipelineGateway: Service, Sendable {
     func checkReady(_ target: InferenceTarget) async throws(GatewayFailure) {
         switch target {
         case .pipeline(let name):
-            guard let state = await directory.pipeline(named: name), state.status != .terminated else {
-                throw .notFound("pipeline \(name) not found")
-            }
+            let state = try await deployed(name)
             guard state.status == .ready else { throw .unavailable("pipeline \(name) is not ready: \(state.status)") }
         case .model(let name):
             guard await directory.hasModel(named: name) else { throw .notFound("model \(name) not found") }
         }
+    }
+
+    /// Pipeline `name` as deployed; 404 when there is none, or it was removed.
+    private func deployed(_ name: String) async throws(GatewayFailure) -> PipelineState {
+        guard let state = await directory.pipeline(named: name), state.status != .terminated else {
+            throw .notFound("pipeline \(name) not found")
+        }
+        return state
     }
 
     static func travels(_ header: String) -> Bool { header.hasPrefix("x-") || header == DataflowHeaders.traceparent }
@@ -266,10 +266,7 @@ extension PipelineGateway {
     func metadata(of target: InferenceTarget) async throws(GatewayFailure) -> TargetMetadata {
         switch target {
         case .pipeline(let name):
-            guard let state = await directory.pipeline(named: name), state.status != .terminated else {
-                throw .notFound("pipeline \(name) not found")
-            }
-            return TargetMetadata(name: name, versions: ["\(state.version)"], platform: "swift-dataflow/pipeline")
+            return TargetMetadata(name: name, versions: ["\(try await deployed(name).version)"], platform: "swift-dataflow/pipeline")
         case .model(let name):
             guard await directory.hasModel(named: name) else { throw .notFound("model \(name) not found") }
             return TargetMetadata(name: name, versions: [], platform: "swift-dataflow/model")

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Metrics
+import Synchronization
 
 /// The pipeline gateway's metrics, made by one factory (the Prometheus registry `/metrics` shows).
 ///
@@ -9,10 +10,31 @@ import Metrics
 /// - `seldon_pipelinegateway_timeouts_total{target, name}`, `seldon_pipelinegateway_errors_total{target, name,
 ///   code}`: requests answered 504, and with any other error.
 /// - `seldon_pipelinegateway_late_answers_total`: answers that came after their request timed out, discarded.
-struct PipelineGatewayMetrics: Sendable {
+final class PipelineGatewayMetrics: Sendable {
     let factory: any MetricsFactory
     private let inFlight: Meter
     private let late: Counter
+    /// Each target's metrics, made at its first request.
+    private let targets = Mutex<[InferenceTarget: TargetMetrics]>([:])
+
+    private struct TargetMetrics {
+        let dimensions: [(String, String)]
+        let duration: Timer
+        let timeouts: Counter
+        /// By HTTP status.
+        var requests: [Int: Counter] = [:]
+        var errors: [Int: Counter] = [:]
+
+        init(_ target: InferenceTarget, factory: any MetricsFactory) {
+            let kind = switch target {
+            case .pipeline: "pipeline"
+            case .model: "model"
+            }
+            dimensions = [("target", kind), ("name", target.name)]
+            duration = Timer(label: "seldon_pipelinegateway_request_duration_seconds", dimensions: dimensions, factory: factory)
+            timeouts = Counter(label: "seldon_pipelinegateway_timeouts_total", dimensions: dimensions, factory: factory)
+        }
+    }
 
     init(factory: any MetricsFactory) {
         self.factory = factory
@@ -24,20 +46,27 @@ struct PipelineGatewayMetrics: Sendable {
 
     func finished(_ target: InferenceTarget, status: Int, since start: ContinuousClock.Instant) {
         inFlight.decrement()
-        let kind: String
-        switch target {
-        case .pipeline: kind = "pipeline"
-        case .model: kind = "model"
+        let factory = self.factory
+        let (requests, duration, failure) = targets.withLock { all -> (Counter, Timer, Counter?) in
+            var metrics = all[target] ?? TargetMetrics(target, factory: factory)
+            let requests = metrics.requests[status]
+                ?? Counter(label: "seldon_pipelinegateway_requests_total", dimensions: metrics.dimensions + [("code", "\(status)")], factory: factory)
+            metrics.requests[status] = requests
+            var failure: Counter?
+            if status == 504 {
+                failure = metrics.timeouts
+            } else if status >= 400 {
+                let errors = metrics.errors[status]
+                    ?? Counter(label: "seldon_pipelinegateway_errors_total", dimensions: metrics.dimensions + [("code", "\(status)")], factory: factory)
+                metrics.errors[status] = errors
+                failure = errors
+            }
+            all[target] = metrics
+            return (requests, metrics.duration, failure)
         }
-        let named = [("target", kind), ("name", target.name)]
-        Counter(label: "seldon_pipelinegateway_requests_total", dimensions: named + [("code", "\(status)")], factory: factory).increment()
-        Timer(label: "seldon_pipelinegateway_request_duration_seconds", dimensions: named, factory: factory)
-            .recordNanoseconds(Int64(clamping: (ContinuousClock.now - start).nanoseconds))
-        if status == 504 {
-            Counter(label: "seldon_pipelinegateway_timeouts_total", dimensions: named, factory: factory).increment()
-        } else if status >= 400 {
-            Counter(label: "seldon_pipelinegateway_errors_total", dimensions: named + [("code", "\(status)")], factory: factory).increment()
-        }
+        requests.increment()
+        duration.recordNanoseconds(Int64(clamping: (ContinuousClock.now - start).nanoseconds))
+        failure?.increment()
     }
 
     func lateAnswer() { late.increment() }

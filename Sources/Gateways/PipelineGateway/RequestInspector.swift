@@ -48,26 +48,37 @@ public struct RequestInspector: Sendable {
         var reason: String
     }
 
-    /// Where a request of `pipeline` can leave records, in the order it passes them.
-    func places(of pipeline: Pipeline) -> [(topic: String, step: String?, side: String)] {
+    /// A topic a request of the pipeline can leave records on.
+    struct Place {
+        var step: String?
+        var side: String
+        /// Where the request passes it, from 0 (the pipeline's inputs).
+        var order: Int
+    }
+
+    /// Where a request of `pipeline` can leave records, by topic.
+    func places(of pipeline: Pipeline) -> [String: Place] {
         let topics = configuration.topics
-        var places: [(String, String?, String)] = [(topics.pipelineInputs(pipeline.name), nil, "inputs")]
+        var list: [(String, String?, String)] = [(topics.pipelineInputs(pipeline.name), nil, "inputs")]
         for step in pipeline.steps {
-            places.append((topics.modelInputs(step.name), step.name, "inputs"))
-            places.append((topics.modelOutputs(step.name), step.name, "outputs"))
+            list.append((topics.modelInputs(step.name), step.name, "inputs"))
+            list.append((topics.modelOutputs(step.name), step.name, "outputs"))
         }
-        places.append((topics.pipelineOutputs(pipeline.name), nil, "outputs"))
-        places.append((topics.errors, nil, "errors"))
+        list.append((topics.pipelineOutputs(pipeline.name), nil, "outputs"))
+        list.append((topics.errors, nil, "errors"))
+        var places: [String: Place] = [:]
+        for (order, (topic, step, side)) in list.enumerated() where places[topic] == nil {
+            places[topic] = Place(step: step, side: side, order: order)
+        }
         return places
     }
 
     func inspect(_ pipeline: Pipeline, requestID: String, timeout: Duration = .seconds(10)) async throws -> Report {
         let places = places(of: pipeline)
-        let order = Dictionary(places.enumerated().map { ($1.topic, $0) }, uniquingKeysWith: { first, _ in first })
         let admin = try KafkaAdmin(configuration: KafkaAdminConfiguration(matching: configuration.consumer), logger: logger)
         let existing: [KafkaTopicDescription]
         do {
-            existing = try await admin.describeTopics(Array(order.keys))
+            existing = try await admin.describeExistingTopics(Array(places.keys))
             await admin.close()
         } catch {
             await admin.close()
@@ -108,7 +119,7 @@ public struct RequestInspector: Sendable {
             await consumer.close()
             throw error
         }
-        entries.sort { ($0.timestamp, order[$0.topic] ?? 0, $0.offset) < ($1.timestamp, order[$1.topic] ?? 0, $1.offset) }
+        entries.sort { ($0.timestamp, places[$0.topic]?.order ?? 0, $0.offset) < ($1.timestamp, places[$1.topic]?.order ?? 0, $1.offset) }
         return Report(pipeline: pipeline.name, requestID: requestID, records: entries)
     }
 
@@ -116,11 +127,11 @@ public struct RequestInspector: Sendable {
         _ record: KafkaConsumerRecord,
         pipeline: String,
         requestID: String,
-        places: [(topic: String, step: String?, side: String)]
+        places: [String: Place]
     ) -> Entry? {
         guard record.headers.string(DataflowHeaders.requestID) == requestID,
               record.headers.string(DataflowHeaders.pipeline) == pipeline,
-              let place = places.first(where: { $0.topic == record.topic })
+              let place = places[record.topic]
         else { return nil }
         var headers: [String: String] = [:]
         for header in record.headers { headers[header.key] = header.value.map { String(decoding: $0, as: UTF8.self) } ?? "" }

@@ -110,13 +110,11 @@ actor ResponseRouter: KafkaRebalanceListener {
     }
 
     private func expire() {
-        for (key, waiter) in book.expire(before: .now) {
-            waiter?.resume(throwing: GatewayFailure(
-                status: 504,
-                message: "no answer within \(configuration.timeout.formatted)",
-                requestID: key
-            ))
-        }
+        for (key, waiter) in book.expire(before: .now) { waiter?.resume(throwing: timedOut(key)) }
+    }
+
+    private func timedOut(_ key: String) -> GatewayFailure {
+        GatewayFailure(status: 504, message: "no answer within \(configuration.timeout.formatted)", requestID: key)
     }
 
     // MARK: Requests
@@ -125,11 +123,11 @@ actor ResponseRouter: KafkaRebalanceListener {
     /// the request with. Waits (until `deadline`) for this instance to own partitions of those topics.
     ///
     /// - Throws: 503 when a topic does not exist, or no partition of it came to this instance in time.
-    func expect(id: String, answeredOn topics: [String], until deadline: ContinuousClock.Instant) async throws(GatewayFailure) -> [UInt8] {
+    func expect(id: String, answeredOn topics: [String], until deadline: ContinuousClock.Instant) async throws(GatewayFailure) -> String {
         try await subscribe(to: topics, until: deadline)
         while true {
             if let key = book.key(for: id, answeredOn: topics) {
-                book.expect(String(decoding: key, as: UTF8.self), on: topics, until: deadline)
+                book.expect(key, on: topics, until: deadline)
                 return key
             }
             guard ContinuousClock.now < deadline, !stopping else {
@@ -142,14 +140,13 @@ actor ResponseRouter: KafkaRebalanceListener {
     /// The answer to the request written with `key`.
     ///
     /// - Throws: 504 when its deadline passes first, 503 when the gateway stops, `CancellationError`.
-    func answer(to key: [UInt8]) async throws -> KafkaConsumerRecord {
-        let text = String(decoding: key, as: UTF8.self)
-        return try await withTaskCancellationHandler {
+    func answer(to key: String) async throws -> KafkaConsumerRecord {
+        try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { waiter in
-                switch book.wait(text, waiter) {
+                switch book.wait(key, waiter) {
                 case .waiting: break
                 case .answered(let record): waiter.resume(returning: record)
-                case .gone: waiter.resume(throwing: Task.isCancelled ? CancellationError() : GatewayFailure(status: 504, message: "no answer in time", requestID: text))
+                case .gone: waiter.resume(throwing: Task.isCancelled ? CancellationError() : timedOut(key))
                 }
             }
         } onCancel: {
@@ -158,8 +155,8 @@ actor ResponseRouter: KafkaRebalanceListener {
     }
 
     /// Stops waiting for the request written with `key` (it could not be written, or its caller went away).
-    func abandon(_ key: [UInt8], because reason: any Error) {
-        book.abandon(String(decoding: key, as: UTF8.self))?.resume(throwing: reason)
+    func abandon(_ key: String, because reason: any Error) {
+        book.abandon(key)?.resume(throwing: reason)
     }
 
     private func subscribe(to topics: [String], until deadline: ContinuousClock.Instant) async throws(GatewayFailure) {
@@ -191,8 +188,7 @@ actor ResponseRouter: KafkaRebalanceListener {
         let missing = Set(topics).subtracting(subscription).sorted()
         guard !missing.isEmpty else { return }
         do {
-            let existing = Set(try await admin.listTopics())
-            for description in try await admin.describeTopics(missing.filter(existing.contains)) where !description.partitions.isEmpty {
+            for description in try await admin.describeExistingTopics(missing) where !description.partitions.isEmpty {
                 book.partitionCounts[description.name] = Int32(description.partitions.count)
             }
         } catch {

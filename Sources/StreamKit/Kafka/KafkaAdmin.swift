@@ -82,6 +82,12 @@ public final class KafkaAdmin: Sendable {
         }
     }
 
+    /// The partitions, leaders and replicas of those named topics that exist, from one metadata request.
+    public func describeExistingTopics(_ names: [String]) async throws -> [KafkaTopicDescription] {
+        let wanted = Set(names)
+        return try await metadata().filter { wanted.contains($0.name) }
+    }
+
     /// The names of all topics in the cluster.
     public func listTopics() async throws -> [String] {
         try await metadata().map(\.name).sorted()
