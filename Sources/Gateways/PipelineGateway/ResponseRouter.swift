@@ -18,6 +18,8 @@ actor ResponseRouter: KafkaRebalanceListener {
     private var subscription: Set<String> = []
     /// Where this instance stopped reading partitions taken away from it.
     private var positions: [TopicPartition: Int64] = [:]
+    /// Partitions assigned whose read position is not fixed yet; not owned until it is.
+    private var unpositioned: Set<TopicPartition> = []
     private var stopping = false
     /// The answer topics of the pipelines deployed when the router started, once looked up.
     private var initialTopics: Set<String>?
@@ -89,6 +91,7 @@ actor ResponseRouter: KafkaRebalanceListener {
         while await !isStopping() {
             let records = try await consumer.poll(maxRecords: 500, timeout: .milliseconds(100))
             if !records.isEmpty { await route(records) }
+            await positionAssigned()
         }
     }
 
@@ -209,25 +212,43 @@ actor ResponseRouter: KafkaRebalanceListener {
     // MARK: Rebalances
 
     func partitionsAssigned(_ partitions: [TopicPartition]) async {
-        guard let consumer else { return }
+        unpositioned.formUnion(partitions)
+        await positionAssigned()
+    }
+
+    /// Fixes the read position of assigned partitions not positioned yet, and only then takes them as owned: a
+    /// request keyed to a partition whose position is still to be found could have its answer written before
+    /// it, and never read. Those whose position cannot be found now are tried again after the next poll.
+    private func positionAssigned() async {
+        guard let consumer, !unpositioned.isEmpty else { return }
         var offsets: [TopicPartitionOffset] = []
-        for partition in partitions {
-            if let position = positions.removeValue(forKey: partition) {
+        for partition in unpositioned {
+            if let position = positions[partition] {
                 offsets.append(TopicPartitionOffset(partition, offset: position))
-            } else if let marks = try? await consumer.watermarks(partition) {
-                offsets.append(TopicPartitionOffset(partition, offset: marks.high))
+            } else {
+                do {
+                    offsets.append(TopicPartitionOffset(partition, offset: try await consumer.watermarks(partition).high))
+                } catch {
+                    logger.warning("could not find the end of a newly owned partition; trying again", metadata: ["partition": "\(partition)", "error": "\(error)"])
+                }
             }
         }
+        guard !offsets.isEmpty else { return }
         do {
             try await consumer.seek(offsets)
         } catch {
-            logger.warning("could not position newly owned partitions; they are read from their end", metadata: ["error": "\(error)"])
+            logger.warning("could not position newly owned partitions; trying again", metadata: ["error": "\(error)"])
+            return
         }
-        book.own(partitions)
-        everOwned.formUnion(partitions.map(\.topic))
+        let placed = offsets.map(\.topicPartition)
+        for partition in placed { positions[partition] = nil }
+        unpositioned.subtract(placed)
+        book.own(placed)
+        everOwned.formUnion(placed.map(\.topic))
     }
 
     func partitionsRevoked(_ partitions: [TopicPartition]) async {
+        unpositioned.subtract(partitions)
         book.release(partitions)
         for position in (try? consumer?.position(partitions)) ?? [] where position.offset >= 0 {
             positions[position.topicPartition] = position.offset
@@ -235,6 +256,7 @@ actor ResponseRouter: KafkaRebalanceListener {
     }
 
     func partitionsLost(_ partitions: [TopicPartition]) async {
+        unpositioned.subtract(partitions)
         book.release(partitions)
         for partition in partitions { positions[partition] = nil }
     }
