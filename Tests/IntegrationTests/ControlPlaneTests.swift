@@ -78,8 +78,19 @@ struct ControlPlaneTests {
         let b = try await instance()
         let applied = try await send(.POST, a.url + "/v1/resources?file=chain.yaml", body: Self.chain)
         #expect(applied.status == 200, "\(applied.body)")
-        #expect(applied.body.contains(#""name":"chain""#) && applied.body.contains(#""status":"Ready""#), "\(applied.body)")
+        #expect(applied.body.contains(#""name":"chain""#), "\(applied.body)")
         #expect(try await waitFor(b.engine, "chain", .ready) == .ready, "the other instance deploys it too")
+        let client = ControlClient(baseURL: a.url, token: nil)
+        let deadline = ContinuousClock.now + .seconds(30)
+        var summary = try await client.pipeline("chain")
+        while summary.status != "Ready" || summary.engines.count < 2, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            summary = try await client.pipeline("chain")
+        }
+        #expect(summary.status == "Ready" && summary.engines.count == 2, "aggregated over both engines: \(summary)")
+        #expect(summary.engines.allSatisfy { $0.status == "Ready" }, "\(summary.engines)")
+        let description = try await client.describe("chain")
+        #expect(description.spec.contains("inputs: [chain.inputs]") && description.topology.contains("Sub-topology") && description.dot.hasPrefix("digraph"), "\(description)")
         #expect(await b.engine.hasModel(named: "sum"))
 
         let listed = try await send(.GET, b.url + "/v1/pipelines")

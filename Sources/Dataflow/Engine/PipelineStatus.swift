@@ -30,4 +30,26 @@ public struct PipelineState: Sendable, Hashable {
     public var status: PipelineStatus
     /// The pipeline with every reference normalised, as it runs.
     public var pipeline: Pipeline
+
+    public init(name: String, version: Int, status: PipelineStatus, pipeline: Pipeline) {
+        self.name = name
+        self.version = version
+        self.status = status
+        self.pipeline = pipeline
+    }
+}
+
+extension PipelineStatus {
+    /// The status `description` shows, read back (as instances report it to each other); `nil` for other text.
+    public init?(description text: String) {
+        switch text {
+        case "Creating": self = .creating
+        case "Ready": self = .ready
+        case "Terminating": self = .terminating
+        case "Terminated": self = .terminated
+        default:
+            guard text.hasPrefix("Failed: ") else { return nil }
+            self = .failed(String(text.dropFirst("Failed: ".count)))
+        }
+    }
 }

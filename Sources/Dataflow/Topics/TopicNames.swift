@@ -22,6 +22,9 @@ public struct TopicNames: Sendable, Hashable {
     /// The applied resources (the desired state), one record per resource keyed `Kind/name`, compacted; every
     /// instance reads it whole to converge on the same pipelines.
     public var controlResources: String { join("control", "resources") }
+    /// What each running instance reports of itself (roles, pipeline status, answers read), one record per
+    /// instance keyed by its id, compacted; the control plane aggregates it into each pipeline's status.
+    public var controlStatus: String { join("control", "status") }
     /// Records the engine could not handle at all (a write refused by the broker), with the reason in headers.
     public var deadLetters: String { join("errors", "dataflow") }
 

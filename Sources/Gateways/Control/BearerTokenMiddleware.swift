@@ -2,14 +2,15 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 
-/// Refuses requests without `Authorization: Bearer <token>` with 401 when a token is configured.
+/// Refuses requests without `Authorization: Bearer <token>` with 401, but those to the `open` paths.
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String
+    var open: Set<String> = []
 
     // `@concurrent`: the protocol's closure is a plain async function; this module makes them nonsending by default.
     @concurrent
     func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.headers[.authorization] == "Bearer \(token)" else {
+        guard open.contains(request.uri.path) || request.headers[.authorization] == "Bearer \(token)" else {
             var response = Response(
                 status: .unauthorized,
                 headers: [.contentType: "application/json", .wwwAuthenticate: "Bearer"],

@@ -1,4 +1,5 @@
 import Dataflow
+import Foundation
 import StreamKit
 
 /// Where the control plane keeps the desired state, and where its API listens.
@@ -15,10 +16,26 @@ public struct ControlConfiguration: GatewayKafkaClients, Sendable {
     public var authToken: String?
     /// How long an apply or delete waits for this instance to have acted on it. Default: 60 s.
     public var applyTimeout: Duration = .seconds(60)
+    /// This instance's id on the status topic; unique per process.
+    public var instanceID: String
+    /// The roles this instance runs, as it reports them (`engine`, `model-gateway`, `pipeline-gateway`, `control`);
+    /// when empty, those of the parts its deployment holds.
+    public var roles: [String] = []
+    /// How often this instance reports itself on the status topic. Default: 1 s.
+    public var heartbeatInterval: Duration = .seconds(1)
+    /// How long after its last report an instance still counts in the aggregated status. Default: 10 s.
+    public var liveness: Duration = .seconds(10)
 
     public init(bootstrapServers: [String], topics: TopicNames = TopicNames()) {
         (consumer, producer) = Self.clients(bootstrapServers: bootstrapServers, groupID: "seldon-control", clientID: "seldon-control")
         consumer.groupID = nil
         self.topics = topics
+        instanceID = Self.newInstanceID()
+    }
+
+    /// `host-pid-random`: readable in the status, and unique when a process restarts with the same pid.
+    public static func newInstanceID() -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"
+        return "\(host)-\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
     }
 }

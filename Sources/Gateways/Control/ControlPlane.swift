@@ -1,4 +1,5 @@
 import Dataflow
+import Foundation
 import Logging
 import ServiceLifecycle
 import StreamKit
@@ -11,24 +12,31 @@ import StreamKit
 /// ``delete(kind:name:)`` write to the topic and return once this instance has acted on the change.
 public actor ControlPlane: Service {
     public nonisolated let configuration: ControlConfiguration
-    let deployment: LocalDeployment
+    private(set) var deployment: LocalDeployment
     private let logger: Logger
     private let producer: KafkaProducer
     private var state = DesiredState()
-    /// The next offset of the control topic to act on.
+    private var board: StatusBoard
+    /// The next offset of the control topic to take in.
     private var next: Int64 = 0
+    /// The next offset of the control topic not yet acted on: every change before it is deployed here.
+    private var acted: Int64 = 0
     private var recovered = false
     private var waiters: [(id: UInt64, offset: Int64, waiter: CheckedContinuation<Void, any Error>)] = []
     private var serial: UInt64 = 0
+    /// The pipelines of the desired state with their references normalised, made again after each change.
+    private var normalised: [String: Pipeline] = [:]
 
     public init(configuration: ControlConfiguration, deployment: LocalDeployment, logger: Logger) throws {
         self.configuration = configuration
         self.deployment = deployment
         self.logger = logger
+        board = StatusBoard(livenessMs: Int64(configuration.liveness.components.seconds * 1000 + configuration.liveness.components.attoseconds / 1_000_000_000_000_000))
         producer = try KafkaProducer(configuration: configuration.producer, logger: logger)
     }
 
     private var topic: String { configuration.topics.controlResources }
+    private var statusTopic: String { configuration.topics.controlStatus }
 
     /// Whether the desired state has been read up to where the topic stood at start, and acted on.
     public var isRecovered: Bool { recovered }
@@ -36,18 +44,23 @@ public actor ControlPlane: Service {
     /// The desired state as this instance knows it.
     public var desired: DesiredState { state }
 
+    /// Makes `gateway` part of what this instance reports (which pipelines' answers it reads).
+    public func attach(pipelineGateway gateway: PipelineGateway) { deployment.pipelineGateway = gateway }
+
     // MARK: Life
 
-    /// Creates the control topic when missing, recovers the desired state, then follows changes until cancelled
-    /// or shut down.
+    /// Creates the control topics when missing, recovers the desired state, then follows changes and reports this
+    /// instance until cancelled or shut down; a clean stop withdraws the report.
     public func run() async throws {
         let admin = try KafkaAdmin(configuration: KafkaAdminConfiguration(matching: configuration.consumer), logger: logger)
         do {
             try await admin.createTopics(
-                [KafkaNewTopic(name: topic, partitions: 1, replicationFactor: configuration.replicationFactor, configs: ["cleanup.policy": "compact"])],
+                [topic, statusTopic].map {
+                    KafkaNewTopic(name: $0, partitions: 1, replicationFactor: configuration.replicationFactor, configs: ["cleanup.policy": "compact"])
+                },
                 ifNotExists: true
             )
-            try await admin.waitUntilReady([topic])
+            try await admin.waitUntilReady([topic, statusTopic])
             await admin.close()
         } catch {
             await admin.close()
@@ -55,12 +68,23 @@ public actor ControlPlane: Service {
         }
         let consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger)
         let partition = TopicPartition(topic: topic, partition: 0)
+        let statusPartition = TopicPartition(topic: statusTopic, partition: 0)
         var failure: (any Error)?
         do {
-            try await consumer.assign([TopicPartitionOffset(partition, offset: KafkaConsumer.beginning)])
+            // Reports older than the last few thousand cannot be of instances still alive.
+            let marks = try await consumer.watermarks(statusPartition)
+            try await consumer.assign([
+                TopicPartitionOffset(partition, offset: KafkaConsumer.beginning),
+                TopicPartitionOffset(statusPartition, offset: max(marks.low, marks.high - 10_000)),
+            ])
             try await recover(consumer, partition)
             try await cancelWhenGracefulShutdown {
-                try await self.follow(consumer)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await self.follow(consumer) }
+                    group.addTask { try await self.heartbeat() }
+                    try await group.next()
+                    group.cancelAll()
+                }
             }
         } catch is CancellationError {
         } catch {
@@ -68,6 +92,7 @@ public actor ControlPlane: Service {
         }
         for entry in waiters { entry.waiter.resume(throwing: ControlFailure.unavailable("the control plane stopped")) }
         waiters.removeAll()
+        await withdraw()
         await consumer.close()
         await producer.close()
         if let failure { throw failure }
@@ -82,7 +107,7 @@ public actor ControlPlane: Service {
             }
             if let position = try consumer.position([partition]).first?.offset, position >= end { next = max(next, position) }
         }
-        await deployment.reconcile(changes, state: state, logger: logger)
+        await act(on: changes)
         recovered = true
         logger.info("desired state recovered", metadata: ["resources": "\(state.entries.count)", "offset": "\(next)"])
     }
@@ -92,8 +117,9 @@ public actor ControlPlane: Service {
             let records = try await consumer.poll(maxRecords: 1000, timeout: .milliseconds(100))
             guard !records.isEmpty else { continue }
             let changes = records.compactMap(take)
-            await deployment.reconcile(changes, state: state, logger: logger)
-            let reached = next
+            guard next > acted else { continue }
+            await act(on: changes)
+            let reached = acted
             waiters.removeAll { entry in
                 guard entry.offset < reached else { return false }
                 entry.waiter.resume()
@@ -102,27 +128,117 @@ public actor ControlPlane: Service {
         }
     }
 
-    /// Takes one control record into the desired state.
+    /// Deploys `changes` here, then tells the other instances.
+    private func act(on changes: [DesiredState.Change]) async {
+        let upTo = next
+        normalised = Self.normalise(state)
+        await deployment.reconcile(changes, state: state, logger: logger)
+        acted = upTo
+        await report()
+    }
+
+    /// Takes one record: a change of the desired state, or another instance's report.
     private func take(_ record: KafkaConsumerRecord) -> DesiredState.Change? {
-        next = record.offset + 1
         let key = String(decoding: record.key ?? [], as: UTF8.self)
+        guard record.topic == topic else {
+            do {
+                let report = try record.value.map { try JSONDecoder().decode(InstanceReport.self, from: Data($0)) }
+                board.record(instance: key, report: report, at: record.timestamp)
+            } catch {
+                logger.warning("a status record is not an instance report; skipped", metadata: ["key": "\(key)", "error": "\(error)"])
+            }
+            return nil
+        }
+        next = record.offset + 1
         do {
-            return try state.record(key: key, yaml: record.value.map { String(decoding: $0, as: UTF8.self) })
+            return try state.record(key: key, yaml: record.value.map { String(decoding: $0, as: UTF8.self) }, offset: record.offset)
         } catch {
             logger.error("a control record is not a resource; skipped", metadata: ["key": "\(key)", "offset": "\(record.offset)", "error": "\(error)"])
             return nil
         }
     }
 
+    private static func normalise(_ state: DesiredState) -> [String: Pipeline] {
+        let resources = state.pipelines
+        var pipelines: [String: Pipeline] = [:]
+        for resource in resources.values {
+            if let pipeline = try? Pipeline.validate([resource], replacing: resources).first { pipelines[pipeline.name] = pipeline }
+        }
+        return pipelines
+    }
+
+    // MARK: Status
+
+    private func heartbeat() async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: configuration.heartbeatInterval)
+            await report()
+        }
+    }
+
+    /// What this instance runs, as the others see it.
+    private func currentReport() async -> InstanceReport {
+        var roles = configuration.roles
+        if roles.isEmpty {
+            if deployment.engine != nil { roles.append("engine") }
+            if deployment.modelGateway != nil { roles.append("model-gateway") }
+            if deployment.pipelineGateway != nil { roles.append("pipeline-gateway") }
+        }
+        var report = InstanceReport(instance: configuration.instanceID, roles: roles, controlOffset: acted)
+        if let engine = deployment.engine {
+            report.pipelines = await engine.pipelines().map { .init(name: $0.name, version: $0.version, status: $0.status.description) }
+        }
+        if let gateway = deployment.pipelineGateway {
+            report.answering = await gateway.answering(state.pipelines.keys.sorted())
+        }
+        if let modelGateway = deployment.modelGateway { report.models = await modelGateway.served.keys.sorted() }
+        return report
+    }
+
+    private func report() async {
+        let report = await currentReport()
+        board.record(instance: report.instance, report: report, at: Self.now())
+        do {
+            let value = try JSONEncoder().encode(report)
+            _ = try await producer.send(KafkaProducerRecord(topic: statusTopic, key: Array(report.instance.utf8), value: Array(value)))
+        } catch {
+            logger.warning("this instance's status could not be written", metadata: ["topic": "\(statusTopic)", "error": "\(error)"])
+        }
+    }
+
+    private func withdraw() async {
+        _ = try? await producer.send(KafkaProducerRecord(topic: statusTopic, key: Array(configuration.instanceID.utf8), value: nil))
+    }
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// The instances alive, with their last reports.
+    public var instances: [StatusBoard.Seen] { board.alive(now: Self.now()) }
+
+    /// The status of pipeline `name` over every instance alive, or `nil` when it is not applied.
+    public func pipelineView(_ name: String) -> StatusBoard.PipelineView? {
+        guard let entry = state.entry(kind: "Pipeline", name: name) else { return nil }
+        return board.view(of: name, changedAt: entry.offset, now: Self.now())
+    }
+
+    func engineView(_ name: String, changedAt: Int64) -> StatusBoard.PipelineView {
+        board.view(of: name, changedAt: changedAt, now: Self.now(), withGateways: false)
+    }
+
+    /// Pipeline `name` normalised as every instance runs it, or `nil` when it is not applied or not valid.
+    public func normalisedPipeline(_ name: String) -> Pipeline? { normalised[name] }
+
     // MARK: Changes
 
     /// One resource of an apply, and what became of it here.
-    public struct Outcome: Sendable, Encodable {
+    public struct Outcome: Sendable, Codable {
         public var kind: String
         public var name: String
-        /// A pipeline's status on this instance (`Ready`, `Failed: …`); `Applied` for models and servers.
+        /// A pipeline's status over the instances alive (`Ready`, `Creating`, `Failed: …`); `Applied` for models
+        /// and servers.
         public var status: String
-        public var version: Int?
+        /// Why a pipeline is not Ready yet.
+        public var reason: String?
     }
 
     /// Validates the resources of `yaml` against the desired state, writes them to the control topic and returns
@@ -149,9 +265,9 @@ public actor ControlPlane: Service {
         var outcomes: [Outcome] = []
         for (resource, _) in documents {
             var outcome = Outcome(kind: resource.kind, name: resource.name.value, status: "Applied")
-            if case .pipeline = resource, let state = await deployment.engine?.state(of: resource.name.value) {
-                outcome.status = state.status.description
-                outcome.version = state.version
+            if case .pipeline = resource, let view = pipelineView(resource.name.value) {
+                outcome.status = view.status
+                outcome.reason = view.reason
             }
             outcomes.append(outcome)
         }

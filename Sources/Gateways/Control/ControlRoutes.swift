@@ -9,7 +9,10 @@ import NIOCore
 /// - `POST /v1/resources` (multi-document YAML; `?file=` names it in errors): apply; 200 with each resource's
 ///   outcome, 400 naming file, line and field of every problem.
 /// - `DELETE /v1/pipelines/{name}`, `/v1/models/{name}`, `/v1/servers/{name}`.
-/// - `GET /v1/pipelines`, `/v1/pipelines/{name}`, `/v1/models`, `/v1/servers`: what is applied, with status.
+/// - `GET /v1/pipelines`, `/v1/pipelines/{name}`, `/v1/models`, `/v1/servers`: what is applied, with each
+///   pipeline's status aggregated over the instances alive.
+/// - `GET /v1/pipelines/{name}/describe`: the normalised spec and the compiled topology (text and DOT).
+/// - `GET /v1/instances`: the instances alive, their roles and last reports.
 /// - `GET /v1/health`: 200 once the desired state is recovered.
 struct ControlRoutes: Sendable {
     let control: ControlPlane
@@ -58,6 +61,26 @@ struct ControlRoutes: Sendable {
             }
             return Self.json(.ok, await summary(entry))
         }
+        router.get("/v1/pipelines/:name/describe") { _, context in
+            let name = try context.parameters.require("name")
+            guard await control.desired.entry(kind: "Pipeline", name: name) != nil else { return Self.failure(404, "pipeline \(name) not found") }
+            guard let pipeline = await control.normalisedPipeline(name) else {
+                return Self.failure(409, "pipeline \(name) is applied but no longer valid against the pipelines it references")
+            }
+            do {
+                let topology = try PipelineCompiler(topics: control.configuration.topics).topology([pipeline])
+                return Self.json(.ok, PipelineDescription(name: name, spec: pipeline.normalisedSpec, topology: topology.description, dot: topology.dot))
+            } catch {
+                return Self.failure(500, "pipeline \(name) does not compile: \(error)")
+            }
+        }
+        router.get("/v1/instances") { _, _ in
+            let instances = await control.instances.map { seen in
+                InstanceSummary(instance: seen.report.instance, roles: seen.report.roles, lastSeen: seen.at, controlOffset: seen.report.controlOffset,
+                                pipelines: seen.report.pipelines.count, answering: seen.report.answering.count, models: seen.report.models.count)
+            }
+            return Self.json(.ok, ["instances": instances])
+        }
         for (path, kind) in [("models", "Model"), ("servers", "Server")] {
             router.get("/v1/\(path)") { _, _ in
                 let listed = await control.desired.resources(ofKind: kind).map { ResourceSummary(name: $0.resource.name.value, yaml: $0.yaml) }
@@ -70,11 +93,20 @@ struct ControlRoutes: Sendable {
         return router
     }
 
-    struct PipelineSummary: Encodable {
-        var name: String
-        var status: String
-        var version: Int?
-        var yaml: String
+    struct InstanceSummary: Encodable {
+        var instance: String
+        var roles: [String]
+        var lastSeen: Int64
+        var controlOffset: Int64
+        var pipelines: Int
+        var answering: Int
+        var models: Int
+
+        enum CodingKeys: String, CodingKey {
+            case instance, roles, pipelines, answering, models
+            case lastSeen = "last_seen_ms"
+            case controlOffset = "control_offset"
+        }
     }
 
     struct ResourceSummary: Encodable {
@@ -84,8 +116,11 @@ struct ControlRoutes: Sendable {
 
     private func summary(_ entry: DesiredState.Entry) async -> PipelineSummary {
         let name = entry.resource.name.value
-        let state = await control.deployment.engine?.state(of: name)
-        return PipelineSummary(name: name, status: state?.status.description ?? "Applied", version: state?.version, yaml: entry.yaml)
+        let view = await control.pipelineView(name)
+        return PipelineSummary(
+            name: name, version: Int(entry.offset) + 1, status: view?.status ?? "Creating", reason: view?.reason,
+            engines: view?.engines ?? [], answeredBy: view?.answeredBy ?? [], yaml: entry.yaml
+        )
     }
 
     static func failure(_ error: any Error) -> Response {

@@ -7,6 +7,8 @@ public struct DesiredState: Sendable {
     public struct Entry: Sendable {
         public var resource: Resource
         public var yaml: String
+        /// Where on the control topic it was last applied: instances that have acted on this offset run it.
+        public var offset: Int64
     }
 
     public private(set) var entries: [String: Entry] = [:]
@@ -22,16 +24,16 @@ public struct DesiredState: Sendable {
         case deleted(kind: String, name: String)
     }
 
-    /// Takes in the control record `key` → `yaml` (`nil`: deleted); `nil` when it changes nothing.
+    /// Takes in the control record `key` → `yaml` (`nil`: deleted) at `offset`; `nil` when it changes nothing.
     ///
     /// - Throws: ``ResourceErrors`` for a document that no longer reads as a resource; the state stays as it was.
-    public mutating func record(key: String, yaml: String?) throws(ResourceErrors) -> Change? {
+    public mutating func record(key: String, yaml: String?, offset: Int64) throws(ResourceErrors) -> Change? {
         guard let yaml else {
             guard let removed = entries.removeValue(forKey: key) else { return nil }
             return .deleted(kind: removed.resource.kind, name: removed.resource.name.value)
         }
         guard let document = try Resource.documents(yaml: yaml, file: "control record \(key)").first else { return nil }
-        entries[key] = Entry(resource: document.resource, yaml: document.yaml)
+        entries[key] = Entry(resource: document.resource, yaml: document.yaml, offset: offset)
         return .applied(document.resource)
     }
 

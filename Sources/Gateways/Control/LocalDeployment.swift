@@ -1,11 +1,12 @@
 import Dataflow
 import Logging
 
-/// The parts of this process that run what the desired state says: the engine and the model gateway, either
-/// absent when this instance does not run that role.
+/// The parts of this process that run what the desired state says — the engine and the model gateway — and the
+/// pipeline gateway whose state this instance reports; each absent when this instance does not run that role.
 public struct LocalDeployment: Sendable {
     public var engine: DataflowEngine?
     public var modelGateway: ModelGateway?
+    public var pipelineGateway: PipelineGateway?
     /// The server of models whose resource names none.
     public var defaultServer: ModelServer?
 

@@ -17,3 +17,23 @@ extension DataflowEngine: PipelineDirectory {
     public func hasModel(named name: String) async -> Bool { models[name] != nil }
     public func allPipelines() async -> [PipelineState] { pipelines() }
 }
+
+extension ControlPlane: PipelineDirectory {
+    /// Pipeline `name` as the desired state has it, with its status on the engines alive (the gateway's own
+    /// readiness left out); its version is where it was last applied on the control topic, the same everywhere.
+    public func pipeline(named name: String) async -> PipelineState? {
+        guard let entry = desired.entry(kind: "Pipeline", name: name), let pipeline = normalisedPipeline(name) else { return nil }
+        let view = engineView(name, changedAt: entry.offset)
+        return PipelineState(name: name, version: Int(entry.offset) + 1, status: PipelineStatus(description: view.status) ?? .creating, pipeline: pipeline)
+    }
+
+    public func hasModel(named name: String) async -> Bool { desired.entry(kind: "Model", name: name) != nil }
+
+    public func allPipelines() async -> [PipelineState] {
+        var states: [PipelineState] = []
+        for name in desired.pipelines.keys.sorted() {
+            if let state = await pipeline(named: name) { states.append(state) }
+        }
+        return states
+    }
+}

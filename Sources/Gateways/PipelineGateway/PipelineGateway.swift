@@ -109,7 +109,11 @@ public final class PipelineGateway: Service, Sendable {
             transportSecurity: .plaintext,
             config: .defaults { $0.rpc.maxRequestPayloadSize = configuration.maxRequestBytes }
         )
-        return GRPCServer(transport: transport, services: [GRPCInferenceService(gateway: self)])
+        return GRPCServer(
+            transport: transport,
+            services: [GRPCInferenceService(gateway: self)],
+            interceptors: configuration.authToken.map { [BearerTokenInterceptor(token: $0)] } ?? []
+        )
     }
 
     // MARK: Inference
@@ -253,6 +257,13 @@ extension PipelineGateway {
         }
     }
 
+    /// Those of `pipelines` whose answers this instance reads, so that it can answer their requests.
+    public func answering(_ pipelines: [String]) async -> [String] {
+        var answering: [String] = []
+        for name in pipelines where await router.reads(configuration.topics.pipelineOutputs(name)) { answering.append(name) }
+        return answering
+    }
+
     /// OIP model metadata for a pipeline or a model: tensors are not declared by Seldon resources, so only the
     /// name, version and platform are known.
     struct TargetMetadata: Encodable, Sendable {
@@ -273,13 +284,25 @@ extension PipelineGateway {
         }
     }
 
-    /// Every record of request `requestID` on the topics of `pipeline`, in the order they were written.
+    /// Every record of request `requestID` — or of the pipeline's latest request when `nil` — on the topics of
+    /// `pipeline`, in the order they were written.
     ///
-    /// - Throws: 404 for an unknown pipeline, 503 when the topics cannot be read.
-    public func inspect(_ pipeline: String, requestID: String) async throws(GatewayFailure) -> RequestInspector.Report {
+    /// - Throws: 404 for an unknown pipeline or when it has had no request, 503 when the topics cannot be read.
+    public func inspect(_ pipeline: String, requestID: String?) async throws(GatewayFailure) -> RequestInspector.Report {
         guard let state = await directory.pipeline(named: pipeline) else { throw .notFound("pipeline \(pipeline) not found") }
+        let inspector = RequestInspector(configuration: configuration, logger: logger)
+        let id: String
         do {
-            return try await RequestInspector(configuration: configuration, logger: logger).inspect(state.pipeline, requestID: requestID)
+            if let requestID {
+                id = requestID
+            } else if let latest = try await inspector.latestRequestID(of: state.pipeline) {
+                id = latest
+            } else {
+                throw GatewayFailure.notFound("pipeline \(pipeline) has had no request yet")
+            }
+            return try await inspector.inspect(state.pipeline, requestID: id)
+        } catch let failure as GatewayFailure {
+            throw failure
         } catch {
             throw .unavailable("the topics of pipeline \(pipeline) could not be read: \(error)", requestID: requestID)
         }

@@ -20,6 +20,9 @@ public struct PipelineGatewayConfiguration: GatewayKafkaClients, Sendable {
     /// How often the deployed pipelines and models are looked up, so that their answer topics are read before
     /// the first request comes. Default: 1 s.
     public var directoryRefreshInterval: Duration = .seconds(1)
+    /// When set, inference, metadata and inspect calls must carry `Authorization: Bearer <token>` (gRPC: the
+    /// `authorization` metadata) or get 401 / UNAUTHENTICATED; health checks and `/metrics` stay open.
+    public var authToken: String?
     /// The most records inspect reads from the end of each partition of each topic. Default: 100,000.
     public var inspectRecordsPerPartition: Int = 100_000
 

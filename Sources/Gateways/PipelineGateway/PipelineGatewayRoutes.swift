@@ -11,7 +11,10 @@ import NIOCore
 /// - `GET /v2/pipelines/{name}/ready` (also `/v2/models/{name}/ready`): 200 when ready, else 503 with the status.
 /// - `GET /v2/pipelines/{name}`: the pipeline's metadata; `GET /v2`: the server's.
 /// - `GET /v2/health/live`, `GET /v2/health/ready`; `GET /metrics` (Prometheus text).
-/// - `GET /v2/pipelines/{name}/requests/{id}`: every record of one request on the pipeline's topics (inspect).
+/// - `GET /v2/pipelines/{name}/requests/{id}`: every record of one request on the pipeline's topics (inspect);
+///   `GET /v2/pipelines/{name}/requests`: the same for its latest request.
+///
+/// With ``PipelineGatewayConfiguration/authToken`` set, all but the health checks and `/metrics` need the token.
 ///
 /// Errors are `{"error": "<what is wrong>"}` with their status, and `x-request-id` when the request had one.
 struct PipelineGatewayRoutes: Sendable {
@@ -19,6 +22,9 @@ struct PipelineGatewayRoutes: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        if let token = gateway.configuration.authToken {
+            router.add(middleware: BearerTokenMiddleware(token: token, open: ["/v2/health/live", "/v2/health/ready", "/metrics"]))
+        }
         router.post("/v2/pipelines/:name/infer") { request, context in
             await infer(.pipeline(try context.parameters.require("name")), request)
         }
@@ -40,6 +46,9 @@ struct PipelineGatewayRoutes: Sendable {
         }
         router.get("/v2/pipelines/:name/requests/:id") { _, context in
             await inspect(try context.parameters.require("name"), requestID: try context.parameters.require("id"))
+        }
+        router.get("/v2/pipelines/:name/requests") { _, context in
+            await inspect(try context.parameters.require("name"), requestID: nil)
         }
         router.get("/v2") { _, _ in
             Self.json(.ok, ServerMetadata())
@@ -116,7 +125,7 @@ struct PipelineGatewayRoutes: Sendable {
         }
     }
 
-    private func inspect(_ pipeline: String, requestID: String) async -> Response {
+    private func inspect(_ pipeline: String, requestID: String?) async -> Response {
         do {
             return Self.json(.ok, try await gateway.inspect(pipeline, requestID: requestID))
         } catch {

@@ -73,41 +73,72 @@ public struct RequestInspector: Sendable {
         return places
     }
 
-    func inspect(_ pipeline: Pipeline, requestID: String, timeout: Duration = .seconds(10)) async throws -> Report {
+    /// The id of the request last written to the pipeline's inputs, `nil` when there is none.
+    func latestRequestID(of pipeline: Pipeline) async throws -> String? {
+        var latest: (timestamp: Int64, id: String)?
+        try await scan(try await existingTopics([configuration.topics.pipelineInputs(pipeline.name)]), lastRecords: 100) { record in
+            guard record.headers.string(DataflowHeaders.pipeline) == pipeline.name,
+                  let id = record.headers.string(DataflowHeaders.requestID),
+                  record.timestamp >= latest?.timestamp ?? .min
+            else { return }
+            latest = (record.timestamp, id)
+        }
+        return latest?.id
+    }
+
+    func inspect(_ pipeline: Pipeline, requestID: String) async throws -> Report {
         let places = places(of: pipeline)
+        var entries: [Entry] = []
+        try await scan(try await existingTopics(Array(places.keys)), lastRecords: configuration.inspectRecordsPerPartition) { record in
+            if let entry = entry(record, pipeline: pipeline.name, requestID: requestID, places: places) { entries.append(entry) }
+        }
+        entries.sort { ($0.timestamp, places[$0.topic]?.order ?? 0, $0.offset) < ($1.timestamp, places[$1.topic]?.order ?? 0, $1.offset) }
+        return Report(pipeline: pipeline.name, requestID: requestID, records: entries)
+    }
+
+    private func existingTopics(_ names: [String]) async throws -> [KafkaTopicDescription] {
         let admin = try KafkaAdmin(configuration: KafkaAdminConfiguration(matching: configuration.consumer), logger: logger)
-        let existing: [KafkaTopicDescription]
         do {
-            existing = try await admin.describeExistingTopics(Array(places.keys))
+            let existing = try await admin.describeExistingTopics(names)
             await admin.close()
+            return existing
         } catch {
             await admin.close()
             throw error
         }
+    }
+
+    /// Reads the last `lastRecords` records of every partition of `topics`, up to where each ended when the scan
+    /// began, with a consumer of its own outside any group.
+    private func scan(
+        _ topics: [KafkaTopicDescription],
+        lastRecords: Int,
+        timeout: Duration = .seconds(10),
+        _ visit: (KafkaConsumerRecord) -> Void
+    ) async throws {
         var reader = configuration.consumer
         reader.groupID = nil
         let consumer = try KafkaConsumer(configuration: reader, logger: logger)
-        var entries: [Entry] = []
         do {
             var ends: [TopicPartition: Int64] = [:]
             var starts: [TopicPartitionOffset] = []
-            for description in existing {
+            for description in topics {
                 for partition in description.partitions {
                     let topicPartition = TopicPartition(topic: description.name, partition: partition.id)
                     let marks = try await consumer.watermarks(topicPartition)
                     guard marks.high > marks.low else { continue }
                     ends[topicPartition] = marks.high
-                    starts.append(TopicPartitionOffset(topicPartition, offset: max(marks.low, marks.high - Int64(configuration.inspectRecordsPerPartition))))
+                    starts.append(TopicPartitionOffset(topicPartition, offset: max(marks.low, marks.high - Int64(lastRecords))))
                 }
             }
             if !starts.isEmpty { try await consumer.assign(starts) }
             let deadline = ContinuousClock.now + timeout
             while !ends.isEmpty, ContinuousClock.now < deadline {
-                for record in try await consumer.poll(maxRecords: 5000, timeout: .milliseconds(100)) {
-                    if let entry = entry(record, pipeline: pipeline.name, requestID: requestID, places: places) { entries.append(entry) }
+                for record in try await consumer.poll(maxRecords: 5000, timeout: .milliseconds(100))
+                where (ends[TopicPartition(topic: record.topic, partition: record.partition)] ?? 0) > record.offset {
+                    visit(record)
                 }
-                let remaining = Array(ends.keys)
-                for position in try consumer.position(remaining) where position.offset >= ends[position.topicPartition]! {
+                for position in try consumer.position(Array(ends.keys)) where position.offset >= ends[position.topicPartition]! {
                     ends[position.topicPartition] = nil
                 }
             }
@@ -119,8 +150,6 @@ public struct RequestInspector: Sendable {
             await consumer.close()
             throw error
         }
-        entries.sort { ($0.timestamp, places[$0.topic]?.order ?? 0, $0.offset) < ($1.timestamp, places[$1.topic]?.order ?? 0, $1.offset) }
-        return Report(pipeline: pipeline.name, requestID: requestID, records: entries)
     }
 
     private func entry(

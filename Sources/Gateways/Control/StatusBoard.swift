@@ -1,0 +1,91 @@
+import Dataflow
+
+/// The latest report of every instance (``InstanceReport``), and each pipeline's status aggregated over the
+/// instances alive: a pipeline is Ready when every engine has applied its latest version and runs it, and, when
+/// pipeline gateways run, at least one of them reads its answers.
+public struct StatusBoard: Sendable {
+    /// One instance's last report and when it was written (milliseconds since 1970).
+    public struct Seen: Sendable, Hashable {
+        public var report: InstanceReport
+        public var at: Int64
+    }
+
+    public private(set) var instances: [String: Seen] = [:]
+    /// How long an instance counts as alive after its last report.
+    public var liveness: Int64
+
+    public init(livenessMs: Int64) { liveness = livenessMs }
+
+    /// Takes in the report of `instance` written at `at`; `nil` when it stopped.
+    public mutating func record(instance: String, report: InstanceReport?, at: Int64) {
+        guard let report else {
+            instances[instance] = nil
+            return
+        }
+        if let known = instances[instance], known.at > at { return }
+        instances[instance] = Seen(report: report, at: at)
+    }
+
+    /// The instances whose last report is recent at `now`, by id.
+    public func alive(now: Int64) -> [Seen] {
+        instances.values.filter { now - $0.at <= liveness }.sorted { $0.report.instance < $1.report.instance }
+    }
+
+    /// A pipeline's status over the instances alive.
+    public struct PipelineView: Sendable, Codable, Hashable {
+        /// `Ready`, `Creating`, `Failed: …` or `Terminating`, as ``PipelineStatus`` says it.
+        public var status: String
+        /// Why it is not Ready, when it is not.
+        public var reason: String?
+        /// Its status on each engine instance.
+        public var engines: [EngineView]
+        /// The pipeline gateway instances that read its answers.
+        public var answeredBy: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case status, reason, engines
+            case answeredBy = "answered_by"
+        }
+    }
+
+    public struct EngineView: Sendable, Codable, Hashable {
+        public var instance: String
+        public var status: String
+        public var version: Int?
+    }
+
+    /// The status of `pipeline`, whose latest change is at offset `changedAt` of the control topic.
+    ///
+    /// - Parameter withGateways: whether it also takes a pipeline gateway reading its answers to be Ready.
+    public func view(of pipeline: String, changedAt: Int64, now: Int64, withGateways: Bool = true) -> PipelineView {
+        let alive = alive(now: now)
+        var engines: [EngineView] = []
+        for seen in alive where seen.report.runs("engine") {
+            let report = seen.report
+            if report.controlOffset <= changedAt {
+                engines.append(EngineView(instance: report.instance, status: "Creating"))
+            } else if let found = report.pipelines.first(where: { $0.name == pipeline }) {
+                engines.append(EngineView(instance: report.instance, status: found.status, version: found.version))
+            } else {
+                engines.append(EngineView(instance: report.instance, status: "Creating"))
+            }
+        }
+        let gateways = alive.filter { $0.report.runs("pipeline-gateway") }
+        let answeredBy = gateways.filter { $0.report.answering.contains(pipeline) }.map(\.report.instance)
+        var view = PipelineView(status: "Creating", engines: engines, answeredBy: answeredBy)
+        if engines.isEmpty {
+            view.reason = "no engine instance is running"
+        } else if let failed = engines.first(where: { $0.status.hasPrefix("Failed") }) {
+            view.status = failed.status
+            view.reason = "on instance \(failed.instance)"
+        } else if let other = engines.first(where: { $0.status != "Ready" }) {
+            if other.status == "Terminating" || other.status == "Terminated" { view.status = "Terminating" }
+            view.reason = "instance \(other.instance) is \(other.status)"
+        } else if withGateways, !gateways.isEmpty, answeredBy.isEmpty {
+            view.reason = "no pipeline gateway reads its answers yet"
+        } else {
+            view.status = "Ready"
+        }
+        return view
+    }
+}
