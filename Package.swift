@@ -104,10 +104,13 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The checkout's scripts (a local broker, model servers) run from Swift: by the CLI, the benchmarks, tests.
+        .target(name: "ProjectScripts"),
         .executableTarget(
             name: "join-latency",
             dependencies: [
                 "StreamKit",
+                "ProjectScripts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -118,6 +121,8 @@ let package = Package(
             name: "dataflow",
             dependencies: [
                 "Gateways",
+                "ProjectScripts",
+                .product(name: "Yams", package: "Yams"),
                 "Dataflow",
                 "StreamKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -145,6 +150,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "StreamKit",
+                "ProjectScripts",
                 "Dataflow",
                 "Gateways",
                 .product(name: "Logging", package: "swift-log"),

@@ -40,3 +40,8 @@ struct HarnessJoin {
         try await task.value
     }
 }
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

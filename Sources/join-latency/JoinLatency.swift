@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ProjectScripts
 import Histogram
 import Logging
 import StreamKit
@@ -65,7 +66,7 @@ struct JoinLatency: AsyncParsableCommand {
         // The mock cluster cannot create topics on request, the join's changelog included.
         let changelog = "\(applicationID)-\(HarnessJoin.storeName)-changelog"
         let broker = bootstrap == nil
-            ? try await LocalBroker.start(kind: localBroker, topics: [left, right, joined, changelog].map { ($0, partitions) })
+            ? try await LocalBroker.start(kind: localBroker, name: "join-latency-\(ProcessInfo.processInfo.processIdentifier)", topics: [left, right, joined, changelog].map { ($0, partitions) })
             : nil
         let signals = broker?.stopOnSignals()
         do {

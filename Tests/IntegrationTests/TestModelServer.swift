@@ -1,4 +1,5 @@
 import Foundation
+import ProjectScripts
 import Testing
 
 /// The MLServer `scripts/test` started with the models of `Tests/Models` (`DATAFLOW_TEST_MLSERVER`, its REST base
@@ -42,27 +43,12 @@ enum TestModelServer {
         try await script(["stop", "--name", name])
     }
 
-    /// Runs the script on a thread of its own through posix_spawn and waitpid: Foundation's `Process` here can miss
-    /// the exit of a script whose child outlives it, and wait forever.
     private static func script(_ arguments: [String]) async throws {
-        let path = root.appendingPathComponent("scripts/mlserver").path
-        let status = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            Thread.detachNewThread { continuation.resume(returning: spawnAndWait(path, arguments)) }
+        do {
+            try await ProjectScript(root: root, name: "mlserver").run(arguments, output: .discarded)
+        } catch {
+            Issue.record("\(error)")
+            throw error
         }
-        try #require(status == 0, "scripts/mlserver \(arguments.joined(separator: " ")) exited with \(status)")
-    }
-
-    private static func spawnAndWait(_ path: String, _ arguments: [String]) -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        let argv = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid = pid_t()
-        guard posix_spawn(&pid, path, &actions, nil, argv, environ) == 0 else { return -1 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1, errno == EINTR {}
-        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     }
 }

@@ -1,20 +1,17 @@
-import AsyncHTTPClient
 import Foundation
-import NIOCore
 import NIOHTTP1
 
 /// A client of the control API (``ControlRoutes``), as the CLI's management commands use it. Answers are
 /// returned as the JSON the API sent, decoded into the types below where a caller needs their fields.
 public struct ControlClient: Sendable {
-    public let baseURL: String
-    private let token: String?
+    private let connection: APIConnection
+    public var baseURL: String { connection.baseURL }
 
     /// - Parameters:
     ///   - baseURL: the control API, such as `http://127.0.0.1:9004`.
     ///   - token: sent as `Authorization: Bearer <token>`.
     public init(baseURL: String, token: String?) {
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
-        self.token = token
+        connection = APIConnection(baseURL: baseURL, token: token)
     }
 
     /// Applies the resources of one YAML file; `file` names it in errors.
@@ -45,24 +42,14 @@ public struct ControlClient: Sendable {
     struct Resources: Decodable { var resources: [ControlPlane.Outcome] }
 
     private func call(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil) async throws(ControlClientError) -> [UInt8] {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
-        if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
-        if let body {
-            request.headers.add(name: "content-type", value: "application/yaml")
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
-        let status: Int
-        let bytes: [UInt8]
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
-            status = Int(response.status.code)
-            bytes = Array(buffer: try await response.body.collect(upTo: 64 << 20))
+            return try await connection.call(method, path, body: body, contentType: "application/yaml")
         } catch {
-            throw .unreachable(baseURL, "\(error)")
+            switch error {
+            case .unreachable(let reason): throw .unreachable(baseURL, reason)
+            case .refused(let status, let message): throw .refused(status, message)
+            }
         }
-        guard (200..<300).contains(status) else { throw .refused(status, RESTInferenceTransport.errorMessage(bytes)) }
-        return bytes
     }
 
     private func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8]) throws(ControlClientError) -> T {

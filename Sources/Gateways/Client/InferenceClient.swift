@@ -70,3 +70,19 @@ public struct InferenceClientError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { status.map { "\($0): \(message)" } ?? message }
 }
+
+extension InferenceClient {
+    /// Every record of request `requestID` (or of the pipeline's latest request) on the topics of `pipeline`, as
+    /// the pipeline gateway at `server` (its REST URL) reports it in JSON.
+    public static func inspect(server: String, token: String?, pipeline: String, requestID: String?) async throws(InferenceClientError) -> [UInt8] {
+        let path = "/v2/pipelines/\(ControlClient.escaped(pipeline))/requests" + (requestID.map { "/" + ControlClient.escaped($0) } ?? "")
+        do {
+            return try await APIConnection(baseURL: server, token: token).call(.GET, path)
+        } catch {
+            switch error {
+            case .unreachable(let reason): throw InferenceClientError(status: nil, message: "cannot reach the server: \(reason)")
+            case .refused(let status, let message): throw InferenceClientError(status: status, message: message)
+            }
+        }
+    }
+}

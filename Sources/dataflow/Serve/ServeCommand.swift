@@ -1,0 +1,231 @@
+import ArgumentParser
+import Dataflow
+import Foundation
+import Gateways
+import Logging
+import Metrics
+import Prometheus
+import ProjectScripts
+import ServiceLifecycle
+import StreamKit
+
+/// Runs the engine, the model gateway, the pipeline gateway and the control API in one process, or the subset
+/// `--role` names, against one Kafka cluster — or, given none, a local broker started from the project's venv.
+/// Several processes with the same topics share the work.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the engine, the gateways and the control API.",
+        discussion: """
+            Every setting can also come from a YAML config file (--config, or DATAFLOW_CONFIG) under the flag's name \
+            (http-port: 9000, role: [engine, control], kafka: {security.protocol: SASL_SSL}) and from DATAFLOW_* \
+            environment variables (DATAFLOW_HTTP_PORT, DATAFLOW_ROLE=engine,control, DATAFLOW_KAFKA_SECURITY_PROTOCOL). \
+            Flags win over the environment, the environment over the file, the file over the defaults.
+            """
+    )
+
+    enum Role: String, ExpressibleByArgument, CaseIterable {
+        case engine
+        case modelGateway = "model-gateway"
+        case pipelineGateway = "pipeline-gateway"
+        case control
+    }
+
+    @Option(help: "A YAML file of settings (also DATAFLOW_CONFIG).") var config: String?
+    @Option(help: "Kafka bootstrap servers, host:port[,host:port...]. Default: a local broker started from the project's venv.")
+    var bootstrap: String?
+    @Option(name: .customLong("role"), help: "A part to run (repeatable): engine, model-gateway, pipeline-gateway, control. Default: all.")
+    var roles: [Role] = []
+    @Option(help: "Port of the inference API (HTTP). Default: 9000.") var httpPort: Int?
+    @Option(help: "Port of the inference API (gRPC). Default: 9001.") var grpcPort: Int?
+    @Option(help: "Port of the control API. Default: 9004.") var controlPort: Int?
+    @Option(help: "Address the APIs listen on. Default: 127.0.0.1.") var host: String?
+    @Option(help: "OIP REST base URL of the server for models whose resource names none.") var defaultServer: String?
+    @Option(help: "Topic name prefix. Default: seldon.") var topicPrefix: String?
+    @Option(help: "Topic namespace. Default: default.") var namespace: String?
+    @Option(help: "Partitions of the topics created. Default: 4.") var partitions: Int?
+    @Option(help: "Directory of the engine's state stores. Default: a folder in the temporary directory.") var stateDir: String?
+    @Option(help: "Processing guarantee: at-least-once (default) or exactly-once.") var processingGuarantee: String?
+    @Option(help: "Bearer token the control API requires (also DATAFLOW_AUTH_TOKEN).") var authToken: String?
+    @Flag(help: "Require the token on the inference API too (health checks and /metrics stay open).") var inferenceAuth = false
+    @Flag(help: "Settings for a local single-node broker (short fetch waits and sessions); implied without --bootstrap.") var localBroker = false
+    @Option(name: .customLong("kafka"), help: "A librdkafka property for every Kafka client, name=value (repeatable): security.protocol, sasl.*, ssl.*.")
+    var kafka: [String] = []
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "dataflow")
+        logger.logLevel = .info
+        let settings: Settings
+        do {
+            settings = try Settings(try layeredSettings())
+        } catch {
+            throw ValidationError(error.description)
+        }
+
+        var broker: LocalBroker?
+        if settings.bootstrap == nil {
+            logger.info("no --bootstrap: starting the local broker")
+            let started = try await LocalBroker.start(kind: "tansu", name: "serve-\(ProcessInfo.processInfo.processIdentifier)")
+            logger.info("local broker listening", metadata: ["address": "\(started.address)"])
+            broker = started
+        }
+        do {
+            try await serve(settings, bootstrap: settings.bootstrap ?? broker!.address, localBroker: settings.localBroker || broker != nil, logger: logger)
+        } catch {
+            await broker?.stop()
+            throw error
+        }
+        await broker?.stop()
+    }
+
+    /// The file, then the environment, then the flags given.
+    private func layeredSettings() throws(SettingsError) -> ServeSettings {
+        let environment = ProcessInfo.processInfo.environment
+        var settings = ServeSettings()
+        if let path = config ?? environment["DATAFLOW_CONFIG"] { settings.overlay(try .file(path)) }
+        settings.overlay(.environment(environment))
+        var flags = ServeSettings()
+        let given: [(String, String?)] = [
+            ("bootstrap", bootstrap), ("role", roles.isEmpty ? nil : roles.map(\.rawValue).joined(separator: ",")),
+            ("http-port", httpPort.map(String.init)), ("grpc-port", grpcPort.map(String.init)), ("control-port", controlPort.map(String.init)),
+            ("host", host), ("default-server", defaultServer), ("topic-prefix", topicPrefix), ("namespace", namespace),
+            ("partitions", partitions.map(String.init)), ("state-dir", stateDir), ("processing-guarantee", processingGuarantee),
+            ("auth-token", authToken), ("inference-auth", inferenceAuth ? "true" : nil), ("local-broker", localBroker ? "true" : nil),
+        ]
+        for case let (key, value?) in given { flags.set(key, value, source: "--\(key)") }
+        for property in kafka {
+            let parts = property.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw SettingsError("--kafka \(property): expected name=value") }
+            flags.setKafka(parts[0], parts[1], source: "--kafka")
+        }
+        settings.overlay(flags)
+        return settings
+    }
+
+    /// The settings in effect, checked.
+    struct Settings {
+        var bootstrap: String?
+        var roles: Set<Role>
+        var httpPort: Int
+        var grpcPort: Int
+        var controlPort: Int
+        var host: String
+        var defaultServer: String?
+        var topics: TopicNames
+        var partitions: Int32
+        var stateDir: String
+        var guarantee: StreamsConfiguration.ProcessingGuarantee
+        var authToken: String?
+        var inferenceAuth: Bool
+        var localBroker: Bool
+        var kafka: [String: String]
+
+        init(_ settings: ServeSettings) throws(SettingsError) {
+            bootstrap = settings.string("bootstrap")
+            var roles: Set<Role> = []
+            for name in settings.list("role") ?? [] {
+                guard let role = Role(rawValue: name) else {
+                    throw SettingsError("\(settings.source("role")): unknown role '\(name)'; roles are \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                roles.insert(role)
+            }
+            self.roles = roles.isEmpty ? Set(Role.allCases) : roles
+            httpPort = try settings.int("http-port") ?? 9000
+            grpcPort = try settings.int("grpc-port") ?? 9001
+            controlPort = try settings.int("control-port") ?? 9004
+            host = settings.string("host") ?? "127.0.0.1"
+            defaultServer = settings.string("default-server")
+            topics = TopicNames(prefix: settings.string("topic-prefix") ?? "seldon", namespace: settings.string("namespace") ?? "default")
+            guard let partitions = Int32(exactly: try settings.int("partitions") ?? 4), partitions > 0 else {
+                throw SettingsError("\(settings.source("partitions")): 'partitions' must be 1 or more")
+            }
+            self.partitions = partitions
+            stateDir = settings.string("state-dir") ?? FileManager.default.temporaryDirectory.appendingPathComponent("dataflow-state").path
+            let guarantee = settings.string("processing-guarantee") ?? "at-least-once"
+            guard let parsed = StreamsConfiguration.ProcessingGuarantee(rawValue: guarantee) else {
+                throw SettingsError("\(settings.source("processing-guarantee")): the processing guarantee is at-least-once or exactly-once, not '\(guarantee)'")
+            }
+            self.guarantee = parsed
+            authToken = settings.string("auth-token") ?? ProcessInfo.processInfo.environment["DATAFLOW_AUTH_TOKEN"]
+            inferenceAuth = try settings.bool("inference-auth") ?? false
+            if inferenceAuth, authToken == nil { throw SettingsError("\(settings.source("inference-auth")): inference-auth needs a token (--auth-token)") }
+            localBroker = try settings.bool("local-broker") ?? false
+            kafka = settings.kafkaProperties
+        }
+
+        func clients<Configuration: GatewayKafkaClients>(_ configuration: inout Configuration) {
+            if localBroker { configuration.useLocalBrokerDefaults() }
+            configuration.consumer.additionalProperties.merge(kafka) { $1 }
+            configuration.producer.additionalProperties.merge(kafka) { $1 }
+        }
+    }
+
+    private func serve(_ settings: Settings, bootstrap: String, localBroker: Bool, logger: Logger) async throws {
+        var settings = settings
+        settings.localBroker = localBroker
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let servers = bootstrap.split(separator: ",").map(String.init)
+        let roles = settings.roles
+
+        var engine: DataflowEngine?
+        if roles.contains(.engine) {
+            var configuration = DataflowConfiguration(bootstrapServers: servers, topics: settings.topics)
+            configuration.partitions = settings.partitions
+            configuration.streams.stateDirectory = settings.stateDir
+            configuration.streams.processingGuarantee = settings.guarantee
+            if localBroker { configuration.streams.useLocalBrokerDefaults() }
+            let kafka = settings.kafka
+            if !kafka.isEmpty {
+                let (consumer, producer) = (configuration.streams.consumer, configuration.streams.producer)
+                configuration.streams.consumer = { consumer(&$0); $0.additionalProperties.merge(kafka) { $1 } }
+                configuration.streams.producer = { producer(&$0); $0.additionalProperties.merge(kafka) { $1 } }
+            }
+            engine = DataflowEngine(configuration: configuration, logger: logger)
+        }
+        var modelGateway: ModelGateway?
+        if roles.contains(.modelGateway) {
+            var configuration = ModelGatewayConfiguration(bootstrapServers: servers, topics: settings.topics)
+            configuration.partitions = settings.partitions
+            settings.clients(&configuration)
+            modelGateway = ModelGateway(configuration: configuration, logger: logger)
+        }
+        var control = ControlConfiguration(bootstrapServers: servers, topics: settings.topics)
+        control.host = settings.host
+        control.port = settings.controlPort
+        control.authToken = settings.authToken
+        control.roles = Role.allCases.filter(roles.contains).map(\.rawValue)
+        settings.clients(&control)
+        let deployment = LocalDeployment(
+            engine: engine,
+            modelGateway: modelGateway,
+            defaultServer: settings.defaultServer.map { ModelServer(name: "default", endpoints: [$0]) }
+        )
+        let controlPlane = try ControlPlane(configuration: control, deployment: deployment, logger: logger)
+
+        var services: [any Service] = [controlPlane]
+        if let engine { services.append(engine) }
+        if let modelGateway { services.append(modelGateway) }
+        if roles.contains(.pipelineGateway) {
+            var configuration = PipelineGatewayConfiguration(bootstrapServers: servers, topics: settings.topics)
+            configuration.httpHost = settings.host
+            configuration.httpPort = settings.httpPort
+            configuration.grpcPort = settings.grpcPort
+            if settings.inferenceAuth { configuration.authToken = settings.authToken }
+            settings.clients(&configuration)
+            // Pipelines and their status as every instance reports them, so that this role can run without an engine.
+            let gateway = try PipelineGateway(configuration: configuration, directory: controlPlane, registry: registry, logger: logger)
+            await controlPlane.attach(pipelineGateway: gateway)
+            services.append(gateway)
+        }
+        if roles.contains(.control) { services.append(ControlAPI(control: controlPlane, logger: logger)) }
+
+        logger.info("serving", metadata: [
+            "roles": "\(control.roles)", "bootstrap": "\(bootstrap)", "instance": "\(control.instanceID)",
+            "inference": "http://\(settings.host):\(settings.httpPort)", "control": "http://\(settings.host):\(settings.controlPort)",
+        ])
+        let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Yams
+
+/// The settings of `dataflow serve`, from three places, each over the one before: a YAML config file
+/// (`--config`, or DATAFLOW_CONFIG), `DATAFLOW_*` environment variables, then command-line flags. Keys are the
+/// flags' names: `http-port` in the file, `DATAFLOW_HTTP_PORT` in the environment, `--http-port` on the command
+/// line. Kafka client properties (SASL, TLS, …) are `kafka:` in the file, `DATAFLOW_KAFKA_SECURITY_PROTOCOL`
+/// (for `security.protocol`) in the environment, `--kafka security.protocol=SASL_SSL` on the command line.
+struct ServeSettings {
+    /// Every key, with what it means (for errors that list them).
+    static let keys: [String] = [
+        "bootstrap", "role", "http-port", "grpc-port", "control-port", "host", "default-server", "topic-prefix", "namespace",
+        "partitions", "state-dir", "processing-guarantee", "auth-token", "inference-auth", "local-broker",
+    ]
+
+    /// A setting's text and where it came from (`file.yaml:12`, `DATAFLOW_HTTP_PORT`, `--http-port`).
+    struct Value {
+        var text: String
+        var source: String
+    }
+
+    private(set) var values: [String: Value] = [:]
+    private(set) var kafka: [String: Value] = [:]
+
+    init() {}
+
+    /// `layer` over these settings.
+    mutating func overlay(_ layer: ServeSettings) {
+        values.merge(layer.values) { $1 }
+        kafka.merge(layer.kafka) { $1 }
+    }
+
+    mutating func set(_ key: String, _ text: String, source: String) { values[key] = Value(text: text, source: source) }
+
+    mutating func setKafka(_ property: String, _ text: String, source: String) { kafka[property] = Value(text: text, source: source) }
+
+    // MARK: Sources
+
+    /// The settings of a YAML config file: a mapping of the keys above, and `kafka:` a mapping of properties.
+    static func file(_ path: String) throws(SettingsError) -> ServeSettings {
+        guard let data = FileManager.default.contents(atPath: path) else { throw SettingsError("\(path): cannot be read") }
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: String(decoding: data, as: UTF8.self))
+        } catch {
+            throw SettingsError("\(path): not YAML: \(error)")
+        }
+        var settings = ServeSettings()
+        guard let root else { return settings }
+        guard let mapping = root.mapping else { throw SettingsError("\(path):\(line(root)): expected a mapping of settings") }
+        for (keyNode, valueNode) in mapping {
+            let key = keyNode.string ?? ""
+            let source = "\(path):\(line(keyNode))"
+            if key == "kafka" {
+                guard let properties = valueNode.mapping else { throw SettingsError("\(source): 'kafka' must map librdkafka properties to values") }
+                for (property, value) in properties {
+                    guard let text = value.string else { throw SettingsError("\(path):\(line(value)): kafka property '\(property.string ?? "")' needs a plain value") }
+                    settings.setKafka(property.string ?? "", text, source: "\(path):\(line(property))")
+                }
+                continue
+            }
+            let name = key == "roles" ? "role" : key
+            guard keys.contains(name) else { throw SettingsError("\(source): unknown setting '\(key)'; known: \(keys.joined(separator: ", ")), kafka") }
+            if let list = valueNode.sequence {
+                guard name == "role" else { throw SettingsError("\(source): '\(key)' takes one value, not a list") }
+                settings.set(name, list.compactMap(\.string).joined(separator: ","), source: source)
+            } else if let text = valueNode.string {
+                settings.set(name, text, source: source)
+            } else {
+                throw SettingsError("\(source): '\(key)' needs a plain value")
+            }
+        }
+        return settings
+    }
+
+    /// The `DATAFLOW_*` variables of `environment`.
+    static func environment(_ environment: [String: String]) -> ServeSettings {
+        var settings = ServeSettings()
+        for key in keys {
+            let variable = "DATAFLOW_" + key.uppercased().replacingOccurrences(of: "-", with: "_")
+            if let text = environment[variable] { settings.set(key, text, source: variable) }
+        }
+        if let roles = environment["DATAFLOW_ROLES"] { settings.set("role", roles, source: "DATAFLOW_ROLES") }
+        for (variable, text) in environment where variable.hasPrefix("DATAFLOW_KAFKA_") {
+            let property = variable.dropFirst("DATAFLOW_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")
+            settings.setKafka(property, text, source: variable)
+        }
+        return settings
+    }
+
+    private static func line(_ node: Node) -> Int { (node.mark?.line ?? 0) }
+
+    // MARK: Typed values
+
+    func string(_ key: String) -> String? { values[key]?.text }
+
+    func int(_ key: String) throws(SettingsError) -> Int? {
+        guard let value = values[key] else { return nil }
+        guard let number = Int(value.text), number >= 0 else { throw SettingsError("\(value.source): '\(key)' must be a whole number, not '\(value.text)'") }
+        return number
+    }
+
+    func bool(_ key: String) throws(SettingsError) -> Bool? {
+        guard let value = values[key] else { return nil }
+        switch value.text.lowercased() {
+        case "true", "yes", "1", "on": return true
+        case "false", "no", "0", "off": return false
+        default: throw SettingsError("\(value.source): '\(key)' must be true or false, not '\(value.text)'")
+        }
+    }
+
+    /// A comma-separated list.
+    func list(_ key: String) -> [String]? {
+        values[key].map { $0.text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    }
+
+    /// Where `key` was set, for errors.
+    func source(_ key: String) -> String { values[key]?.source ?? "--\(key)" }
+
+    var kafkaProperties: [String: String] { kafka.mapValues(\.text) }
+}
+
+/// A setting that cannot be used; the text names where it was set.
+struct SettingsError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
