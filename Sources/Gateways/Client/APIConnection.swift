@@ -13,6 +13,15 @@ struct APIConnection: Sendable {
         self.token = token
     }
 
+    /// The HTTP client of the CLI's calls: a server that does not listen is reported at once, not retried
+    /// until the call's deadline.
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     enum Failure: Error {
         case unreachable(String)
         /// The status and the `error` of the answer.
@@ -30,7 +39,7 @@ struct APIConnection: Sendable {
         let status: Int
         let bytes: [UInt8]
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+            let response = try await Self.client.execute(request, timeout: .seconds(120))
             status = Int(response.status.code)
             bytes = Array(buffer: try await response.body.collect(upTo: 64 << 20))
         } catch {

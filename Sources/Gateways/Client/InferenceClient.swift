@@ -12,7 +12,7 @@ public struct InferenceClient: Sendable {
     public init(server: String, grpc: Bool, maxResponseBytes: Int = 64 << 20) throws {
         transport = grpc
             ? try GRPCInferenceTransport(address: server)
-            : RESTInferenceTransport(address: server, client: .shared, maxResponseBytes: maxResponseBytes)
+            : RESTInferenceTransport(address: server, client: APIConnection.client, maxResponseBytes: maxResponseBytes)
     }
 
     /// A response and the gateway's `x-*` headers (`x-request-id` among them).

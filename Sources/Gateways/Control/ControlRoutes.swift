@@ -21,7 +21,7 @@ struct ControlRoutes: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        if let token = control.configuration.authToken { router.add(middleware: BearerTokenMiddleware(token: token)) }
+        if let token = control.configuration.authToken { router.add(middleware: BearerTokenMiddleware(token: token, open: ["/v1/health"])) }
         router.post("/v1/resources") { request, _ in
             let file = request.uri.queryParameters.get("file") ?? "request body"
             let body: ByteBuffer

@@ -154,6 +154,12 @@ struct ServeCommand: AsyncParsableCommand {
             kafka = settings.kafkaProperties
         }
 
+        /// The consumer group of a role's instances: `seldon-dataflow-engine` for the default namespace, as Seldon
+        /// Core 2 names it, and `<prefix>-<namespace>-…` for others, so that deployments sharing a cluster stay apart.
+        func group(_ role: String) -> String {
+            topics.prefix == "seldon" && topics.namespace == "default" ? "seldon-\(role)" : "\(topics.prefix)-\(topics.namespace)-\(role)"
+        }
+
         func clients<Configuration: GatewayKafkaClients>(_ configuration: inout Configuration) {
             if localBroker { configuration.useLocalBrokerDefaults() }
             configuration.consumer.additionalProperties.merge(kafka) { $1 }
@@ -171,7 +177,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         var engine: DataflowEngine?
         if roles.contains(.engine) {
-            var configuration = DataflowConfiguration(bootstrapServers: servers, topics: settings.topics)
+            var configuration = DataflowConfiguration(bootstrapServers: servers, applicationID: settings.group("dataflow-engine"), topics: settings.topics)
             configuration.partitions = settings.partitions
             configuration.streams.stateDirectory = settings.stateDir
             configuration.streams.processingGuarantee = settings.guarantee
@@ -186,7 +192,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         var modelGateway: ModelGateway?
         if roles.contains(.modelGateway) {
-            var configuration = ModelGatewayConfiguration(bootstrapServers: servers, topics: settings.topics)
+            var configuration = ModelGatewayConfiguration(bootstrapServers: servers, groupID: settings.group("modelgateway"), topics: settings.topics)
             configuration.partitions = settings.partitions
             settings.clients(&configuration)
             modelGateway = ModelGateway(configuration: configuration, logger: logger)
@@ -208,7 +214,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let engine { services.append(engine) }
         if let modelGateway { services.append(modelGateway) }
         if roles.contains(.pipelineGateway) {
-            var configuration = PipelineGatewayConfiguration(bootstrapServers: servers, topics: settings.topics)
+            var configuration = PipelineGatewayConfiguration(bootstrapServers: servers, groupID: settings.group("pipelinegateway"), topics: settings.topics)
             configuration.httpHost = settings.host
             configuration.httpPort = settings.httpPort
             configuration.grpcPort = settings.grpcPort

@@ -1,0 +1,85 @@
+import AsyncHTTPClient
+import Foundation
+import ProjectScripts
+import Testing
+
+/// The `dataflow` executable run as the user runs it: `serve` processes the tests kill and restart, and client
+/// commands whose output and exit status they check.
+enum DataflowProcess {
+    static let binary = TestBroker.executable("dataflow").path
+
+    /// A command's exit status and what it wrote.
+    struct Outcome: CustomStringConvertible {
+        var status: Int32
+        var output: String
+        var errors: String
+        var description: String { "exit \(status)\nstdout: \(output)\nstderr: \(errors)" }
+    }
+
+    /// Runs `dataflow <arguments>` to its end.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("cli")).path
+        let process = try ChildProcess.start(binary, arguments, output: base + ".out", errors: base + ".err", environment: environment)
+        let status = await process.wait()
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
+        return Outcome(status: status, output: process.standardOutput, errors: process.standardError)
+    }
+
+    /// A free TCP port on 127.0.0.1 (free when asked; the OS does not hand it out again at once).
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// One `dataflow serve` with all roles on ports of its own.
+    struct Serve {
+        let process: ChildProcess
+        let http: Int
+        let grpc: Int
+        let control: Int
+        var controlURL: String { "http://127.0.0.1:\(control)" }
+        var serverURL: String { "http://127.0.0.1:\(http)" }
+        /// The flags that point a client command at this instance.
+        var controlFlags: [String] { ["--control", controlURL] }
+
+        /// Starts it against the test broker and MLServer in `namespace`, and waits until its control API answers.
+        static func start(namespace: String, _ extra: [String] = []) async throws -> Serve {
+            let (http, grpc, control) = (freePort(), freePort(), freePort())
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("serve-\(namespace)")).path
+            let state = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("state")).path
+            let process = try ChildProcess.start(binary, [
+                "serve", "--bootstrap", try TestBroker.bootstrap(), "--local-broker", "--namespace", namespace,
+                "--http-port", "\(http)", "--grpc-port", "\(grpc)", "--control-port", "\(control)",
+                "--default-server", try TestModelServer.address(), "--state-dir", state,
+            ] + extra, output: log + ".out", errors: log + ".log")
+            let serve = Serve(process: process, http: http, grpc: grpc, control: control)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                try #require(process.isRunning, "dataflow serve exited: \(process.standardError.suffix(3000))")
+                let request = HTTPClientRequest(url: serve.controlURL + "/v1/health")
+                if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)), response.status == .ok { return serve }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            Issue.record("dataflow serve did not become healthy in 60 s: \(process.standardError.suffix(3000))")
+            return serve
+        }
+
+        /// Stops it with `signal` and waits until it has exited.
+        @discardableResult
+        func stop(_ signal: Int32 = SIGTERM) async -> Int32 {
+            process.send(signal)
+            return await process.wait()
+        }
+    }
+}
