@@ -25,6 +25,9 @@ actor ResponseRouter: KafkaRebalanceListener {
     private var initialTopics: Set<String>?
     /// The topics this instance has owned partitions of.
     private var everOwned: Set<String> = []
+    /// Since when a topic read has had no partition here, and how long to wait before rejoining the group.
+    private var starvedSince: ContinuousClock.Instant?
+    private var starvationPatience: Duration = .seconds(5)
 
     init(configuration: PipelineGatewayConfiguration, metrics: PipelineGatewayMetrics, logger: Logger) {
         self.configuration = configuration
@@ -92,6 +95,33 @@ actor ResponseRouter: KafkaRebalanceListener {
             let records = try await consumer.poll(maxRecords: 500, timeout: .milliseconds(100))
             if !records.isEmpty { await route(records) }
             await positionAssigned()
+            await rejoinWhenStarved(consumer)
+        }
+    }
+
+    /// Rejoins the group when this instance has owned no partition of a topic it reads for a while, though
+    /// nothing is left to position: a rebalance can leave a member out (seen with cooperative-sticky on Tansu
+    /// after the subscription grew), and it would then answer none of that topic's requests until the next one.
+    /// With more instances than partitions this repeats, ever less often (up to every 2 minutes).
+    private func rejoinWhenStarved(_ consumer: KafkaConsumer) async {
+        let starved = subscription.filter { (book.owned[$0] ?? []).isEmpty }
+        guard !starved.isEmpty, unpositioned.isEmpty, !stopping else {
+            if starved.isEmpty { (starvedSince, starvationPatience) = (nil, .seconds(5)) }
+            return
+        }
+        let since = starvedSince ?? .now
+        starvedSince = since
+        guard ContinuousClock.now - since >= starvationPatience else { return }
+        logger.warning("no partition of some answer topics came to this instance; rejoining the group", metadata: [
+            "topics": "\(starved.sorted())", "waited": "\(starvationPatience)",
+        ])
+        starvedSince = .now
+        starvationPatience = min(starvationPatience * 2, .seconds(120))
+        do {
+            try consumer.unsubscribe()
+            try await consumer.subscribe(topics: subscription.sorted())
+        } catch {
+            logger.warning("could not rejoin the group", metadata: ["error": "\(error)"])
         }
     }
 

@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+@testable import dataflow
+
+/// `dataflow serve`'s settings: the file, the environment and the flags, each over the one before, and errors
+/// that say where a wrong value was set.
+struct ServeSettingsTests {
+    func file(_ text: String) throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("settings-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func flagsWinOverTheEnvironmentWhichWinsOverTheFile() throws {
+        let path = try file("""
+            bootstrap: file:9092
+            http-port: 9100
+            control-port: 9104
+            role: [engine, control]
+            kafka:
+              security.protocol: SSL
+              ssl.ca.location: /etc/ca.pem
+            """)
+        var settings = try ServeSettings.file(path)
+        settings.overlay(.environment(["DATAFLOW_HTTP_PORT": "9200", "DATAFLOW_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "DATAFLOW_NAMESPACE": "prod", "HOME": "/root"]))
+        var flags = ServeSettings()
+        flags.set("control-port", "9300", source: "--control-port")
+        settings.overlay(flags)
+
+        let resolved = try ServeCommand.Settings(settings)
+        #expect(resolved.bootstrap == "file:9092")
+        #expect(resolved.httpPort == 9200, "the environment over the file")
+        #expect(resolved.controlPort == 9300, "a flag over the file")
+        #expect(resolved.grpcPort == 9001, "the default when nothing sets it")
+        #expect(resolved.roles == [.engine, .control])
+        #expect(resolved.topics.namespace == "prod")
+        #expect(resolved.kafka == ["security.protocol": "SASL_SSL", "ssl.ca.location": "/etc/ca.pem"])
+        #expect(resolved.group("dataflow-engine") == "seldon-prod-dataflow-engine")
+    }
+
+    @Test func wrongSettingsNameWhereTheyWereSet() throws {
+        let unknown = try file("bootstrap: a:1\nhttp-prot: 9000\n")
+        #expect(throws: SettingsError.self) { try ServeSettings.file(unknown) }
+        do {
+            _ = try ServeSettings.file(unknown)
+        } catch {
+            #expect(error.description.hasPrefix("\(unknown):2: unknown setting 'http-prot'"), "\(error)")
+        }
+        let notANumber = try ServeSettings.file(try file("partitions: many\n"))
+        do {
+            _ = try ServeCommand.Settings(notANumber)
+            Issue.record("a partition count that is not a number was taken")
+        } catch {
+            #expect(error.description.contains(":1: 'partitions' must be a whole number, not 'many'"), "\(error)")
+        }
+        do {
+            _ = try ServeCommand.Settings(.environment(["DATAFLOW_ROLE": "engine,gateway"]))
+            Issue.record("an unknown role was taken")
+        } catch {
+            #expect(error.description.hasPrefix("DATAFLOW_ROLE: unknown role 'gateway'"), "\(error)")
+        }
+        do {
+            _ = try ServeCommand.Settings(.environment(["DATAFLOW_INFERENCE_AUTH": "true"]))
+            Issue.record("inference-auth without a token was taken")
+        } catch {
+            #expect(error.description.contains("needs a token"), "\(error)")
+        }
+    }
+}
+
+struct CommandArgumentTests {
+    @Test(arguments: [("90s", 90_000), ("2m", 120_000), ("500ms", 500), ("30", 30_000), ("1.5", 1_500), ("1h", 3_600_000)])
+    func durations(_ text: String, _ milliseconds: Int64) throws {
+        #expect(try #require(DurationArgument(argument: text)).duration == .milliseconds(milliseconds))
+    }
+
+    @Test(arguments: ["soon", "-1s", "", "5d"])
+    func badDurations(_ text: String) {
+        #expect(DurationArgument(argument: text).map(\.description) == nil)
+    }
+
+    @Test func inspectPaths() throws {
+        let all = try InspectCommand.Selection("chain")
+        #expect(all.pipeline == "chain" && all.step == nil && all.side == nil)
+        let own = try InspectCommand.Selection("chain.outputs")
+        #expect(own.step == nil && own.side == "outputs")
+        let tensor = try InspectCommand.Selection("chain.add10.outputs.OUTPUT")
+        #expect(tensor.step == "add10" && tensor.side == "outputs" && tensor.tensor == "OUTPUT")
+        let step = try InspectCommand.Selection("chain.add10")
+        #expect(step.step == "add10" && step.side == nil)
+        #expect(throws: CLIFailure.self) { try InspectCommand.Selection("chain.add10.sideways") }
+        #expect(throws: CLIFailure.self) { try InspectCommand.Selection("chain..outputs") }
+        #expect(throws: CLIFailure.self) { try InspectCommand.Selection("a.b.outputs.T.extra") }
+    }
+}

@@ -1,0 +1,66 @@
+import Testing
+@testable import Gateways
+
+/// A pipeline's status aggregated over the instances' reports.
+struct StatusBoardTests {
+    func report(_ instance: String, roles: [String] = ["engine", "pipeline-gateway"], offset: Int64 = 10, _ status: String? = "Ready", answering: Bool = true) -> InstanceReport {
+        InstanceReport(
+            instance: instance, roles: roles, controlOffset: offset,
+            pipelines: status.map { [.init(name: "chain", version: 1, status: $0)] } ?? [],
+            answering: answering ? ["chain"] : []
+        )
+    }
+
+    @Test func readyWhenEveryEngineRunsTheLatestVersionAndAGatewayAnswers() {
+        var board = StatusBoard(livenessMs: 10_000)
+        board.record(instance: "a", report: report("a"), at: 1_000)
+        board.record(instance: "b", report: report("b", answering: false), at: 1_000)
+        let view = board.view(of: "chain", changedAt: 5, now: 2_000)
+        #expect(view.status == "Ready" && view.reason == nil)
+        #expect(view.engines.map(\.instance) == ["a", "b"] && view.answeredBy == ["a"])
+    }
+
+    @Test func anEngineBehindTheChangeIsStillCreating() {
+        var board = StatusBoard(livenessMs: 10_000)
+        board.record(instance: "a", report: report("a"), at: 1_000)
+        board.record(instance: "b", report: report("b", offset: 5), at: 1_000)
+        let view = board.view(of: "chain", changedAt: 5, now: 2_000)
+        #expect(view.status == "Creating" && view.reason == "instance b is Creating", "\(view)")
+    }
+
+    @Test func aFailureOnAnyEngineIsThePipelines() {
+        var board = StatusBoard(livenessMs: 10_000)
+        board.record(instance: "a", report: report("a"), at: 1_000)
+        board.record(instance: "b", report: report("b", "Failed: topic has 2 partitions"), at: 1_000)
+        let view = board.view(of: "chain", changedAt: 5, now: 2_000)
+        #expect(view.status == "Failed: topic has 2 partitions" && view.reason == "on instance b")
+    }
+
+    @Test func silentOrWithdrawnInstancesNoLongerCount() {
+        var board = StatusBoard(livenessMs: 10_000)
+        board.record(instance: "a", report: report("a"), at: 1_000)
+        board.record(instance: "b", report: report("b", "Creating"), at: 1_000)
+        #expect(board.view(of: "chain", changedAt: 5, now: 2_000).status == "Creating")
+        board.record(instance: "a", report: report("a"), at: 15_000)
+        #expect(board.view(of: "chain", changedAt: 5, now: 15_000).status == "Ready", "b has not reported for 14 s")
+        board.record(instance: "a", report: nil, at: 16_000)
+        let none = board.view(of: "chain", changedAt: 5, now: 16_000)
+        #expect(none.status == "Creating" && none.reason == "no engine instance is running")
+    }
+
+    @Test func withoutAGatewayReadingItsAnswersItIsNotReadyForClients() {
+        var board = StatusBoard(livenessMs: 10_000)
+        board.record(instance: "a", report: report("a", answering: false), at: 1_000)
+        #expect(board.view(of: "chain", changedAt: 5, now: 2_000).reason == "no pipeline gateway reads its answers yet")
+        #expect(board.view(of: "chain", changedAt: 5, now: 2_000, withGateways: false).status == "Ready", "what the gateways themselves go by")
+        board.record(instance: "a", report: report("a", roles: ["engine"], answering: false), at: 3_000)
+        #expect(board.view(of: "chain", changedAt: 5, now: 4_000).status == "Ready", "no gateway runs at all")
+    }
+
+    @Test func anOlderReportDoesNotReplaceANewerOne() {
+        var board = StatusBoard(livenessMs: 10_000)
+        board.record(instance: "a", report: report("a"), at: 2_000)
+        board.record(instance: "a", report: report("a", "Creating"), at: 1_000)
+        #expect(board.view(of: "chain", changedAt: 5, now: 2_500).status == "Ready")
+    }
+}
