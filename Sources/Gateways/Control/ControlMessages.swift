@@ -28,3 +28,23 @@ public struct PipelineDescription: Codable, Sendable {
     /// The same topology as a Graphviz graph.
     public var dot: String
 }
+
+/// An instance alive, as `GET /v1/instances` shows it.
+public struct InstanceSummary: Codable, Sendable {
+    public var instance: String
+    public var roles: [String]
+    /// When it last reported (milliseconds since 1970).
+    public var lastSeen: Int64
+    /// The next offset of the control topic it will act on.
+    public var controlOffset: Int64
+    /// How many pipelines its engine runs, whose answers its gateway reads, and models its model gateway serves.
+    public var pipelines: Int
+    public var answering: Int
+    public var models: Int
+
+    enum CodingKeys: String, CodingKey {
+        case instance, roles, pipelines, answering, models
+        case lastSeen = "last_seen_ms"
+        case controlOffset = "control_offset"
+    }
+}

@@ -93,22 +93,6 @@ struct ControlRoutes: Sendable {
         return router
     }
 
-    struct InstanceSummary: Encodable {
-        var instance: String
-        var roles: [String]
-        var lastSeen: Int64
-        var controlOffset: Int64
-        var pipelines: Int
-        var answering: Int
-        var models: Int
-
-        enum CodingKeys: String, CodingKey {
-            case instance, roles, pipelines, answering, models
-            case lastSeen = "last_seen_ms"
-            case controlOffset = "control_offset"
-        }
-    }
-
     struct ResourceSummary: Encodable {
         var name: String
         var yaml: String

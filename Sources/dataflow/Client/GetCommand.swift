@@ -32,21 +32,12 @@ struct GetCommand: ClientCommand {
         var pipelines: [PipelineSummary]?
         var models: [Resource]?
         var servers: [Resource]?
-        var instances: [Instance]?
+        var instances: [InstanceSummary]?
     }
 
     struct Resource: Decodable {
         var name: String
         var yaml: String
-    }
-
-    struct Instance: Decodable {
-        var instance: String
-        var roles: [String]
-        var last_seen_ms: Int64
-        var pipelines: Int
-        var answering: Int
-        var models: Int
     }
 
     func execute() async throws(CLIFailure) {
@@ -82,7 +73,7 @@ struct GetCommand: ClientCommand {
         } else if let instances = listed.instances {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             Terminal.output(Terminal.table(["INSTANCE", "ROLES", "LAST SEEN", "PIPELINES", "ANSWERING", "MODELS"], instances.map {
-                [$0.instance, $0.roles.joined(separator: ","), "\(max(0, now - $0.last_seen_ms) / 1000)s ago", "\($0.pipelines)", "\($0.answering)", "\($0.models)"]
+                [$0.instance, $0.roles.joined(separator: ","), "\(max(0, now - $0.lastSeen) / 1000)s ago", "\($0.pipelines)", "\($0.answering)", "\($0.models)"]
             }))
         } else {
             Terminal.output(Terminal.table(["NAME"], resources.map { [$0.name] }))
