@@ -179,7 +179,7 @@ extension GatewayBench {
         let server = ModelServer(name: "mlserver", endpoints: [mlserver])
         try await modelGateway.serve(["sum": server, "sum-b": server, "sum-c": server])
 
-        var pipelines = PipelineGatewayConfiguration(bootstrapServers: [bootstrap], groupID: "bench-pipelinegateway-\(topics.namespace)", topics: topics)
+        var pipelines = PipelineGatewayConfiguration(bootstrapServers: [bootstrap], topics: topics)
         pipelines.useLocalBrokerDefaults()
         pipelines.httpPort = 0
         pipelines.grpcPort = nil

@@ -142,6 +142,8 @@ struct DataflowCLITests {
         let namespace = TestBroker.uniqueName("cli-two")
         let a = try await Serve.start(namespace: namespace)
         let b = try await Serve.start(namespace: namespace)
+        // A pipeline gateway alone: it learns the pipelines and their status from the control topics.
+        let gateway = try await Serve.start(namespace: namespace, ["--role", "pipeline-gateway", "--role", "control"])
         var restarted: [Serve] = []
         do {
             let applied = try await run(["apply", "-f", try resources()] + a.controlFlags)
@@ -156,8 +158,9 @@ struct DataflowCLITests {
             let engines = ((try? JSONSerialization.jsonObject(with: Data(status.output.utf8))) as? [String: Any])?["engines"] as? [Any]
             #expect(engines?.count == 2, "the status is aggregated over both instances: \(status)")
             let instances = try await run(["get", "instances"] + a.controlFlags)
-            #expect(instances.output.split(separator: "\n").count == 3, "two instances alive: \(instances)")
-            for serve in [a, b] {
+            #expect(instances.output.split(separator: "\n").count == 4, "three instances alive: \(instances)")
+            #expect(instances.output.contains("pipeline-gateway,control "), "\(instances)")
+            for serve in [a, b, gateway] {
                 #expect(try await answers(serve, "chain", Self.chainRequest, tensor: "OUTPUT", [110, 120, 130, 140]))
                 #expect(try await answers(serve, "sum-chain", Self.sumRequest, tensor: "OUTPUT0", [8, 12]))
             }
@@ -165,12 +168,14 @@ struct DataflowCLITests {
             #expect(await a.stop(SIGKILL) == 128 + SIGKILL)
             #expect(try await answers(b, "chain", Self.chainRequest, tensor: "OUTPUT", [110, 120, 130, 140]), "the other instance takes over")
             #expect(try await answers(b, "sum-chain", Self.sumRequest, tensor: "OUTPUT0", [8, 12]))
+            #expect(try await answers(gateway, "chain", Self.chainRequest, tensor: "OUTPUT", [110, 120, 130, 140]), "the gateway alone goes on too")
             for _ in 0..<10 {
                 let outcome = try await run(["infer", "sum-chain", Self.sumRequest, "--output", "json", "--server", b.serverURL])
                 #expect(outcome.status == 0 && outputData(outcome, tensor: "OUTPUT1") == [-4, -4], "\(outcome)")
             }
 
             #expect(await b.stop() == 0)
+            #expect(await gateway.stop() == 0)
             restarted = [try await Serve.start(namespace: namespace), try await Serve.start(namespace: namespace)]
             for serve in restarted {
                 let listed = try await run(["get", "pipelines"] + serve.controlFlags)
@@ -181,7 +186,7 @@ struct DataflowCLITests {
                 #expect(try await answers(serve, "chain", Self.chainRequest, tensor: "OUTPUT", [110, 120, 130, 140]))
             }
         } catch {
-            for serve in [a, b] + restarted where serve.process.isRunning { await serve.stop(SIGKILL) }
+            for serve in [a, b, gateway] + restarted where serve.process.isRunning { await serve.stop(SIGKILL) }
             throw error
         }
         for serve in restarted { await serve.stop() }

@@ -45,7 +45,7 @@ struct PipelineGatewayFaultTests {
 
         func gateway(timeout: Duration) async throws -> (GatewayClient, Task<Void, any Error>) {
             var configuration = PipelineGatewayConfiguration(
-                bootstrapServers: [try TestBroker.bootstrap()], groupID: TestBroker.uniqueName("pipelinegateway"), topics: topics
+                bootstrapServers: [try TestBroker.bootstrap()], topics: topics
             )
             configuration.useLocalBrokerDefaults()
             configuration.httpPort = 0

@@ -279,7 +279,7 @@ final class GatewayFixture: Sendable {
 
     static func gateway(_ pipelines: PipelineFixture, _ configure: (inout PipelineGatewayConfiguration) -> Void = { _ in }) throws -> PipelineGateway {
         var configuration = PipelineGatewayConfiguration(
-            bootstrapServers: [try TestBroker.bootstrap()], groupID: TestBroker.uniqueName("pipelinegateway"), topics: pipelines.topics
+            bootstrapServers: [try TestBroker.bootstrap()], topics: pipelines.topics
         )
         configuration.useLocalBrokerDefaults()
         configuration.httpPort = 0

@@ -3,8 +3,7 @@ import StreamKit
 
 /// How the pipeline gateway reaches Kafka and where it listens.
 public struct PipelineGatewayConfiguration: GatewayKafkaClients, Sendable {
-    /// Reads the answers: its group shares the output topics' partitions among gateway instances, and each
-    /// instance keys its requests so that their answers land in partitions it owns.
+    /// Reads the answers: every partition of the answer topics, assigned by the gateway itself (no group).
     public var consumer: KafkaConsumerConfiguration
     public var producer: KafkaProducerConfiguration
     public var topics: TopicNames
@@ -26,11 +25,11 @@ public struct PipelineGatewayConfiguration: GatewayKafkaClients, Sendable {
     /// The most records inspect reads from the end of each partition of each topic. Default: 100,000.
     public var inspectRecordsPerPartition: Int = 100_000
 
-    /// - Parameter groupID: shared by all pipeline gateway instances.
-    public init(bootstrapServers: [String], groupID: String = "seldon-pipelinegateway", topics: TopicNames = TopicNames()) {
-        (consumer, producer) = Self.clients(bootstrapServers: bootstrapServers, groupID: groupID, clientID: "seldon-pipelinegateway")
-        // Answers are read from where each partition stands when this instance takes it; older ones belong to
-        // requests nobody here waits for.
+    public init(bootstrapServers: [String], topics: TopicNames = TopicNames()) {
+        (consumer, producer) = Self.clients(bootstrapServers: bootstrapServers, groupID: "seldon-pipelinegateway", clientID: "seldon-pipelinegateway")
+        consumer.groupID = nil
+        // Answers are read from where each partition stands when this instance starts reading it; older ones
+        // belong to requests nobody here waits for.
         consumer.autoOffsetReset = .latest
         self.topics = topics
     }

@@ -4,30 +4,30 @@ import StreamKit
 /// Reads the answer topics of the requests this gateway instance sent and hands each answer to the request
 /// waiting for it.
 ///
-/// The instances of a deployment share one consumer group, so each reads only the partitions it owns; a request
-/// is keyed (``AnswerBook/key(for:answeredOn:)``) so that its answer lands in one of them. A partition newly
-/// owned is read from its end (nothing written before concerns this instance); one owned again after a
-/// rebalance is read from where this instance stopped, so that answers written in between are not missed.
-actor ResponseRouter: KafkaRebalanceListener {
+/// Every instance reads every partition of the answer topics it follows, assigned by itself rather than
+/// through a consumer group, and takes the answers it waits for: no rebalance ever moves a partition away from
+/// a request in flight, any number of instances can serve a pipeline, and an instance is ready as soon as it
+/// reads. (Each instance reads all answers, a small cost beside the requests they answer.) A topic newly read is
+/// read from its end: nothing written before concerns this instance.
+actor ResponseRouter {
     private let configuration: PipelineGatewayConfiguration
     private let metrics: PipelineGatewayMetrics
     private let logger: Logger
     private var book = AnswerBook()
     private var consumer: KafkaConsumer?
     private var admin: KafkaAdmin?
+    /// The topics read, or about to be.
     private var subscription: Set<String> = []
-    /// Where this instance stopped reading partitions taken away from it.
-    private var positions: [TopicPartition: Int64] = [:]
-    /// Partitions assigned whose read position is not fixed yet; not owned until it is.
-    private var unpositioned: Set<TopicPartition> = []
+    /// Partitions to start reading, from the given offsets, at the read loop's next turn.
+    private var toAssign: [TopicPartitionOffset] = []
+    /// The partitions read, and the offset each was first read from (its position until a record is read).
+    private var assigned: [TopicPartition] = []
+    private var startOffsets: [TopicPartition: Int64] = [:]
     private var stopping = false
     /// The answer topics of the pipelines deployed when the router started, once looked up.
     private var initialTopics: Set<String>?
-    /// The topics this instance has owned partitions of.
-    private var everOwned: Set<String> = []
-    /// Since when a topic read has had no partition here, and how long to wait before rejoining the group.
-    private var starvedSince: ContinuousClock.Instant?
-    private var starvationPatience: Duration = .seconds(5)
+    /// The topics whose every partition is read.
+    private var reading: Set<String> = []
 
     init(configuration: PipelineGatewayConfiguration, metrics: PipelineGatewayMetrics, logger: Logger) {
         self.configuration = configuration
@@ -41,13 +41,12 @@ actor ResponseRouter: KafkaRebalanceListener {
     /// Whether the router has been told to stop.
     var hasStopped: Bool { stopping }
 
-    /// Whether the router reads answers and has been given partitions of the answer topics of every pipeline
-    /// deployed when it started. (Later rebalances move partitions only for a moment, and a pipeline deployed
-    /// later has its own readiness: ``reads(_:)``.)
-    var isReady: Bool { isRunning && initialTopics.map { $0.isSubset(of: everOwned) } ?? false }
+    /// Whether the router reads answers, among them those of every pipeline deployed when it started (a
+    /// pipeline deployed later has its own readiness: ``reads(_:)``).
+    var isReady: Bool { isRunning && initialTopics.map { $0.isSubset(of: reading) } ?? false }
 
-    /// Whether this instance has been given partitions of `topic`, and so can key requests answered there.
-    func reads(_ topic: String) -> Bool { everOwned.contains(topic) }
+    /// Whether this instance reads `topic`, and so can take requests answered there.
+    func reads(_ topic: String) -> Bool { reading.contains(topic) }
 
     /// Requests waiting for their answers.
     var waiting: Int { book.waiting }
@@ -56,7 +55,9 @@ actor ResponseRouter: KafkaRebalanceListener {
 
     /// Reads answers until ``stop()``; then every request still waiting gets 503.
     func run() async throws {
-        let consumer = try KafkaConsumer(configuration: configuration.consumer, rebalanceListener: self, logger: logger)
+        var reader = configuration.consumer
+        reader.groupID = nil
+        let consumer = try KafkaConsumer(configuration: reader, logger: logger)
         let admin: KafkaAdmin
         do {
             admin = try KafkaAdmin(configuration: KafkaAdminConfiguration(matching: configuration.consumer), logger: logger)
@@ -94,34 +95,7 @@ actor ResponseRouter: KafkaRebalanceListener {
         while await !isStopping() {
             let records = try await consumer.poll(maxRecords: 500, timeout: .milliseconds(100))
             if !records.isEmpty { await route(records) }
-            await positionAssigned()
-            await rejoinWhenStarved(consumer)
-        }
-    }
-
-    /// Rejoins the group when this instance has owned no partition of a topic it reads for a while, though
-    /// nothing is left to position: a rebalance can leave a member out (seen with cooperative-sticky on Tansu
-    /// after the subscription grew), and it would then answer none of that topic's requests until the next one.
-    /// With more instances than partitions this repeats, ever less often (up to every 2 minutes).
-    private func rejoinWhenStarved(_ consumer: KafkaConsumer) async {
-        let starved = subscription.filter { (book.owned[$0] ?? []).isEmpty }
-        guard !starved.isEmpty, unpositioned.isEmpty, !stopping else {
-            if starved.isEmpty { (starvedSince, starvationPatience) = (nil, .seconds(5)) }
-            return
-        }
-        let since = starvedSince ?? .now
-        starvedSince = since
-        guard ContinuousClock.now - since >= starvationPatience else { return }
-        logger.warning("no partition of some answer topics came to this instance; rejoining the group", metadata: [
-            "topics": "\(starved.sorted())", "waited": "\(starvationPatience)",
-        ])
-        starvedSince = .now
-        starvationPatience = min(starvationPatience * 2, .seconds(120))
-        do {
-            try consumer.unsubscribe()
-            try await consumer.subscribe(topics: subscription.sorted())
-        } catch {
-            logger.warning("could not rejoin the group", metadata: ["error": "\(error)"])
+            await assignPending(consumer)
         }
     }
 
@@ -153,9 +127,9 @@ actor ResponseRouter: KafkaRebalanceListener {
     // MARK: Requests
 
     /// Starts waiting for the answer to request `id`, which comes on one of `topics`, and returns the key to write
-    /// the request with. Waits (until `deadline`) for this instance to own partitions of those topics.
+    /// the request with. Waits (until `deadline`) for this instance to read those topics.
     ///
-    /// - Throws: 503 when a topic does not exist, or no partition of it came to this instance in time.
+    /// - Throws: 503 when a topic does not exist, or is not read in time.
     func expect(id: String, answeredOn topics: [String], until deadline: ContinuousClock.Instant) async throws(GatewayFailure) -> String {
         try await subscribe(to: topics, until: deadline)
         while true {
@@ -215,80 +189,60 @@ actor ResponseRouter: KafkaRebalanceListener {
         }
     }
 
-    /// Subscribes to those of `topics` that exist, learning their partition counts first.
+    /// Starts reading those of `topics` that exist, from their ends, learning their partition counts first.
     private func add(_ topics: [String]) async throws(GatewayFailure) {
         guard let consumer, let admin else { throw .unavailable("the pipeline gateway is not running") }
         let missing = Set(topics).subtracting(subscription).sorted()
         guard !missing.isEmpty else { return }
+        let described: [KafkaTopicDescription]
         do {
-            for description in try await admin.describeExistingTopics(missing) where !description.partitions.isEmpty {
-                book.partitionCounts[description.name] = Int32(description.partitions.count)
-            }
+            described = try await admin.describeExistingTopics(missing).filter { !$0.partitions.isEmpty && !subscription.contains($0.name) }
         } catch {
             throw .unavailable("could not describe \(missing.joined(separator: ", ")): \(error)")
         }
-        // Another caller may have subscribed meanwhile.
-        let wanted = subscription.union(missing.filter { book.partitionCounts[$0] != nil })
-        guard wanted != subscription else { return }
+        guard !described.isEmpty else { return }
+        var starts: [TopicPartitionOffset] = []
         do {
-            try await consumer.subscribe(topics: wanted.sorted())
-            subscription = wanted
-            logger.info("reading answers", metadata: ["topics": "\(wanted.sorted())"])
-        } catch {
-            throw .unavailable("could not subscribe to \(missing.joined(separator: ", ")): \(error)")
-        }
-    }
-
-    // MARK: Rebalances
-
-    func partitionsAssigned(_ partitions: [TopicPartition]) async {
-        unpositioned.formUnion(partitions)
-        await positionAssigned()
-    }
-
-    /// Fixes the read position of assigned partitions not positioned yet, and only then takes them as owned: a
-    /// request keyed to a partition whose position is still to be found could have its answer written before
-    /// it, and never read. Those whose position cannot be found now are tried again after the next poll.
-    private func positionAssigned() async {
-        guard let consumer, !unpositioned.isEmpty else { return }
-        var offsets: [TopicPartitionOffset] = []
-        for partition in unpositioned {
-            if let position = positions[partition] {
-                offsets.append(TopicPartitionOffset(partition, offset: position))
-            } else {
-                do {
-                    offsets.append(TopicPartitionOffset(partition, offset: try await consumer.watermarks(partition).high))
-                } catch {
-                    logger.warning("could not find the end of a newly owned partition; trying again", metadata: ["partition": "\(partition)", "error": "\(error)"])
+            for description in described {
+                for partition in description.partitions {
+                    let topicPartition = TopicPartition(topic: description.name, partition: partition.id)
+                    starts.append(TopicPartitionOffset(topicPartition, offset: try await consumer.watermarks(topicPartition).high))
                 }
             }
-        }
-        guard !offsets.isEmpty else { return }
-        do {
-            try await consumer.seek(offsets)
         } catch {
-            logger.warning("could not position newly owned partitions; trying again", metadata: ["error": "\(error)"])
+            throw .unavailable("could not find the ends of \(described.map(\.name).joined(separator: ", ")): \(error)")
+        }
+        // Another caller may have added some meanwhile.
+        let fresh = described.filter { !subscription.contains($0.name) }
+        for description in fresh {
+            book.partitionCounts[description.name] = Int32(description.partitions.count)
+            subscription.insert(description.name)
+        }
+        let names = Set(fresh.map(\.name))
+        toAssign += starts.filter { names.contains($0.topicPartition.topic) }
+        logger.info("reading answers", metadata: ["topics": "\(subscription.sorted())"])
+    }
+
+    /// Starts reading the partitions added, and goes on reading the others from where it was: run by the read
+    /// loop between two polls, so that no record is read twice or skipped.
+    private func assignPending(_ consumer: KafkaConsumer) async {
+        guard !toAssign.isEmpty else { return }
+        let adding = toAssign
+        do {
+            let current = try consumer.position(assigned).map { position in
+                position.offset >= 0 ? position : TopicPartitionOffset(position.topicPartition, offset: startOffsets[position.topicPartition] ?? KafkaConsumer.end)
+            }
+            try await consumer.assign(current + adding)
+        } catch {
+            logger.warning("could not start reading answer partitions; trying again", metadata: ["error": "\(error)"])
             return
         }
-        let placed = offsets.map(\.topicPartition)
-        for partition in placed { positions[partition] = nil }
-        unpositioned.subtract(placed)
-        book.own(placed)
-        everOwned.formUnion(placed.map(\.topic))
-    }
-
-    func partitionsRevoked(_ partitions: [TopicPartition]) async {
-        unpositioned.subtract(partitions)
-        book.release(partitions)
-        for position in (try? consumer?.position(partitions)) ?? [] where position.offset >= 0 {
-            positions[position.topicPartition] = position.offset
-        }
-    }
-
-    func partitionsLost(_ partitions: [TopicPartition]) async {
-        unpositioned.subtract(partitions)
-        book.release(partitions)
-        for partition in partitions { positions[partition] = nil }
+        toAssign.removeFirst(adding.count)
+        let partitions = adding.map(\.topicPartition)
+        for start in adding { startOffsets[start.topicPartition] = start.offset }
+        assigned += partitions
+        book.own(partitions)
+        reading.formUnion(partitions.map(\.topic))
     }
 }
 

@@ -214,7 +214,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let engine { services.append(engine) }
         if let modelGateway { services.append(modelGateway) }
         if roles.contains(.pipelineGateway) {
-            var configuration = PipelineGatewayConfiguration(bootstrapServers: servers, groupID: settings.group("pipelinegateway"), topics: settings.topics)
+            var configuration = PipelineGatewayConfiguration(bootstrapServers: servers, topics: settings.topics)
             configuration.httpHost = settings.host
             configuration.httpPort = settings.httpPort
             configuration.grpcPort = settings.grpcPort
