@@ -65,6 +65,22 @@ struct ControlPlaneTests {
 
         """ + DataflowEngineTests.chain
 
+    /// A pipeline `broken` with one step `sum` whose second line (line 8 of the document) is `stepLine`.
+    static func broken(step stepLine: String) -> String {
+        """
+        apiVersion: mlops.seldon.io/v1alpha1
+        kind: Pipeline
+        metadata:
+          name: broken
+        spec:
+          steps:
+            - name: sum
+              \(stepLine)
+          output:
+            steps: [sum]
+        """
+    }
+
     func waitFor(_ engine: DataflowEngine, _ pipeline: String, _ status: PipelineStatus?) async throws -> PipelineStatus? {
         let deadline = ContinuousClock.now + .seconds(60)
         while await engine.state(of: pipeline)?.status != status, ContinuousClock.now < deadline {
@@ -110,18 +126,7 @@ struct ControlPlaneTests {
 
     @Test func badYAMLIsRefusedWithFileLineAndFieldAndNothingIsWritten() async throws {
         let a = try await instance()
-        let broken = try await send(.POST, a.url + "/v1/resources?file=broken.yaml", body: """
-            apiVersion: mlops.seldon.io/v1alpha1
-            kind: Pipeline
-            metadata:
-              name: broken
-            spec:
-              steps:
-                - name: sum
-                  inputs: [nowhere]
-              output:
-                steps: [sum]
-            """)
+        let broken = try await send(.POST, a.url + "/v1/resources?file=broken.yaml", body: Self.broken(step: "inputs: [nowhere]"))
         #expect(broken.status == 400)
         #expect(broken.body.contains("broken.yaml:8"), "\(broken.body)")
         #expect(broken.body.contains("inputs"), "\(broken.body)")

@@ -94,18 +94,7 @@ struct DataflowCLITests {
         let serve = try await Serve.start(namespace: TestBroker.uniqueName("cli-bad"))
         do {
             let file = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("broken") + ".yaml")
-            try """
-                apiVersion: mlops.seldon.io/v1alpha1
-                kind: Pipeline
-                metadata:
-                  name: broken
-                spec:
-                  steps:
-                    - name: sum
-                      inptus: [broken.inputs]
-                  output:
-                    steps: [sum]
-                """.write(to: file, atomically: true, encoding: .utf8)
+            try ControlPlaneTests.broken(step: "inptus: [broken.inputs]").write(to: file, atomically: true, encoding: .utf8)
             let refused = try await run(["apply", "-f", file.path] + serve.controlFlags)
             #expect(refused.status == 1, "\(refused)")
             #expect(refused.errors.contains("\(file.path):8") && refused.errors.contains("inptus"), "\(refused)")
