@@ -8,6 +8,11 @@ public struct ServerResource: Sendable, Hashable {
     /// Base URLs of the server's replicas (`http://host:port`).
     public var endpoints: [Located<String>]
     public var wireProtocol: WireProtocol
+    /// The folder the server loads models from (MLServer: the folder it was started in), when it takes models
+    /// placed on it through the OIP repository API; `nil` for a server whose models are loaded by other means.
+    public var repository: Located<String>?
+    /// How much memory the models placed on it may take together; unlimited when absent.
+    public var capacity: Located<MemoryQuantity>?
     /// `spec` as written.
     public var spec: [String: ResourceValue]
 
@@ -32,6 +37,8 @@ public struct ServerResource: Sendable, Hashable {
         } else {
             wireProtocol = .rest
         }
+        repository = try spec["repository"].map { node throws(ResourceError) in node.located(try node.string()) }
+        capacity = try spec["capacity"]?.memory()
         self.spec = spec.others(than: [])
     }
 }
