@@ -53,16 +53,17 @@ enum DataflowProcess {
         /// The flags that point a client command at this instance.
         var controlFlags: [String] { ["--control", controlURL] }
 
-        /// Starts it against the test broker and MLServer in `namespace`, and waits until its control API answers.
-        static func start(namespace: String, _ extra: [String] = []) async throws -> Serve {
+        /// Starts it against the test broker in `namespace`, with the test MLServer as the default server unless
+        /// told otherwise, and waits until its control API answers.
+        static func start(namespace: String, defaultServer: String? = TestModelServer.rest, _ extra: [String] = []) async throws -> Serve {
             let (http, grpc, control) = (freePort(), freePort(), freePort())
             let log = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("serve-\(namespace)")).path
             let state = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("state")).path
             let process = try ChildProcess.start(binary, [
                 "serve", "--bootstrap", try TestBroker.bootstrap(), "--local-broker", "--namespace", namespace,
                 "--http-port", "\(http)", "--grpc-port", "\(grpc)", "--control-port", "\(control)",
-                "--default-server", try TestModelServer.address(), "--state-dir", state,
-            ] + extra, output: log + ".out", errors: log + ".log")
+                "--state-dir", state,
+            ] + (defaultServer.map { ["--default-server", $0] } ?? []) + extra, output: log + ".out", errors: log + ".log")
             let serve = Serve(process: process, http: http, grpc: grpc, control: control)
             let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline {

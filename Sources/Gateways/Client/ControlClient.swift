@@ -35,6 +35,10 @@ public struct ControlClient: Sendable {
         try decode(PipelineSummary.self, try await call(.GET, "/v1/pipelines/\(Self.escaped(name))"))
     }
 
+    public func model(_ name: String) async throws(ControlClientError) -> ModelSummary {
+        try decode(ModelSummary.self, try await call(.GET, "/v1/models/\(Self.escaped(name))"))
+    }
+
     public func describe(_ name: String) async throws(ControlClientError) -> PipelineDescription {
         try decode(PipelineDescription.self, try await call(.GET, "/v1/pipelines/\(Self.escaped(name))/describe"))
     }

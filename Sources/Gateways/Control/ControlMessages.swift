@@ -48,3 +48,13 @@ public struct InstanceSummary: Codable, Sendable {
         case controlOffset = "control_offset"
     }
 }
+
+/// A model as `GET /v1/models[/{name}]` shows it.
+public struct ModelSummary: Codable, Sendable {
+    public var name: String
+    /// `Available`, `Loading` or `Failed: <reason>`.
+    public var status: String
+    /// The servers it is loaded on (placed models), or the server its resource names.
+    public var servers: [String]
+    public var yaml: String
+}

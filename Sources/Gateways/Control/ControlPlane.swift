@@ -26,12 +26,18 @@ public actor ControlPlane: Service {
     private var serial: UInt64 = 0
     /// The pipelines of the desired state with their references normalised, made again after each change.
     private var normalised: [String: Pipeline] = [:]
+    private let scheduler: ModelScheduler
+    /// What this instance's last scheduling round found, while it is the one that schedules.
+    private var scheduled: ModelScheduler.Outcome?
+    /// The placement the model gateway here was last given.
+    private var routed: [String: [String]]?
 
     public init(configuration: ControlConfiguration, deployment: LocalDeployment, logger: Logger) throws {
         self.configuration = configuration
         self.deployment = deployment
         self.logger = logger
         board = StatusBoard(livenessMs: Int64(configuration.liveness.components.seconds * 1000 + configuration.liveness.components.attoseconds / 1_000_000_000_000_000))
+        scheduler = ModelScheduler(logger: logger)
         producer = try KafkaProducer(configuration: configuration.producer, logger: logger)
     }
 
@@ -82,6 +88,7 @@ public actor ControlPlane: Service {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await self.follow(consumer) }
                     group.addTask { try await self.heartbeat() }
+                    group.addTask { try await self.schedule() }
                     try await group.next()
                     group.cancelAll()
                 }
@@ -132,7 +139,9 @@ public actor ControlPlane: Service {
     private func act(on changes: [DesiredState.Change]) async {
         let upTo = next
         normalised = Self.normalise(state)
-        await deployment.reconcile(changes, state: state, logger: logger)
+        let placement = board.scheduler(now: Self.now())?.placement ?? [:]
+        await deployment.reconcile(changes, state: state, placement: placement, logger: logger)
+        routed = placement
         acted = upTo
         await report()
     }
@@ -173,7 +182,36 @@ public actor ControlPlane: Service {
         while !Task.isCancelled {
             try await Task.sleep(for: configuration.heartbeatInterval)
             await report()
+            await routeModels()
         }
+    }
+
+    /// While this instance is the one that schedules (the first alive with the control role), places, loads and
+    /// unloads the models with a `storageUri`, a round a second.
+    private func schedule() async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: configuration.heartbeatInterval)
+            guard recovered, configuration.roles.isEmpty || configuration.roles.contains("control"),
+                  board.scheduler(now: Self.now())?.instance == configuration.instanceID
+            else {
+                scheduled = nil
+                continue
+            }
+            let outcome = await scheduler.round(models: state.models, servers: state.servers)
+            if outcome != scheduled {
+                scheduled = outcome
+                await report()
+                await routeModels()
+            }
+        }
+    }
+
+    /// Gives the model gateway here the servers the scheduling instance placed the models on, when they changed.
+    private func routeModels() async {
+        let placement = board.scheduler(now: Self.now())?.placement ?? [:]
+        guard placement != routed else { return }
+        routed = placement
+        await deployment.route(state: state, placement: placement, logger: logger)
     }
 
     /// What this instance runs, as the others see it.
@@ -192,6 +230,10 @@ public actor ControlPlane: Service {
             report.answering = await gateway.answering(state.pipelines.keys.sorted())
         }
         if let modelGateway = deployment.modelGateway { report.models = await modelGateway.served.keys.sorted() }
+        if let scheduled {
+            report.placement = scheduled.placement
+            report.modelStatus = scheduled.status
+        }
         return report
     }
 
@@ -218,11 +260,22 @@ public actor ControlPlane: Service {
     /// The status of pipeline `name` over every instance alive, or `nil` when it is not applied.
     public func pipelineView(_ name: String) -> StatusBoard.PipelineView? {
         guard let entry = state.entry(kind: "Pipeline", name: name) else { return nil }
-        return board.view(of: name, changedAt: entry.offset, now: Self.now())
+        return board.view(of: name, changedAt: entry.offset, now: Self.now(), models: normalised[name]?.steps.map(\.name) ?? [])
+    }
+
+    /// A model's status: where the scheduling instance placed it and in what state, for a model with a
+    /// `storageUri` on servers with repositories; `Available` for a model served where its resource says.
+    public func modelStatus(_ name: String) -> (status: String, servers: [String])? {
+        guard let entry = state.entry(kind: "Model", name: name), case .model(let model) = entry.resource else { return nil }
+        guard ModelScheduler.isScheduled(model, servers: state.servers) else {
+            return ("Available", [model.server?.value ?? "default"])
+        }
+        let scheduler = board.scheduler(now: Self.now())
+        return (scheduler?.modelStatus?[name] ?? "Loading", scheduler?.placement?[name] ?? [])
     }
 
     func engineView(_ name: String, changedAt: Int64) -> StatusBoard.PipelineView {
-        board.view(of: name, changedAt: changedAt, now: Self.now(), withGateways: false)
+        board.view(of: name, changedAt: changedAt, now: Self.now(), models: normalised[name]?.steps.map(\.name) ?? [], withGateways: false)
     }
 
     /// Pipeline `name` normalised as every instance runs it, or `nil` when it is not applied or not valid.

@@ -9,8 +9,8 @@ import NIOCore
 /// - `POST /v1/resources` (multi-document YAML; `?file=` names it in errors): apply; 200 with each resource's
 ///   outcome, 400 naming file, line and field of every problem.
 /// - `DELETE /v1/pipelines/{name}`, `/v1/models/{name}`, `/v1/servers/{name}`.
-/// - `GET /v1/pipelines`, `/v1/pipelines/{name}`, `/v1/models`, `/v1/servers`: what is applied, with each
-///   pipeline's status aggregated over the instances alive.
+/// - `GET /v1/pipelines`, `/v1/pipelines/{name}`, `/v1/models`, `/v1/models/{name}`, `/v1/servers`: what is
+///   applied, with each pipeline's status aggregated over the instances alive and each model's status and servers.
 /// - `GET /v1/pipelines/{name}/describe`: the normalised spec and the compiled topology (text and DOT).
 /// - `GET /v1/instances`: the instances alive, their roles and last reports.
 /// - `GET /v1/health`: 200 once the desired state is recovered.
@@ -81,11 +81,19 @@ struct ControlRoutes: Sendable {
             }
             return Self.json(.ok, ["instances": instances])
         }
-        for (path, kind) in [("models", "Model"), ("servers", "Server")] {
-            router.get("/v1/\(path)") { _, _ in
-                let listed = await control.desired.resources(ofKind: kind).map { ResourceSummary(name: $0.resource.name.value, yaml: $0.yaml) }
-                return Self.json(.ok, [path: listed])
-            }
+        router.get("/v1/models") { _, _ in
+            var listed: [ModelSummary] = []
+            for entry in await control.desired.resources(ofKind: "Model") { listed.append(await modelSummary(entry)) }
+            return Self.json(.ok, ["models": listed])
+        }
+        router.get("/v1/models/:name") { _, context in
+            let name = try context.parameters.require("name")
+            guard let entry = await control.desired.entry(kind: "Model", name: name) else { return Self.failure(404, "model \(name) not found") }
+            return Self.json(.ok, await modelSummary(entry))
+        }
+        router.get("/v1/servers") { _, _ in
+            let listed = await control.desired.resources(ofKind: "Server").map { ResourceSummary(name: $0.resource.name.value, yaml: $0.yaml) }
+            return Self.json(.ok, ["servers": listed])
         }
         router.get("/v1/health") { _, _ in
             Response(status: await control.isRecovered ? .ok : .serviceUnavailable)
@@ -96,6 +104,12 @@ struct ControlRoutes: Sendable {
     struct ResourceSummary: Encodable {
         var name: String
         var yaml: String
+    }
+
+    private func modelSummary(_ entry: DesiredState.Entry) async -> ModelSummary {
+        let name = entry.resource.name.value
+        let status = await control.modelStatus(name)
+        return ModelSummary(name: name, status: status?.status ?? "Loading", servers: status?.servers ?? [], yaml: entry.yaml)
     }
 
     private func summary(_ entry: DesiredState.Entry) async -> PipelineSummary {

@@ -14,6 +14,10 @@ public struct InstanceReport: Codable, Sendable, Hashable {
     public var answering: [String]
     /// The models its model gateway serves.
     public var models: [String]
+    /// From the instance that schedules models: the servers each placed model is loaded on.
+    public var placement: [String: [String]]?
+    /// From the instance that schedules models: each placed model's status (`Available`, `Loading`, `Failed: …`).
+    public var modelStatus: [String: String]?
 
     public struct PipelineReport: Codable, Sendable, Hashable {
         public var name: String

@@ -16,8 +16,9 @@ public struct LocalDeployment: Sendable {
         self.defaultServer = defaultServer
     }
 
-    /// Brings the local parts in line with `changes`, `state` being the whole desired state after them.
-    func reconcile(_ changes: [DesiredState.Change], state: DesiredState, logger: Logger) async {
+    /// Brings the local parts in line with `changes`, `state` being the whole desired state after them and
+    /// `placement` where the scheduler has loaded its models.
+    func reconcile(_ changes: [DesiredState.Change], state: DesiredState, placement: [String: [String]], logger: Logger) async {
         var applied: [Resource] = []
         var modelsChanged = false
         for change in changes {
@@ -41,16 +42,21 @@ public struct LocalDeployment: Sendable {
                 logger.error("could not deploy applied resources", metadata: ["error": "\(error)"])
             }
         }
-        if let modelGateway, modelsChanged {
-            let assigned = ModelServer.assign(models: state.models, servers: state.servers, defaultServer: defaultServer)
-            if !assigned.unserved.isEmpty {
-                logger.warning("models without a server wait for one", metadata: ["models": "\(assigned.unserved)"])
-            }
-            do {
-                try await modelGateway.serve(assigned.served)
-            } catch {
-                logger.error("the model gateway cannot serve the models applied", metadata: ["error": "\(error)"])
-            }
+        if modelsChanged { await route(state: state, placement: placement, logger: logger) }
+    }
+
+    /// Gives the model gateway the server of every model: the one its resource names (or the default), or, for a
+    /// model the scheduler places, the servers it is loaded on (none yet: its requests wait on its topic).
+    func route(state: DesiredState, placement: [String: [String]], logger: Logger) async {
+        guard let modelGateway else { return }
+        let assigned = ModelServer.assign(models: state.models, servers: state.servers, defaultServer: defaultServer, placement: placement)
+        if !assigned.unserved.isEmpty {
+            logger.warning("models without a server wait for one", metadata: ["models": "\(assigned.unserved)"])
+        }
+        do {
+            try await modelGateway.serve(assigned.served)
+        } catch {
+            logger.error("the model gateway cannot serve the models applied", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -31,6 +31,11 @@ public struct StatusBoard: Sendable {
         instances.values.filter { now - $0.at <= liveness }.sorted { $0.report.instance < $1.report.instance }
     }
 
+    /// The instance that schedules models: the alive one with the smallest id among those running the control role.
+    public func scheduler(now: Int64) -> InstanceReport? {
+        alive(now: now).first { $0.report.runs("control") }?.report
+    }
+
     /// A pipeline's status over the instances alive.
     public struct PipelineView: Sendable, Codable, Hashable {
         /// `Ready`, `Creating`, `Failed: …` or `Terminating`, as ``PipelineStatus`` says it.
@@ -56,9 +61,12 @@ public struct StatusBoard: Sendable {
 
     /// The status of `pipeline`, whose latest change is at offset `changedAt` of the control topic.
     ///
-    /// - Parameter withGateways: whether it also takes a pipeline gateway reading its answers to be Ready.
-    public func view(of pipeline: String, changedAt: Int64, now: Int64, withGateways: Bool = true) -> PipelineView {
+    /// - Parameters:
+    ///   - withGateways: whether it also takes a pipeline gateway reading its answers to be Ready.
+    ///   - models: the models its steps call; one placed by the scheduler and not Available holds it back.
+    public func view(of pipeline: String, changedAt: Int64, now: Int64, models: [String] = [], withGateways: Bool = true) -> PipelineView {
         let alive = alive(now: now)
+        let modelStatus = scheduler(now: now)?.modelStatus ?? [:]
         var engines: [EngineView] = []
         for seen in alive where seen.report.runs("engine") {
             let report = seen.report
@@ -81,6 +89,8 @@ public struct StatusBoard: Sendable {
         } else if let other = engines.first(where: { $0.status != "Ready" }) {
             if other.status == "Terminating" || other.status == "Terminated" { view.status = "Terminating" }
             view.reason = "instance \(other.instance) is \(other.status)"
+        } else if let waiting = models.first(where: { modelStatus[$0].map { $0 != "Available" } ?? false }) {
+            view.reason = "waiting for model \(waiting) (\(modelStatus[waiting]!))"
         } else if withGateways, !gateways.isEmpty, answeredBy.isEmpty {
             view.reason = "no pipeline gateway reads its answers yet"
         } else {

@@ -16,18 +16,32 @@ public struct ModelServer: Sendable, Hashable {
         self.init(name: resource.name.value, endpoints: resource.endpoints.map(\.value), wireProtocol: resource.wireProtocol)
     }
 
-    /// The server of each model: the one its `spec.server` names, or `defaultServer`; models naming an unknown
-    /// server, or none without a default, are left out and listed in `unserved`.
+    /// The server of each model: the one its `spec.server` names, or `defaultServer`; for a model the scheduler
+    /// places (``ModelScheduler/isScheduled(_:servers:)``), the servers `placement` has it loaded on, together.
+    /// Models naming an unknown server, none without a default, or placed nowhere yet are left out and listed in
+    /// `unserved`.
     public static func assign(
         models: some Sequence<ModelResource>,
         servers: some Sequence<ServerResource>,
-        defaultServer: ModelServer?
+        defaultServer: ModelServer?,
+        placement: [String: [String]] = [:]
     ) -> (served: [String: ModelServer], unserved: [String]) {
-        let known = Dictionary(servers.map { ($0.name.value, ModelServer($0)) }, uniquingKeysWith: { _, last in last })
+        let resources = Array(servers)
+        let known = Dictionary(resources.map { ($0.name.value, ModelServer($0)) }, uniquingKeysWith: { _, last in last })
         var served: [String: ModelServer] = [:]
         var unserved: [String] = []
         for model in models {
-            let server = if let named = model.server { known[named.value] } else { defaultServer }
+            let server: ModelServer?
+            if ModelScheduler.isScheduled(model, servers: resources) {
+                let hosts = (placement[model.name.value] ?? []).compactMap { known[$0] }
+                server = hosts.isEmpty ? nil : ModelServer(
+                    name: hosts.map(\.name).joined(separator: "+"), endpoints: hosts.flatMap(\.endpoints), wireProtocol: hosts[0].wireProtocol
+                )
+            } else if let named = model.server {
+                server = known[named.value]
+            } else {
+                server = defaultServer
+            }
             if let server {
                 served[model.name.value] = server
             } else {

@@ -30,7 +30,7 @@ struct GetCommand: ClientCommand {
 
     struct Listed: Decodable {
         var pipelines: [PipelineSummary]?
-        var models: [Resource]?
+        var models: [ModelSummary]?
         var servers: [Resource]?
         var instances: [InstanceSummary]?
     }
@@ -50,7 +50,8 @@ struct GetCommand: ClientCommand {
         guard let listed = try? JSONDecoder().decode(Listed.self, from: Data(body)) else {
             throw CLIFailure("the control API's answer is not a list of \(plural)")
         }
-        let resources = listed.pipelines?.map { Resource(name: $0.name, yaml: $0.yaml) } ?? listed.models ?? listed.servers ?? []
+        let resources = listed.pipelines?.map { Resource(name: $0.name, yaml: $0.yaml) }
+            ?? listed.models?.map { Resource(name: $0.name, yaml: $0.yaml) } ?? listed.servers ?? []
         if let name {
             guard let resource = resources.first(where: { $0.name == name }) else {
                 throw CLIFailure("\(plural.dropLast()) \(name) not found", hint: "`dataflow get \(plural)` lists them.")
@@ -70,6 +71,8 @@ struct GetCommand: ClientCommand {
             Terminal.output(Terminal.table(["NAME", "VERSION", "STATUS", "ENGINES", "REASON"], pipelines.map {
                 [$0.name, "\($0.version)", $0.status, "\($0.engines.filter { $0.status == "Ready" }.count)/\($0.engines.count)", $0.reason ?? ""]
             }))
+        } else if let models = listed.models {
+            Terminal.output(Terminal.table(["NAME", "STATUS", "SERVERS"], models.map { [$0.name, $0.status, $0.servers.joined(separator: ",")] }))
         } else if let instances = listed.instances {
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             Terminal.output(Terminal.table(["INSTANCE", "ROLES", "LAST SEEN", "PIPELINES", "ANSWERING", "MODELS"], instances.map {

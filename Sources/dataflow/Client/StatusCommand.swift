@@ -1,79 +1,100 @@
 import ArgumentParser
 import Gateways
 
-/// `dataflow status pipeline NAME [--wait STATUS] [--timeout 60s]`: a pipeline's status aggregated over the
-/// instances alive; with `--wait`, follows it (progress on standard error) until it is reached (exit 0), it
-/// Failed while something else was awaited (exit 1), or the timeout passed (exit 2, with the last status).
+/// `dataflow status pipeline|model NAME [--wait STATUS] [--timeout 60s]`: a pipeline's status aggregated over the
+/// instances alive, or a model's; with `--wait`, follows it (progress on standard error) until it is reached
+/// (exit 0), it Failed while something else was awaited (exit 1), or the timeout passed (exit 2, with the last
+/// status).
 struct StatusCommand: ClientCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show a pipeline's status, or wait until it reaches one."
+        abstract: "Show a pipeline's or model's status, or wait until it reaches one."
     )
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case pipeline
+        case pipeline, model
     }
 
-    @Argument(help: "pipeline.") var kind: Kind
+    @Argument(help: "pipeline or model.") var kind: Kind
     @Argument(help: "Its name.") var name: String
-    @Option(help: "Wait until the status is this one: Ready, Creating, Failed, Terminating or NotFound.") var wait: String?
+    @Option(help: "Wait until the status is this one: Ready (pipelines), Available or Loading (models), Creating, Failed, Terminating or NotFound.")
+    var wait: String?
     @Option(help: "How long --wait waits: 90s, 2m or seconds.") var timeout = DurationArgument(seconds: 60)
     @OptionGroup var options: ControlOptions
 
-    /// What a status is called when the pipeline is not (or no longer) applied.
+    /// What a status is called when the resource is not (or no longer) applied.
     static let notFound = "NotFound"
 
+    /// A status as shown: the status, why, lines of detail, and the whole answer for `--output json`.
+    struct Shown {
+        var status: String
+        var reason: String?
+        var details: [String] = []
+        var json: String?
+    }
+
     func execute() async throws(CLIFailure) {
-        var (summary, status) = try await current()
+        var shown = try await current()
         guard let wanted = wait else {
-            guard let summary else { throw CLIFailure("pipeline \(name) not found", hint: "`dataflow get pipelines` lists what is applied.") }
-            show(summary, status)
+            guard shown.status != Self.notFound else {
+                throw CLIFailure("\(kind.rawValue) \(name) not found", hint: "`dataflow get \(kind.rawValue)s` lists what is applied.")
+            }
+            show(shown)
             return
         }
         let deadline = ContinuousClock.now + timeout.duration
-        var shown = ""
-        while !Self.matches(status, wanted) {
-            let line = "\(name): \(status)" + (summary?.reason.map { " (\($0))" } ?? "")
-            if options.output == .text, line != shown {
+        var last = ""
+        while !Self.matches(shown.status, wanted) {
+            let line = "\(name): \(shown.status)" + (shown.reason.map { " (\($0))" } ?? "")
+            if options.output == .text, line != last {
                 Terminal.error(line)
-                shown = line
+                last = line
             }
-            if status.hasPrefix("Failed"), !Self.matches("Failed", wanted) {
-                throw CLIFailure("pipeline \(name) \(status)", hint: "fix the resource and apply it again; `dataflow describe pipeline \(name)` shows what runs.")
+            if shown.status.hasPrefix("Failed"), !Self.matches("Failed", wanted) {
+                throw CLIFailure("\(kind.rawValue) \(name) \(shown.status)", hint: "fix the resource and apply it again; `dataflow get \(kind.rawValue)s` shows what is applied.")
             }
             guard ContinuousClock.now < deadline else {
-                throw CLIFailure("pipeline \(name) is still \(status) after \(timeout)" + (summary?.reason.map { " (\($0))" } ?? ""), code: ExitCodes.timedOut)
+                throw CLIFailure("\(kind.rawValue) \(name) is still \(shown.status) after \(timeout)" + (shown.reason.map { " (\($0))" } ?? ""), code: ExitCodes.timedOut)
             }
             do {
                 try await Task.sleep(for: .milliseconds(250))
             } catch {
                 throw CLIFailure("interrupted")
             }
-            (summary, status) = try await current()
+            shown = try await current()
         }
-        if let summary { show(summary, status) } else if options.output == .text { Terminal.output("\(name): \(status)") }
+        show(shown)
     }
 
     static func matches(_ status: String, _ wanted: String) -> Bool {
         status.lowercased() == wanted.lowercased() || status.lowercased().hasPrefix(wanted.lowercased() + ":")
     }
 
-    private func show(_ summary: PipelineSummary, _ status: String) {
-        guard options.output == .text else {
-            Terminal.output(Terminal.json(summary))
+    private func show(_ shown: Shown) {
+        if options.output == .json, let json = shown.json {
+            Terminal.output(json)
             return
         }
-        Terminal.output("\(name): \(status)" + (summary.reason.map { " (\($0))" } ?? ""))
-        for engine in summary.engines { Terminal.output("  engine \(engine.instance): \(engine.status)") }
-        for instance in summary.answeredBy { Terminal.output("  answered by \(instance)") }
+        Terminal.output("\(name): \(shown.status)" + (shown.reason.map { " (\($0))" } ?? ""))
+        for line in shown.details { Terminal.output("  " + line) }
     }
 
-    private func current() async throws(CLIFailure) -> (PipelineSummary?, String) {
+    private func current() async throws(CLIFailure) -> Shown {
         do {
-            let summary = try await options.client.pipeline(name)
-            return (summary, summary.status)
+            switch kind {
+            case .pipeline:
+                let summary = try await options.client.pipeline(name)
+                return Shown(
+                    status: summary.status, reason: summary.reason,
+                    details: summary.engines.map { "engine \($0.instance): \($0.status)" } + summary.answeredBy.map { "answered by \($0)" },
+                    json: Terminal.json(summary)
+                )
+            case .model:
+                let summary = try await options.client.model(name)
+                return Shown(status: summary.status, details: summary.servers.map { "on server \($0)" }, json: Terminal.json(summary))
+            }
         } catch .refused(404, _) {
-            return (nil, Self.notFound)
+            return Shown(status: Self.notFound)
         } catch {
             throw options.failure(error)
         }

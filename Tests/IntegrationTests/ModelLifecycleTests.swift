@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+@testable import Gateways
+
+/// Models placed on real MLServers by `dataflow serve`: a model with a local `storageUri` on a server that
+/// declares its repository is copied there, loaded, Available and answering through a pipeline, which is Ready
+/// only then; deleting it unloads it and removes the copy.
+@Suite(.enabled(if: TestModelServer.shouldRun), .serialized)
+struct ModelLifecycleTests {
+    func run(_ arguments: [String]) async throws -> DataflowProcess.Outcome { try await DataflowProcess.run(arguments) }
+
+    @Test func aModelWithAStorageUriIsLoadedAvailableAnsweringAndUnloadedOnDelete() async throws {
+        let name = TestBroker.uniqueName("placed")
+        try await TestModelServer.with(name) { address in
+            let folder = TestModelServer.root.appendingPathComponent(".run/\(name)-models").path
+            let storage = "file://" + TestModelServer.root.appendingPathComponent("Tests/Models/add10").path
+            let resources = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("placed") + ".yaml")
+            try """
+                apiVersion: mlops.seldon.io/v1alpha1
+                kind: Server
+                metadata:
+                  name: repo-server
+                spec:
+                  endpoint: \(address)
+                  repository: \(folder)
+                ---
+                apiVersion: mlops.seldon.io/v1alpha1
+                kind: Model
+                metadata:
+                  name: placed-add10
+                spec:
+                  storageUri: \(storage)
+                  memory: 10Mi
+                ---
+                apiVersion: mlops.seldon.io/v1alpha1
+                kind: Pipeline
+                metadata:
+                  name: placed
+                spec:
+                  steps:
+                    - name: placed-add10
+                  output:
+                    steps: [placed-add10]
+                """.write(to: resources, atomically: true, encoding: .utf8)
+
+            let serve = try await DataflowProcess.Serve.start(namespace: TestBroker.uniqueName("lifecycle"), defaultServer: nil)
+            do {
+                let control = serve.controlFlags
+                let applied = try await run(["apply", "-f", resources.path] + control)
+                #expect(applied.status == 0, "\(applied)")
+                let available = try await run(["status", "model", "placed-add10", "--wait", "Available", "--timeout", "90s"] + control)
+                #expect(available.status == 0 && available.output.contains("on server repo-server"), "\(available)")
+                #expect(FileManager.default.fileExists(atPath: folder + "/placed-add10/model-settings.json"), "copied into the server's repository")
+                let ready = try await run(["status", "pipeline", "placed", "--wait", "Ready", "--timeout", "60s"] + control)
+                #expect(ready.status == 0, "\(ready)")
+                let answered = try await run(["infer", "placed", #"{"inputs":[{"name":"INPUT","datatype":"FP32","shape":[4],"data":[1,2,3,4]}]}"#, "--server", serve.serverURL])
+                #expect(answered.status == 0 && answered.output.contains("OUTPUT FP32 [4] = [11,12,13,14]"), "\(answered)")
+                let models = try await run(["get", "models"] + control)
+                #expect(models.output.contains("placed-add10") && models.output.contains("Available"), "\(models)")
+
+                let deleted = try await run(["delete", "model", "placed-add10"] + control)
+                #expect(deleted.status == 0, "\(deleted)")
+                let repository = ModelRepository(server: "repo-server", folder: folder, endpoint: address)
+                let deadline = ContinuousClock.now + .seconds(30)
+                while try await repository.ready().contains("placed-add10"), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+                #expect(try await !repository.ready().contains("placed-add10"), "unloaded")
+                #expect(!FileManager.default.fileExists(atPath: folder + "/placed-add10"), "its copy removed")
+            } catch {
+                await serve.stop()
+                throw error
+            }
+            await serve.stop()
+        }
+    }
+}
