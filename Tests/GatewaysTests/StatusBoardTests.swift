@@ -64,3 +64,18 @@ struct StatusBoardTests {
         #expect(board.view(of: "chain", changedAt: 5, now: 2_500).status == "Ready")
     }
 }
+
+extension StatusBoardTests {
+    @Test func aPipelineWaitsForAPlacedModelLoadedNowhere() {
+        var board = StatusBoard(livenessMs: 10_000)
+        var scheduler = report("a", roles: ["engine", "control"], answering: false)
+        scheduler.modelStatus = ["add10": "Loading"]
+        board.record(instance: "a", report: scheduler, at: 1_000)
+        let waiting = board.view(of: "chain", changedAt: 5, now: 2_000, models: ["add10", "mul10"])
+        #expect(waiting.status == "Creating" && waiting.reason == "waiting for model add10 (Loading)", "\(waiting)")
+        scheduler.modelStatus = ["add10": "Loading (the previous version serves meanwhile)"]
+        scheduler.placement = ["add10": ["s1"]]
+        board.record(instance: "a", report: scheduler, at: 3_000)
+        #expect(board.view(of: "chain", changedAt: 5, now: 3_500, models: ["add10"]).status == "Ready", "an update does not stop it")
+    }
+}

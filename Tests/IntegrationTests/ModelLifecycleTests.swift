@@ -74,4 +74,89 @@ struct ModelLifecycleTests {
             await serve.stop()
         }
     }
+
+    static let request = #"{"inputs":[{"name":"INPUT","datatype":"FP32","shape":[4],"data":[1,2,3,4]}]}"#
+
+    func storage(_ model: String) -> String { "file://" + TestModelServer.root.appendingPathComponent("Tests/Models/\(model)").path }
+
+    func resources(servers: [(name: String, address: String)], model storageUri: String, replicas: Int) throws -> URL {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("replicas") + ".yaml")
+        var documents = servers.map { server in
+            """
+            apiVersion: mlops.seldon.io/v1alpha1
+            kind: Server
+            metadata:
+              name: \(server.name)
+            spec:
+              endpoint: \(server.address)
+              repository: \(TestModelServer.root.appendingPathComponent(".run/\(server.name)-models").path)
+            """
+        }
+        documents.append("""
+            apiVersion: mlops.seldon.io/v1alpha1
+            kind: Model
+            metadata:
+              name: twice
+            spec:
+              storageUri: \(storageUri)
+              replicas: \(replicas)
+            """)
+        documents.append("""
+            apiVersion: mlops.seldon.io/v1alpha1
+            kind: Pipeline
+            metadata:
+              name: doubled
+            spec:
+              steps:
+                - name: twice
+              output:
+                steps: [twice]
+            """)
+        try documents.joined(separator: "\n---\n").write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    @Test func twoReplicasOnTwoServersOneServerKilledRequestsStillAnsweredAndAnUpdateRollsOut() async throws {
+        let (first, second) = (TestBroker.uniqueName("replica-a"), TestBroker.uniqueName("replica-b"))
+        try await TestModelServer.with(first) { firstAddress in
+            try await TestModelServer.with(second) { secondAddress in
+                let servers = [(first, firstAddress), (second, secondAddress)]
+                let serve = try await DataflowProcess.Serve.start(namespace: TestBroker.uniqueName("replicas"), defaultServer: nil)
+                do {
+                    let control = serve.controlFlags
+                    let applied = try await run(["apply", "-f", try resources(servers: servers, model: storage("add10"), replicas: 2).path] + control)
+                    #expect(applied.status == 0, "\(applied)")
+                    let available = try await run(["status", "model", "twice", "--wait", "Available", "--timeout", "90s"] + control)
+                    #expect(available.output.contains("on server \(first)") && available.output.contains("on server \(second)"), "two replicas: \(available)")
+                    let ready = try await run(["status", "pipeline", "doubled", "--wait", "Ready", "--timeout", "60s"] + control)
+                    #expect(ready.status == 0, "\(ready)")
+
+                    try await TestModelServer.stop(first)
+                    for _ in 0..<20 {
+                        let answered = try await run(["infer", "doubled", Self.request, "--server", serve.serverURL, "--timeout", "60s"])
+                        #expect(answered.status == 0 && answered.output.contains("[11,12,13,14]"), "answered by the replica left: \(answered)")
+                    }
+
+                    // A new version (another model's artifacts) rolls out on the server left; the old one answers
+                    // until the new one is loaded, and nothing fails meanwhile.
+                    let updated = try await run(["apply", "-f", try resources(servers: servers, model: storage("mul10"), replicas: 2).path] + control)
+                    #expect(updated.status == 0, "\(updated)")
+                    var answers: Set<String> = []
+                    let deadline = ContinuousClock.now + .seconds(90)
+                    while !answers.contains("[10,20,30,40]"), ContinuousClock.now < deadline {
+                        let answered = try await run(["infer", "doubled", Self.request, "--server", serve.serverURL, "--timeout", "60s"])
+                        #expect(answered.status == 0, "\(answered)")
+                        for data in ["[11,12,13,14]", "[10,20,30,40]"] where answered.output.contains(data) { answers.insert(data) }
+                    }
+                    #expect(answers.contains("[10,20,30,40]"), "the new version answers: \(answers)")
+                    let status = try await run(["status", "model", "twice"] + control)
+                    #expect(status.output.hasPrefix("twice: Available") && status.output.contains("on server \(second)"), "\(status)")
+                } catch {
+                    await serve.stop()
+                    throw error
+                }
+                await serve.stop()
+            }
+        }
+    }
 }

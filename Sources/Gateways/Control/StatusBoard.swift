@@ -63,10 +63,12 @@ public struct StatusBoard: Sendable {
     ///
     /// - Parameters:
     ///   - withGateways: whether it also takes a pipeline gateway reading its answers to be Ready.
-    ///   - models: the models its steps call; one placed by the scheduler and not Available holds it back.
+    ///   - models: the models its steps call; one placed by the scheduler and loaded nowhere holds it back.
     public func view(of pipeline: String, changedAt: Int64, now: Int64, models: [String] = [], withGateways: Bool = true) -> PipelineView {
         let alive = alive(now: now)
-        let modelStatus = scheduler(now: now)?.modelStatus ?? [:]
+        let scheduling = scheduler(now: now)
+        let modelStatus = scheduling?.modelStatus ?? [:]
+        let serving = scheduling?.placement ?? [:]
         var engines: [EngineView] = []
         for seen in alive where seen.report.runs("engine") {
             let report = seen.report
@@ -89,7 +91,7 @@ public struct StatusBoard: Sendable {
         } else if let other = engines.first(where: { $0.status != "Ready" }) {
             if other.status == "Terminating" || other.status == "Terminated" { view.status = "Terminating" }
             view.reason = "instance \(other.instance) is \(other.status)"
-        } else if let waiting = models.first(where: { modelStatus[$0].map { $0 != "Available" } ?? false }) {
+        } else if let waiting = models.first(where: { modelStatus[$0] != nil && modelStatus[$0] != "Available" && (serving[$0] ?? []).isEmpty }) {
             view.reason = "waiting for model \(waiting) (\(modelStatus[waiting]!))"
         } else if withGateways, !gateways.isEmpty, answeredBy.isEmpty {
             view.reason = "no pipeline gateway reads its answers yet"

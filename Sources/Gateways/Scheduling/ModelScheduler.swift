@@ -100,16 +100,19 @@ public actor ModelScheduler {
 
         var outcome = Outcome()
         for demand in demands {
-            let servers = loaded.keys.filter { $0.model == demand.model && loaded[$0] == storage[demand.model] }.map(\.server).sorted()
-            if !servers.isEmpty {
-                outcome.placement[demand.model] = servers
+            // Requests go to every replica loaded, of the new version or still of the old one: an update rolls
+            // out while the old version serves, and the model is Available again once the new one is loaded.
+            let serving = loaded.keys.filter { $0.model == demand.model }.map(\.server).sorted()
+            if !serving.isEmpty { outcome.placement[demand.model] = serving }
+            let current = loaded.keys.filter { $0.model == demand.model && loaded[$0] == storage[demand.model] }
+            if !current.isEmpty {
                 outcome.status[demand.model] = "Available"
             } else if let failure = failures[demand.model] {
                 outcome.status[demand.model] = "Failed: \(failure)"
             } else if placement.servers[demand.model] == nil, let shortfall = placement.shortfalls[demand.model] {
                 outcome.status[demand.model] = "Failed: \(shortfall)"
             } else {
-                outcome.status[demand.model] = "Loading"
+                outcome.status[demand.model] = serving.isEmpty ? "Loading" : "Loading (the previous version serves meanwhile)"
             }
         }
         let known = Set(demands.map(\.model))
