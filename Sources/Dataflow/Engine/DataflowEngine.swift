@@ -71,6 +71,7 @@ public actor DataflowEngine: Service {
             case .pipeline(let pipeline): written.append(pipeline)
             case .model(let model): models[model.name.value] = model
             case .server(let server): servers[server.name.value] = server
+            case .experiment: break
             }
         }
         let pipelines = try Pipeline.validate(written, replacing: pipelineResources)

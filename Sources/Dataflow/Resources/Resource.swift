@@ -6,6 +6,7 @@ public enum Resource: Sendable, Hashable {
     case pipeline(PipelineResource)
     case model(ModelResource)
     case server(ServerResource)
+    case experiment(ExperimentResource)
 
     public static let apiVersion = "mlops.seldon.io/v1alpha1"
 
@@ -14,6 +15,7 @@ public enum Resource: Sendable, Hashable {
         case .pipeline: "Pipeline"
         case .model: "Model"
         case .server: "Server"
+        case .experiment: "Experiment"
         }
     }
 
@@ -22,6 +24,7 @@ public enum Resource: Sendable, Hashable {
         case .pipeline(let resource): resource.name
         case .model(let resource): resource.name
         case .server(let resource): resource.name
+        case .experiment(let resource): resource.name
         }
     }
 
@@ -105,7 +108,8 @@ public enum Resource: Sendable, Hashable {
         case "Pipeline": self = .pipeline(try PipelineResource(name: name, namespace: namespace, spec: spec))
         case "Model": self = .model(try ModelResource(name: name, namespace: namespace, spec: spec))
         case "Server": self = .server(try ServerResource(name: name, namespace: namespace, spec: spec))
-        case let other: throw kind.error("unknown kind '\(other)'; expected Pipeline, Model or Server")
+        case "Experiment": self = .experiment(try ExperimentResource(name: name, namespace: namespace, spec: spec))
+        case let other: throw kind.error("unknown kind '\(other)'; expected Pipeline, Model, Server or Experiment")
         }
     }
 

@@ -118,7 +118,7 @@ import Testing
             metadata: {name: a}
             ---
             apiVersion: mlops.seldon.io/v1alpha1
-            kind: Experiment
+            kind: Ingress
             metadata: {name: b}
             ---
             apiVersion: mlops.seldon.io/v1alpha1
@@ -132,7 +132,7 @@ import Testing
             """
         #expect(Self.errors(yaml) == [
             "bad.yaml:1:13: apiVersion: unsupported apiVersion 'v1'; expected mlops.seldon.io/v1alpha1",
-            "bad.yaml:6:7: kind: unknown kind 'Experiment'; expected Pipeline, Model or Server",
+            "bad.yaml:6:7: kind: unknown kind 'Ingress'; expected Pipeline, Model, Server or Experiment",
             "bad.yaml:11:11: metadata: missing field 'name'",
             "bad.yaml:16:18: spec.endpoint: '127.0.0.1:8080' is not a base URL; expected http://host:port or https://host:port",
         ])
