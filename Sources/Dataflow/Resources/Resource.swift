@@ -103,7 +103,8 @@ public enum Resource: Sendable, Hashable {
         let nameNode = try metadata.required("name")
         let name = nameNode.located(try nameNode.string())
         let namespace = try metadata["namespace"]?.string()
-        let spec = root["spec"] ?? YAMLNode(node: .mapping(Node.Mapping([])), file: document.file, field: "spec")
+        // A missing spec is an empty one, placed at the document's kind for errors about what it lacks.
+        let spec = root["spec"] ?? YAMLNode(node: .mapping(Node.Mapping([], .implicit, .any, kind.node.mark)), file: document.file, field: "spec")
         switch try kind.string() {
         case "Pipeline": self = .pipeline(try PipelineResource(name: name, namespace: namespace, spec: spec))
         case "Model": self = .model(try ModelResource(name: name, namespace: namespace, spec: spec))

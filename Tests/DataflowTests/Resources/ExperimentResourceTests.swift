@@ -47,3 +47,14 @@ struct ExperimentResourceTests {
         }
     }
 }
+
+extension ExperimentResourceTests {
+    @Test func aMissingSpecIsPlacedAtTheDocumentsKind() {
+        do {
+            _ = try Resource.load(yaml: "apiVersion: mlops.seldon.io/v1alpha1\nkind: Experiment\nmetadata: {name: e}\n", file: "e.yaml")
+            Issue.record("an experiment without candidates was taken")
+        } catch {
+            #expect(error.description.hasPrefix("e.yaml:2:7: spec: missing field 'candidates'"), "\(error)")
+        }
+    }
+}
