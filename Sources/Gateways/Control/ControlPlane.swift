@@ -307,9 +307,6 @@ public actor ControlPlane: Service {
             throw .invalid(error.description)
         }
         guard !documents.isEmpty else { throw .invalid("\(file): no resource in the document") }
-        if let experiment = documents.first(where: { $0.resource.kind == "Experiment" })?.resource.name {
-            throw .invalid("\(experiment.location): kind Experiment is read but not served by this version yet; nothing was applied")
-        }
         let pipelines = documents.compactMap { if case .pipeline(let pipeline) = $0.resource { pipeline } else { nil } }
         do {
             _ = try Pipeline.validate(pipelines, replacing: state.pipelines)

@@ -8,7 +8,7 @@ import NIOCore
 ///
 /// - `POST /v1/resources` (multi-document YAML; `?file=` names it in errors): apply; 200 with each resource's
 ///   outcome, 400 naming file, line and field of every problem.
-/// - `DELETE /v1/pipelines/{name}`, `/v1/models/{name}`, `/v1/servers/{name}`.
+/// - `DELETE /v1/pipelines/{name}`, `/v1/models/{name}`, `/v1/servers/{name}`, `/v1/experiments/{name}`.
 /// - `GET /v1/pipelines`, `/v1/pipelines/{name}`, `/v1/models`, `/v1/models/{name}`, `/v1/servers`: what is
 ///   applied, with each pipeline's status aggregated over the instances alive and each model's status and servers.
 /// - `GET /v1/pipelines/{name}/describe`: the normalised spec and the compiled topology (text and DOT).
@@ -36,7 +36,7 @@ struct ControlRoutes: Sendable {
                 return Self.failure(error)
             }
         }
-        for (path, kind) in [("pipelines", "Pipeline"), ("models", "Model"), ("servers", "Server")] {
+        for (path, kind) in [("pipelines", "Pipeline"), ("models", "Model"), ("servers", "Server"), ("experiments", "Experiment")] {
             router.delete("/v1/\(path)/:name") { _, context in
                 let name = try context.parameters.require("name")
                 do {
@@ -91,9 +91,11 @@ struct ControlRoutes: Sendable {
             guard let entry = await control.desired.entry(kind: "Model", name: name) else { return Self.failure(404, "model \(name) not found") }
             return Self.json(.ok, await modelSummary(entry))
         }
-        router.get("/v1/servers") { _, _ in
-            let listed = await control.desired.resources(ofKind: "Server").map { ResourceSummary(name: $0.resource.name.value, yaml: $0.yaml) }
-            return Self.json(.ok, ["servers": listed])
+        for (path, kind) in [("servers", "Server"), ("experiments", "Experiment")] {
+            router.get("/v1/\(path)") { _, _ in
+                let listed = await control.desired.resources(ofKind: kind).map { ResourceSummary(name: $0.resource.name.value, yaml: $0.yaml) }
+                return Self.json(.ok, [path: listed])
+            }
         }
         router.get("/v1/health") { _, _ in
             Response(status: await control.isRecovered ? .ok : .serviceUnavailable)

@@ -10,6 +10,12 @@ public protocol PipelineDirectory: Sendable {
     func hasModel(named name: String) async -> Bool
     /// Every pipeline deployed.
     func allPipelines() async -> [PipelineState]
+    /// The experiment whose `default` is `target` (a model or pipeline of its `resourceType`), if one runs.
+    func experiment(routing target: InferenceTarget) async -> ExperimentResource?
+}
+
+extension PipelineDirectory {
+    public func experiment(routing target: InferenceTarget) async -> ExperimentResource? { nil }
 }
 
 extension DataflowEngine: PipelineDirectory {
@@ -28,6 +34,17 @@ extension ControlPlane: PipelineDirectory {
     }
 
     public func hasModel(named name: String) async -> Bool { desired.entry(kind: "Model", name: name) != nil }
+
+    public func experiment(routing target: InferenceTarget) async -> ExperimentResource? {
+        for entry in desired.resources(ofKind: "Experiment") {
+            guard case .experiment(let experiment) = entry.resource, let routed = experiment.defaultTarget?.value, routed == target.name else { continue }
+            switch (experiment.resourceType, target) {
+            case (.model, .model), (.pipeline, .pipeline): return experiment
+            default: continue
+            }
+        }
+        return nil
+    }
 
     public func allPipelines() async -> [PipelineState] {
         var states: [PipelineState] = []

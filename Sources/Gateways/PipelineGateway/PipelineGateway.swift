@@ -130,14 +130,41 @@ public final class PipelineGateway: Service, Sendable {
         headers: [(name: String, value: String)]
     ) async throws(GatewayFailure) -> InferenceAnswer {
         let start = ContinuousClock.now
+        var target = target
+        var headers = headers
+        var route: String?
+        if let experiment = await directory.experiment(routing: target) {
+            let chosen = ExperimentRoute.choose(experiment, headers: headers)
+            target = chosen.target
+            route = chosen.route
+            headers.removeAll { $0.name == ExperimentRoute.header }
+            if let mirror = chosen.mirror { self.mirror(request, to: mirror, headers: headers) }
+        }
         metrics.started()
         do {
-            let answer = try await send(target, request, headers: headers, start: start)
+            var answer = try await send(target, request, headers: headers, start: start)
             metrics.finished(target, status: 200, since: start)
+            if let route { answer.headers.append((ExperimentRoute.header, route)) }
             return answer
         } catch {
             metrics.finished(target, status: error.status, since: start)
             throw error
+        }
+    }
+
+    /// Sends a copy of `request` to an experiment's mirror, with an id of its own; its answer is counted
+    /// (`seldon_pipelinegateway_mirrored_total`), never returned.
+    private func mirror(_ request: InferenceRequest, to mirror: InferenceTarget, headers: [(name: String, value: String)]) {
+        let id = (headers.last { $0.name == DataflowHeaders.requestID }?.value ?? (request.id.isEmpty ? Self.newRequestID() : request.id)) + ".mirror"
+        var copied = headers.filter { $0.name != DataflowHeaders.requestID }
+        copied.append((DataflowHeaders.requestID, id))
+        Task {
+            do throws(GatewayFailure) {
+                _ = try await self.send(mirror, request, headers: copied, start: .now)
+                self.metrics.mirrored(mirror, status: 200)
+            } catch {
+                self.metrics.mirrored(mirror, status: error.status)
+            }
         }
     }
 

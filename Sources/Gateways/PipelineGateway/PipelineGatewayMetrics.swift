@@ -10,6 +10,8 @@ import Synchronization
 /// - `seldon_pipelinegateway_timeouts_total{target, name}`, `seldon_pipelinegateway_errors_total{target, name,
 ///   code}`: requests answered 504, and with any other error.
 /// - `seldon_pipelinegateway_late_answers_total`: answers that came after their request timed out, discarded.
+/// - `seldon_pipelinegateway_mirrored_total{target, name, code}`: copies sent to experiments' mirrors, by the
+///   status of their answers (never returned to clients).
 final class PipelineGatewayMetrics: Sendable {
     let factory: any MetricsFactory
     private let inFlight: Meter
@@ -70,4 +72,13 @@ final class PipelineGatewayMetrics: Sendable {
     }
 
     func lateAnswer() { late.increment() }
+
+    func mirrored(_ target: InferenceTarget, status: Int) {
+        let kind = switch target {
+        case .pipeline: "pipeline"
+        case .model: "model"
+        }
+        Counter(label: "seldon_pipelinegateway_mirrored_total", dimensions: [("target", kind), ("name", target.name), ("code", "\(status)")], factory: factory)
+            .increment()
+    }
 }

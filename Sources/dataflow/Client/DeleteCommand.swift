@@ -1,15 +1,15 @@
 import ArgumentParser
 import Gateways
 
-/// `dataflow delete pipeline|model|server NAME`.
+/// `dataflow delete pipeline|model|server|experiment NAME`.
 struct DeleteCommand: ClientCommand {
-    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a pipeline, model or server.")
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a pipeline, model, server or experiment.")
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case pipeline, model, server
+        case pipeline, model, server, experiment
     }
 
-    @Argument(help: "pipeline, model or server.") var kind: Kind
+    @Argument(help: "pipeline, model, server or experiment.") var kind: Kind
     @Argument(help: "Its name.") var name: String
     @OptionGroup var options: ControlOptions
 

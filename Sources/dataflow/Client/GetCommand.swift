@@ -11,11 +11,11 @@ struct GetCommand: ClientCommand {
     )
 
     enum Kind: String, ExpressibleByArgument, CaseIterable {
-        case pipelines, models, servers, instances
-        case pipeline, model, server
+        case pipelines, models, servers, experiments, instances
+        case pipeline, model, server, experiment
     }
 
-    @Argument(help: "pipelines, models, servers or instances.") var kind: Kind
+    @Argument(help: "pipelines, models, servers, experiments or instances.") var kind: Kind
     @Argument(help: "One resource's name: its YAML as applied.") var name: String?
     @OptionGroup var options: ControlOptions
 
@@ -24,6 +24,7 @@ struct GetCommand: ClientCommand {
         case .pipeline: "pipelines"
         case .model: "models"
         case .server: "servers"
+        case .experiment: "experiments"
         default: kind.rawValue
         }
     }
@@ -32,6 +33,7 @@ struct GetCommand: ClientCommand {
         var pipelines: [PipelineSummary]?
         var models: [ModelSummary]?
         var servers: [Resource]?
+        var experiments: [Resource]?
         var instances: [InstanceSummary]?
     }
 
@@ -51,7 +53,7 @@ struct GetCommand: ClientCommand {
             throw CLIFailure("the control API's answer is not a list of \(plural)")
         }
         let resources = listed.pipelines?.map { Resource(name: $0.name, yaml: $0.yaml) }
-            ?? listed.models?.map { Resource(name: $0.name, yaml: $0.yaml) } ?? listed.servers ?? []
+            ?? listed.models?.map { Resource(name: $0.name, yaml: $0.yaml) } ?? listed.servers ?? listed.experiments ?? []
         if let name {
             guard let resource = resources.first(where: { $0.name == name }) else {
                 throw CLIFailure("\(plural.dropLast()) \(name) not found", hint: "`dataflow get \(plural)` lists them.")
