@@ -116,7 +116,7 @@ struct ModelLifecycleTests {
         return file
     }
 
-    @Test func twoReplicasOnTwoServersOneServerKilledRequestsStillAnsweredAndAnUpdateRollsOut() async throws {
+    @Test func twoReplicasOnTwoServersOneServerKilledRequestsStillAnsweredAnUpdateRollsOutAndTheServerGetsItsReplicaBack() async throws {
         let (first, second) = (TestBroker.uniqueName("replica-a"), TestBroker.uniqueName("replica-b"))
         try await TestModelServer.with(first) { firstAddress in
             try await TestModelServer.with(second) { secondAddress in
@@ -151,6 +151,18 @@ struct ModelLifecycleTests {
                     #expect(answers.contains("[10,20,30,40]"), "the new version answers: \(answers)")
                     let status = try await run(["status", "model", "twice"] + control)
                     #expect(status.output.hasPrefix("twice: Available") && status.output.contains("on server \(second)"), "\(status)")
+
+                    // The stopped server comes back on its port: the model, one replica short, is loaded on it again.
+                    let port = try #require(Int(firstAddress.split(separator: ":").last ?? ""))
+                    try await TestModelServer.start(first, httpPort: port)
+                    let both = ContinuousClock.now + .seconds(60)
+                    var placed = try await run(["status", "model", "twice"] + control)
+                    while !placed.output.contains("on server \(first)"), ContinuousClock.now < both {
+                        try await Task.sleep(for: .milliseconds(500))
+                        placed = try await run(["status", "model", "twice"] + control)
+                    }
+                    #expect(placed.output.contains("on server \(first)") && placed.output.contains("on server \(second)"), "loaded again: \(placed)")
+                    #expect(FileManager.default.fileExists(atPath: TestModelServer.root.appendingPathComponent(".run/\(first)-models/twice").path))
                 } catch {
                     await serve.stop()
                     throw error
