@@ -99,4 +99,50 @@ struct ExperimentTests {
         let text = String(buffer: try await response.body.collect(upTo: 8 << 20))
         return text.split(separator: "\n").first { $0.hasPrefix(sample + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
     }
+
+    @Test func anExperimentOverPipelines() async throws {
+        let serve = try await DataflowProcess.Serve.start(namespace: TestBroker.uniqueName("experiment-pipelines"))
+        do {
+            let pipelines = [("adding", "add10"), ("multiplying", "mul10")].map { pipeline, model in
+                "apiVersion: mlops.seldon.io/v1alpha1\nkind: Pipeline\nmetadata:\n  name: \(pipeline)\nspec:\n  steps:\n    - name: \(model)\n  output:\n    steps: [\(model)]\n"
+            }
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("experiment") + ".yaml")
+            try (["add10", "mul10"].map { "apiVersion: mlops.seldon.io/v1alpha1\nkind: Model\nmetadata:\n  name: \($0)\n" } + pipelines + ["""
+                apiVersion: mlops.seldon.io/v1alpha1
+                kind: Experiment
+                metadata:
+                  name: which-pipeline
+                spec:
+                  default: adding
+                  resourceType: pipeline
+                  candidates:
+                    - name: adding
+                      weight: 50
+                    - name: multiplying
+                      weight: 50
+                """]).joined(separator: "---\n").write(to: file, atomically: true, encoding: .utf8)
+            let applied = try await DataflowProcess.run(["apply", "-f", file.path] + serve.controlFlags)
+            #expect(applied.status == 0, "\(applied)")
+            for pipeline in ["adding", "multiplying"] {
+                let ready = try await DataflowProcess.run(["status", "pipeline", pipeline, "--wait", "Ready", "--timeout", "60s"] + serve.controlFlags)
+                #expect(ready.status == 0, "\(ready)")
+            }
+            var routes: [String: Int] = [:]
+            for _ in 0..<100 {
+                let answer = try await DataflowProcess.run(["infer", "adding", Self.body, "--output", "json", "--show-headers", "--server", serve.serverURL])
+                let route = answer.errors.split(separator: "\n").first { $0.hasPrefix("x-seldon-route: ") }.map { String($0.dropFirst("x-seldon-route: ".count)) } ?? "none"
+                let consistent = (route == ":adding:" && answer.output.contains("[11,12,13,14]")) || (route == ":multiplying:" && answer.output.contains("[10,20,30,40]"))
+                #expect(answer.status == 0 && consistent, "\(answer)")
+                routes[route, default: 0] += 1
+            }
+            // 100 draws at 0.5: standard deviation 5; five of them either side.
+            #expect((25...75).contains(routes[":adding:"] ?? 0) && (routes[":adding:"] ?? 0) + (routes[":multiplying:"] ?? 0) == 100, "\(routes)")
+            let sticky = try await DataflowProcess.run(["infer", "adding", Self.body, "--header", "x-seldon-route=:multiplying:", "--show-headers", "--server", serve.serverURL])
+            #expect(sticky.output.contains("[10,20,30,40]") && sticky.errors.contains("x-seldon-route: :multiplying:"), "\(sticky)")
+        } catch {
+            await serve.stop()
+            throw error
+        }
+        await serve.stop()
+    }
 }
