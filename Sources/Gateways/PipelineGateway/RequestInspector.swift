@@ -133,13 +133,25 @@ public struct RequestInspector: Sendable {
             }
             if !starts.isEmpty { try await consumer.assign(starts) }
             let deadline = ContinuousClock.now + timeout
+            // A partition is done once its last record was handed over; or, when that offset holds no record (a
+            // transaction marker), once the read position has passed it and a further poll brought nothing of it.
+            let limits = ends
+            var passed: Set<TopicPartition> = []
             while !ends.isEmpty, ContinuousClock.now < deadline {
-                for record in try await consumer.poll(maxRecords: 5000, timeout: .milliseconds(100))
-                where (ends[TopicPartition(topic: record.topic, partition: record.partition)] ?? 0) > record.offset {
+                var polled: Set<TopicPartition> = []
+                for record in try await consumer.poll(maxRecords: 5000, timeout: .milliseconds(100)) {
+                    let partition = TopicPartition(topic: record.topic, partition: record.partition)
+                    guard let limit = limits[partition], record.offset < limit else { continue }
+                    polled.insert(partition)
                     visit(record)
+                    if record.offset >= limit - 1 { ends[partition] = nil }
                 }
                 for position in try consumer.position(Array(ends.keys)) where position.offset >= ends[position.topicPartition]! {
-                    ends[position.topicPartition] = nil
+                    if passed.contains(position.topicPartition), !polled.contains(position.topicPartition) {
+                        ends[position.topicPartition] = nil
+                    } else {
+                        passed.insert(position.topicPartition)
+                    }
                 }
             }
             if !ends.isEmpty {
