@@ -61,6 +61,41 @@ struct KafkaFaultTests {
         await admin.close()
     }
 
+    /// A 127.0.0.1 port that takes connections and never answers (a broker hung or cut off), open while
+    /// `body` runs.
+    static func withSilentPort<T>(_ body: (String) async throws -> T) async throws -> T {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        listen(fd, 16)
+        return try await body("127.0.0.1:\(UInt16(bigEndian: address.sin_port))")
+    }
+
+    @Test(arguments: [false, true])
+    func offsetQueriesFailWithinTheRequestTimeoutWhenNoBrokerAnswers(silent: Bool) async throws {
+        let query = { (address: String) in
+            var configuration = KafkaConsumerConfiguration(bootstrapServers: [address])
+            configuration.requestTimeout = .seconds(1)
+            let consumer = try KafkaConsumer(configuration: configuration, logger: TestBroker.logger)
+            let partition = TopicPartition(topic: "t", partition: 0)
+            let started = ContinuousClock.now
+            await #expect(throws: KafkaError.self) { try await consumer.watermarks(partition) }
+            await #expect(throws: KafkaError.self) { try await consumer.endOffsets([partition]) }
+            #expect(ContinuousClock.now - started < .seconds(10))
+            await consumer.close()
+        }
+        if silent { try await Self.withSilentPort(query) } else { try await query(try Self.closedPort()) }
+    }
+
     @Test func recordOverTheProducerLimitIsAnErrorFromSend() async throws {
         let topic = TestBroker.uniqueName("too-large")
         try await TestBroker.createTopic(topic, partitions: 1)

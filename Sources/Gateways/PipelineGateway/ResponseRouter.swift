@@ -201,14 +201,13 @@ actor ResponseRouter {
             throw .unavailable("could not describe \(missing.joined(separator: ", ")): \(error)")
         }
         guard !described.isEmpty else { return }
-        var starts: [TopicPartitionOffset] = []
+        let partitions = described.flatMap { description in
+            description.partitions.map { TopicPartition(topic: description.name, partition: $0.id) }
+        }
+        let starts: [TopicPartitionOffset]
         do {
-            for description in described {
-                for partition in description.partitions {
-                    let topicPartition = TopicPartition(topic: description.name, partition: partition.id)
-                    starts.append(TopicPartitionOffset(topicPartition, offset: try await consumer.watermarks(topicPartition).high))
-                }
-            }
+            let ends = try await consumer.endOffsets(partitions)
+            starts = partitions.map { TopicPartitionOffset($0, offset: ends[$0] ?? KafkaConsumer.end) }
         } catch {
             throw .unavailable("could not find the ends of \(described.map(\.name).joined(separator: ", ")): \(error)")
         }

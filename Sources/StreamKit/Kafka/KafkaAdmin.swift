@@ -170,44 +170,12 @@ public final class KafkaAdmin: Sendable {
         }
     }
 
-    /// Starts an admin request on a private queue and waits (off the cooperative pool) for its result event.
     private func perform<Result: Sendable>(
         _ what: String,
         start: @escaping @Sendable (OpaquePointer, OpaquePointer, OpaquePointer) throws -> Void,
         results: @escaping @Sendable (OpaquePointer) -> Result
     ) async throws -> Result {
-        let client = self.client
-        let timeout = configuration.requestTimeout
-        return try await client.blocking.run { () throws -> Result in
-            try client.withHandle { handle throws -> Result in
-                let queue = rd_kafka_queue_new(handle)!
-                defer { rd_kafka_queue_destroy(queue) }
-                let options = rd_kafka_AdminOptions_new(handle, RD_KAFKA_ADMIN_OP_ANY)!
-                defer { rd_kafka_AdminOptions_destroy(options) }
-                var errstr = [CChar](repeating: 0, count: 256)
-                let ms = Int32(clamping: timeout.milliseconds)
-                _ = rd_kafka_AdminOptions_set_request_timeout(options, ms, &errstr, errstr.count)
-                _ = rd_kafka_AdminOptions_set_operation_timeout(options, ms, &errstr, errstr.count)
-                try start(handle, options, queue)
-                // librdkafka answers every admin request by its own request timeout; the extra second only
-                // guards against a lost event.
-                guard let event = rd_kafka_queue_poll(queue, ms + 1000) else {
-                    throw KafkaError(code: .timedOut, message: "\(what): no answer within \(timeout)")
-                }
-                defer { rd_kafka_event_destroy(event) }
-                let err = rd_kafka_event_error(event)
-                if err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    let text = String(cString: rd_kafka_event_error_string(event))
-                    if err == RD_KAFKA_RESP_ERR__TIMED_OUT || err == RD_KAFKA_RESP_ERR__TRANSPORT {
-                        var error = client.unreachable(err, timeout: timeout)
-                        error.message = "\(what): \(error.message)"
-                        throw error
-                    }
-                    throw KafkaError(code: KafkaError.Code(err), message: "\(what): \(text)", rdKafkaCode: err.rawValue)
-                }
-                return results(event)
-            }
-        }
+        try await client.adminRequest(what, timeout: configuration.requestTimeout, start: start, results: results)
     }
 }
 

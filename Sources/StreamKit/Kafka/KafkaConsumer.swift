@@ -257,19 +257,20 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// The low and high watermarks of a partition, asked of the broker.
+    ///
+    /// - Throws: the partition's error, or ``KafkaError/Code/brokerUnreachable`` after
+    ///   ``KafkaConsumerConfiguration/requestTimeout``.
     public func watermarks(_ partition: TopicPartition) async throws -> KafkaWatermarks {
         try client.checkUsable("consumer")
-        let client = self.client
-        let timeoutMs = Int32(clamping: configuration.requestTimeout.milliseconds)
-        return try await client.blocking.run { () throws in
-            var low: Int64 = 0
-            var high: Int64 = 0
-            let err = client.withHandle {
-                rd_kafka_query_watermark_offsets($0, partition.topic, partition.partition, &low, &high, timeoutMs)
-            }
-            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "watermarks of \(partition)") }
-            return KafkaWatermarks(low: low, high: high)
-        }
+        async let low = client.listOffsets([partition], .earliest, timeout: configuration.requestTimeout)
+        let high = try await client.listOffsets([partition], .latest, timeout: configuration.requestTimeout)
+        return KafkaWatermarks(low: try await low[partition] ?? 0, high: high[partition] ?? 0)
+    }
+
+    /// The high watermark of each partition (the offset its next record gets), from one request to each leader.
+    public func endOffsets(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
+        try client.checkUsable("consumer")
+        return try await client.listOffsets(partitions, .latest, timeout: configuration.requestTimeout)
     }
 
     /// How many records each partition holds beyond this consumer's position (or, before the first record,
