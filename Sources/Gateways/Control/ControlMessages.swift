@@ -58,3 +58,14 @@ public struct ModelSummary: Codable, Sendable {
     public var servers: [String]
     public var yaml: String
 }
+
+/// A server or experiment as `GET /v1/servers` and `GET /v1/experiments` show it: the document as applied.
+public struct ResourceSummary: Codable, Sendable {
+    public var name: String
+    public var yaml: String
+
+    public init(name: String, yaml: String) {
+        self.name = name
+        self.yaml = yaml
+    }
+}

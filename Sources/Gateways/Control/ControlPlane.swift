@@ -36,7 +36,7 @@ public actor ControlPlane: Service {
         self.configuration = configuration
         self.deployment = deployment
         self.logger = logger
-        board = StatusBoard(livenessMs: Int64(configuration.liveness.components.seconds * 1000 + configuration.liveness.components.attoseconds / 1_000_000_000_000_000))
+        board = StatusBoard(livenessMs: Int64(configuration.liveness.milliseconds))
         scheduler = ModelScheduler(logger: logger)
         producer = try KafkaProducer(configuration: configuration.producer, logger: logger)
     }
@@ -139,9 +139,8 @@ public actor ControlPlane: Service {
     private func act(on changes: [DesiredState.Change]) async {
         let upTo = next
         normalised = Self.normalise(state)
-        let placement = board.scheduler(now: Self.now())?.placement ?? [:]
-        await deployment.reconcile(changes, state: state, placement: placement, logger: logger)
-        routed = placement
+        if await deployment.reconcile(changes, state: state, logger: logger) { routed = nil }
+        await routeModels()
         acted = upTo
         await report()
     }
@@ -206,7 +205,8 @@ public actor ControlPlane: Service {
         }
     }
 
-    /// Gives the model gateway here the servers the scheduling instance placed the models on, when they changed.
+    /// Gives the model gateway here the servers the scheduling instance placed the models on, when they (or the
+    /// models and servers applied) changed.
     private func routeModels() async {
         let placement = board.scheduler(now: Self.now())?.placement ?? [:]
         guard placement != routed else { return }
@@ -252,7 +252,7 @@ public actor ControlPlane: Service {
         _ = try? await producer.send(KafkaProducerRecord(topic: statusTopic, key: Array(configuration.instanceID.utf8), value: nil))
     }
 
-    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    static func now() -> Int64 { SystemWallClock().now() }
 
     /// The instances alive, with their last reports.
     public var instances: [StatusBoard.Seen] { board.alive(now: Self.now()) }

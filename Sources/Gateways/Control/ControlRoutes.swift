@@ -103,11 +103,6 @@ struct ControlRoutes: Sendable {
         return router
     }
 
-    struct ResourceSummary: Encodable {
-        var name: String
-        var yaml: String
-    }
-
     private func modelSummary(_ entry: DesiredState.Entry) async -> ModelSummary {
         let name = entry.resource.name.value
         let status = await control.modelStatus(name)

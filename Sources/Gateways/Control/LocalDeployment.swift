@@ -16,24 +16,28 @@ public struct LocalDeployment: Sendable {
         self.defaultServer = defaultServer
     }
 
-    /// Brings the local parts in line with `changes`, `state` being the whole desired state after them and
-    /// `placement` where the scheduler has loaded its models.
-    func reconcile(_ changes: [DesiredState.Change], state: DesiredState, placement: [String: [String]], logger: Logger) async {
+    /// Brings the engine in line with `changes`, `state` being the whole desired state after them.
+    ///
+    /// - Returns: whether models or servers changed, so that the model gateway's routes are to be made again.
+    func reconcile(_ changes: [DesiredState.Change], state: DesiredState, logger: Logger) async -> Bool {
         var applied: [Resource] = []
         var modelsChanged = false
         for change in changes {
+            let kind: String
             switch change {
             case .applied(let resource):
                 applied.append(resource)
-                if case .pipeline = resource {} else { modelsChanged = true }
-            case .deleted(let kind, let name):
+                kind = resource.kind
+            case .deleted(let deleted, let name):
+                kind = deleted
                 switch kind {
                 case "Pipeline": await engine?.delete(name)
                 case "Model": await engine?.deleteModel(name)
-                default: await engine?.deleteServer(name)
+                case "Server": await engine?.deleteServer(name)
+                default: break
                 }
-                if kind != "Pipeline" { modelsChanged = true }
             }
+            if kind == "Model" || kind == "Server" { modelsChanged = true }
         }
         if let engine, !applied.isEmpty {
             do {
@@ -42,7 +46,7 @@ public struct LocalDeployment: Sendable {
                 logger.error("could not deploy applied resources", metadata: ["error": "\(error)"])
             }
         }
-        if modelsChanged { await route(state: state, placement: placement, logger: logger) }
+        return modelsChanged
     }
 
     /// Gives the model gateway the server of every model: the one its resource names (or the default), or, for a

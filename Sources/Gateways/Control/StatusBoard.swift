@@ -72,13 +72,9 @@ public struct StatusBoard: Sendable {
         var engines: [EngineView] = []
         for seen in alive where seen.report.runs("engine") {
             let report = seen.report
-            if report.controlOffset <= changedAt {
-                engines.append(EngineView(instance: report.instance, status: "Creating"))
-            } else if let found = report.pipelines.first(where: { $0.name == pipeline }) {
-                engines.append(EngineView(instance: report.instance, status: found.status, version: found.version))
-            } else {
-                engines.append(EngineView(instance: report.instance, status: "Creating"))
-            }
+            // An engine that has not acted on the latest change yet runs an older version, or none.
+            let found = report.controlOffset > changedAt ? report.pipelines.first { $0.name == pipeline } : nil
+            engines.append(EngineView(instance: report.instance, status: found?.status ?? "Creating", version: found?.version))
         }
         let gateways = alive.filter { $0.report.runs("pipeline-gateway") }
         let answeredBy = gateways.filter { $0.report.answering.contains(pipeline) }.map(\.report.instance)

@@ -155,7 +155,7 @@ public final class PipelineGateway: Service, Sendable {
     /// Sends a copy of `request` to an experiment's mirror, with an id of its own; its answer is counted
     /// (`seldon_pipelinegateway_mirrored_total`), never returned.
     private func mirror(_ request: InferenceRequest, to mirror: InferenceTarget, headers: [(name: String, value: String)]) {
-        let id = (headers.last { $0.name == DataflowHeaders.requestID }?.value ?? (request.id.isEmpty ? Self.newRequestID() : request.id)) + ".mirror"
+        let id = Self.requestID(of: request, headers: headers) + ".mirror"
         var copied = headers.filter { $0.name != DataflowHeaders.requestID }
         copied.append((DataflowHeaders.requestID, id))
         Task {
@@ -175,7 +175,7 @@ public final class PipelineGateway: Service, Sendable {
         start: ContinuousClock.Instant
     ) async throws(GatewayFailure) -> InferenceAnswer {
         try await checkReady(target)
-        let id = headers.last { $0.name == DataflowHeaders.requestID }?.value ?? (request.id.isEmpty ? Self.newRequestID() : request.id)
+        let id = Self.requestID(of: request, headers: headers)
         var request = request
         request.id = id
         let value: [UInt8]
@@ -258,6 +258,11 @@ public final class PipelineGateway: Service, Sendable {
     static func travels(_ header: String) -> Bool { header.hasPrefix("x-") || header == DataflowHeaders.traceparent }
 
     static func newRequestID() -> String { UUID().uuidString.lowercased() }
+
+    /// The client's `x-request-id`, else the request's `id`, else a new one.
+    static func requestID(of request: InferenceRequest, headers: [(name: String, value: String)]) -> String {
+        headers.last { $0.name == DataflowHeaders.requestID }?.value ?? (request.id.isEmpty ? newRequestID() : request.id)
+    }
 }
 
 // MARK: Status, metadata, inspect

@@ -26,6 +26,8 @@ final class PipelineGatewayMetrics: Sendable {
         /// By HTTP status.
         var requests: [Int: Counter] = [:]
         var errors: [Int: Counter] = [:]
+        /// Copies sent to it as an experiment's mirror, by the status of their answers.
+        var mirrored: [Int: Counter] = [:]
 
         init(_ target: InferenceTarget, factory: any MetricsFactory) {
             let kind = switch target {
@@ -74,11 +76,14 @@ final class PipelineGatewayMetrics: Sendable {
     func lateAnswer() { late.increment() }
 
     func mirrored(_ target: InferenceTarget, status: Int) {
-        let kind = switch target {
-        case .pipeline: "pipeline"
-        case .model: "model"
-        }
-        Counter(label: "seldon_pipelinegateway_mirrored_total", dimensions: [("target", kind), ("name", target.name), ("code", "\(status)")], factory: factory)
-            .increment()
+        let factory = self.factory
+        targets.withLock { all -> Counter in
+            var metrics = all[target] ?? TargetMetrics(target, factory: factory)
+            let mirrored = metrics.mirrored[status]
+                ?? Counter(label: "seldon_pipelinegateway_mirrored_total", dimensions: metrics.dimensions + [("code", "\(status)")], factory: factory)
+            metrics.mirrored[status] = mirrored
+            all[target] = metrics
+            return mirrored
+        }.increment()
     }
 }

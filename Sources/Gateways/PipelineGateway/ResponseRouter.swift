@@ -20,8 +20,7 @@ actor ResponseRouter {
     private var subscription: Set<String> = []
     /// Partitions to start reading, from the given offsets, at the read loop's next turn.
     private var toAssign: [TopicPartitionOffset] = []
-    /// The partitions read, and the offset each was first read from (its position until a record is read).
-    private var assigned: [TopicPartition] = []
+    /// The partitions read, each with the offset it was first read from (its position until a record is read).
     private var startOffsets: [TopicPartition: Int64] = [:]
     private var stopping = false
     /// The answer topics of the pipelines deployed when the router started, once looked up.
@@ -228,7 +227,7 @@ actor ResponseRouter {
         guard !toAssign.isEmpty else { return }
         let adding = toAssign
         do {
-            let current = try consumer.position(assigned).map { position in
+            let current = try consumer.position(Array(startOffsets.keys)).map { position in
                 position.offset >= 0 ? position : TopicPartitionOffset(position.topicPartition, offset: startOffsets[position.topicPartition] ?? KafkaConsumer.end)
             }
             try await consumer.assign(current + adding)
@@ -239,7 +238,6 @@ actor ResponseRouter {
         toAssign.removeFirst(adding.count)
         let partitions = adding.map(\.topicPartition)
         for start in adding { startOffsets[start.topicPartition] = start.offset }
-        assigned += partitions
         book.own(partitions)
         reading.formUnion(partitions.map(\.topic))
     }

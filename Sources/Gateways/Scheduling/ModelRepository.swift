@@ -91,10 +91,7 @@ public struct ModelRepository: Sendable {
 
     /// Whether the server answers its readiness check.
     public func isReady(timeout: Duration = .seconds(2)) async -> Bool {
-        guard let response = try? await client.execute(HTTPClientRequest(url: endpoint + "/v2/health/ready"), timeout: .nanoseconds(Int64(timeout.nanoseconds))) else {
-            return false
-        }
-        return response.status == .ok
+        await RESTInferenceTransport(address: endpoint, client: client, maxResponseBytes: 1 << 20).isReady(timeout: timeout)
     }
 
     @discardableResult

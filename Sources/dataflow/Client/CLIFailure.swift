@@ -16,7 +16,7 @@ struct CLIFailure: Error {
     }
 
     /// A control API failure, with a hint fitting its kind.
-    init(_ error: ControlClientError, api: String) {
+    init(_ error: ControlClientError) {
         switch error {
         case .unreachable(let url, _):
             self.init(error.description, hint: "is `dataflow serve` running? Point at it with --control (now \(url)) or DATAFLOW_CONTROL.", code: ExitCodes.unreachable)

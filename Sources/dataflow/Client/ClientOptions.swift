@@ -18,7 +18,7 @@ struct ControlOptions: ParsableArguments {
 
     var client: ControlClient { ControlClient(baseURL: control, token: token) }
 
-    func failure(_ error: ControlClientError) -> CLIFailure { CLIFailure(error, api: control) }
+    func failure(_ error: ControlClientError) -> CLIFailure { CLIFailure(error) }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Gateways
+import StreamKit
 
 /// `dataflow get pipelines|models|servers|instances [NAME]`: what is applied (or running), as a table, the YAML
 /// of one resource, or JSON.
@@ -32,14 +33,9 @@ struct GetCommand: ClientCommand {
     struct Listed: Decodable {
         var pipelines: [PipelineSummary]?
         var models: [ModelSummary]?
-        var servers: [Resource]?
-        var experiments: [Resource]?
+        var servers: [ResourceSummary]?
+        var experiments: [ResourceSummary]?
         var instances: [InstanceSummary]?
-    }
-
-    struct Resource: Decodable {
-        var name: String
-        var yaml: String
     }
 
     func execute() async throws(CLIFailure) {
@@ -52,8 +48,8 @@ struct GetCommand: ClientCommand {
         guard let listed = try? JSONDecoder().decode(Listed.self, from: Data(body)) else {
             throw CLIFailure("the control API's answer is not a list of \(plural)")
         }
-        let resources = listed.pipelines?.map { Resource(name: $0.name, yaml: $0.yaml) }
-            ?? listed.models?.map { Resource(name: $0.name, yaml: $0.yaml) } ?? listed.servers ?? listed.experiments ?? []
+        let resources = listed.pipelines?.map { ResourceSummary(name: $0.name, yaml: $0.yaml) }
+            ?? listed.models?.map { ResourceSummary(name: $0.name, yaml: $0.yaml) } ?? listed.servers ?? listed.experiments ?? []
         if let name {
             guard let resource = resources.first(where: { $0.name == name }) else {
                 throw CLIFailure("\(plural.dropLast()) \(name) not found", hint: "`dataflow get \(plural)` lists them.")
@@ -76,7 +72,7 @@ struct GetCommand: ClientCommand {
         } else if let models = listed.models {
             Terminal.output(Terminal.table(["NAME", "STATUS", "SERVERS"], models.map { [$0.name, $0.status, $0.servers.joined(separator: ",")] }))
         } else if let instances = listed.instances {
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let now = SystemWallClock().now()
             Terminal.output(Terminal.table(["INSTANCE", "ROLES", "LAST SEEN", "PIPELINES", "ANSWERING", "MODELS"], instances.map {
                 [$0.instance, $0.roles.joined(separator: ","), "\(max(0, now - $0.lastSeen) / 1000)s ago", "\($0.pipelines)", "\($0.answering)", "\($0.models)"]
             }))

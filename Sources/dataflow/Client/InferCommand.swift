@@ -2,6 +2,7 @@ import ArgumentParser
 import Dataflow
 import Foundation
 import Gateways
+import StreamKit
 
 /// `dataflow infer PIPELINE '<json>'|@file|- [--grpc] [--header k=v] [-n N]`: sends an OIP request through a
 /// pipeline (or with `--model` to one model over Kafka) by the pipeline gateway and prints the answer; with
@@ -111,9 +112,9 @@ struct InferCommand: ClientCommand {
             return milliseconds(sorted[max(0, index)])
         }
         func milliseconds(_ duration: Duration) -> String {
-            String(format: "%.2f ms", Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
+            String(format: "%.2f ms", Double(duration.nanoseconds) / 1e6)
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = Double(elapsed.nanoseconds) / 1e9
         return String(format: "%d requests in %.2f s (%.1f req/s): ", sorted.count, seconds, Double(sorted.count) / max(seconds, 1e-9))
             + "p50 \(percentile(50)), p90 \(percentile(90)), p99 \(percentile(99)), max \(milliseconds(sorted.last!))"
     }

@@ -56,7 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "dataflow")
         logger.logLevel = .info
-        let settings: Settings
+        var settings: Settings
         do {
             settings = try Settings(try layeredSettings())
         } catch {
@@ -69,9 +69,11 @@ struct ServeCommand: AsyncParsableCommand {
             let started = try await LocalBroker.start(kind: "tansu", name: "serve-\(ProcessInfo.processInfo.processIdentifier)")
             logger.info("local broker listening", metadata: ["address": "\(started.address)"])
             broker = started
+            settings.bootstrap = started.address
+            settings.localBroker = true
         }
         do {
-            try await serve(settings, bootstrap: settings.bootstrap ?? broker!.address, localBroker: settings.localBroker || broker != nil, logger: logger)
+            try await serve(settings, logger: logger)
         } catch {
             await broker?.stop()
             throw error
@@ -167,9 +169,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private func serve(_ settings: Settings, bootstrap: String, localBroker: Bool, logger: Logger) async throws {
-        var settings = settings
-        settings.localBroker = localBroker
+    /// Runs the roles `settings` name against the Kafka cluster at `settings.bootstrap`.
+    private func serve(_ settings: Settings, logger: Logger) async throws {
+        let bootstrap = settings.bootstrap ?? ""
+        let localBroker = settings.localBroker
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let servers = bootstrap.split(separator: ",").map(String.init)
