@@ -1,3 +1,4 @@
+import Dataflow
 import Testing
 @testable import Gateways
 
@@ -77,5 +78,64 @@ extension StatusBoardTests {
         scheduler.placement = ["add10": ["s1"]]
         board.record(instance: "a", report: scheduler, at: 3_000)
         #expect(board.view(of: "chain", changedAt: 5, now: 3_500, models: ["add10"]).status == "Ready", "an update does not stop it")
+    }
+}
+
+extension StatusBoardTests {
+    func placed() throws -> (ModelResource, [ServerResource]) {
+        let yaml = """
+            apiVersion: mlops.seldon.io/v1alpha1
+            kind: Server
+            metadata:
+              name: s1
+            spec:
+              endpoint: http://127.0.0.1:1
+              repository: /tmp/models
+            ---
+            apiVersion: mlops.seldon.io/v1alpha1
+            kind: Model
+            metadata:
+              name: add10
+            spec:
+              storageUri: file:///tmp/add10
+            """
+        var model: ModelResource?
+        var servers: [ServerResource] = []
+        for resource in try Resource.load(yaml: yaml, file: "placed.yaml") {
+            switch resource {
+            case .model(let found): model = found
+            case .server(let server): servers.append(server)
+            default: break
+            }
+        }
+        return (try #require(model), servers)
+    }
+
+    @Test func aPlacedModelShowsTheSchedulersStatusAndADeletedOneIsUnloadingUntilTheSchedulerDropsIt() throws {
+        let (model, servers) = try placed()
+        var board = StatusBoard(livenessMs: 10_000)
+        var scheduler = report("a", roles: ["engine", "control"], answering: false)
+        #expect(board.modelView(of: "add10", resource: model, servers: servers, now: 500) == .init(status: "Loading", servers: []))
+        scheduler.modelStatus = ["add10": "Available"]
+        scheduler.placement = ["add10": ["s1"]]
+        board.record(instance: "a", report: scheduler, at: 1_000)
+        #expect(board.modelView(of: "add10", resource: model, servers: servers, now: 1_500) == .init(status: "Available", servers: ["s1"]))
+
+        #expect(board.modelView(of: "add10", resource: nil, servers: servers, now: 1_500) == .init(status: "Unloading", servers: ["s1"]))
+        #expect(board.unloadingModels(applied: [], now: 1_500) == ["add10"])
+        #expect(board.unloadingModels(applied: ["add10"], now: 1_500).isEmpty)
+        scheduler.modelStatus = [:]
+        scheduler.placement = [:]
+        board.record(instance: "a", report: scheduler, at: 2_000)
+        #expect(board.modelView(of: "add10", resource: nil, servers: servers, now: 2_500) == nil)
+        #expect(board.unloadingModels(applied: [], now: 2_500).isEmpty)
+    }
+
+    @Test func aModelServedWhereItsResourceSaysIsAvailableThere() throws {
+        let yaml = "apiVersion: mlops.seldon.io/v1alpha1\nkind: Model\nmetadata:\n  name: iris\nspec:\n  server: mlserver\n"
+        guard case .model(let model) = try Resource.load(yaml: yaml, file: "m.yaml").first else { Issue.record("not a model"); return }
+        let board = StatusBoard(livenessMs: 10_000)
+        #expect(board.modelView(of: "iris", resource: model, servers: [], now: 0) == .init(status: "Available", servers: ["mlserver"]))
+        #expect(board.modelView(of: "iris", resource: nil, servers: [], now: 0) == nil)
     }
 }

@@ -75,6 +75,63 @@ struct ModelLifecycleTests {
         }
     }
 
+    @Test func aDeletedModelIsUnloadingUntilItsServerHasUnloadedItThenNotFound() async throws {
+        let name = TestBroker.uniqueName("unloading")
+        try await TestModelServer.with(name) { address in
+            let storage = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("slow-unload"))
+            try FileManager.default.createDirectory(at: storage, withIntermediateDirectories: true)
+            try #"{"name": "slow-unload", "implementation": "runtimes.SlowUnload"}"#
+                .write(to: storage.appendingPathComponent("model-settings.json"), atomically: true, encoding: .utf8)
+            let folder = TestModelServer.root.appendingPathComponent(".run/\(name)-models").path
+            let resources = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("unloading") + ".yaml")
+            try """
+                apiVersion: mlops.seldon.io/v1alpha1
+                kind: Server
+                metadata:
+                  name: slow-server
+                spec:
+                  endpoint: \(address)
+                  repository: \(folder)
+                ---
+                apiVersion: mlops.seldon.io/v1alpha1
+                kind: Model
+                metadata:
+                  name: slow
+                spec:
+                  storageUri: file://\(storage.path)
+                """.write(to: resources, atomically: true, encoding: .utf8)
+
+            let serve = try await DataflowProcess.Serve.start(namespace: TestBroker.uniqueName("unloading"), defaultServer: nil)
+            do {
+                let control = serve.controlFlags
+                #expect(try await run(["apply", "-f", resources.path] + control).status == 0)
+                let available = try await run(["status", "model", "slow", "--wait", "Available", "--timeout", "90s"] + control)
+                #expect(available.status == 0, "\(available)")
+
+                let deleted = try await run(["delete", "model", "slow"] + control)
+                #expect(deleted.status == 0, "\(deleted)")
+                // Its server takes 3 s to unload it: meanwhile it is shown, Unloading, where it still is.
+                let unloading = try await run(["status", "model", "slow"] + control)
+                #expect(unloading.status == 0 && unloading.output.contains("slow: Unloading") && unloading.output.contains("on server slow-server"), "\(unloading)")
+                let listed = try await run(["get", "models"] + control)
+                #expect(listed.output.contains("Unloading"), "\(listed)")
+                let shown = try await run(["get", "model", "slow"] + control)
+                #expect(shown.status == 1, "no longer applied: \(shown)")
+
+                let gone = try await run(["status", "model", "slow", "--wait", "NotFound", "--timeout", "30s"] + control)
+                #expect(gone.status == 0, "\(gone)")
+                let repository = ModelRepository(server: "slow-server", folder: folder, endpoint: address)
+                #expect(try await !repository.ready().contains("slow"), "unloaded before NotFound")
+                #expect(!FileManager.default.fileExists(atPath: folder + "/slow"), "its copy removed")
+                #expect(try await run(["status", "model", "slow"] + control).status == 1)
+            } catch {
+                await serve.stop()
+                throw error
+            }
+            await serve.stop()
+        }
+    }
+
     static let request = #"{"inputs":[{"name":"INPUT","datatype":"FP32","shape":[4],"data":[1,2,3,4]}]}"#
 
     func storage(_ model: String) -> String { "file://" + TestModelServer.root.appendingPathComponent("Tests/Models/\(model)").path }

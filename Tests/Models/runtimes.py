@@ -1,4 +1,6 @@
 """MLServer custom runtimes for the pipeline tests: small models with exactly known answers."""
+import asyncio
+
 import numpy as np
 from mlserver import MLModel
 from mlserver.codecs import NumpyCodec
@@ -76,3 +78,14 @@ class SumInt64(MLModel):
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
         total = (_input(payload, "INPUT0") + _input(payload, "INPUT1")).astype(np.int64)
         return _response(self, payload, {"OUTPUT": total})
+
+
+class SlowUnload(MLModel):
+    """INPUT (FP32 [4]) -> OUTPUT = INPUT + 10, taking 3 s to unload: a model whose unloading can be watched."""
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        return _response(self, payload, {"OUTPUT": (_input(payload, "INPUT") + 10).astype(np.float32)})
+
+    async def unload(self) -> bool:
+        await asyncio.sleep(3)
+        return True

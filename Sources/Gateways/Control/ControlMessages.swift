@@ -52,10 +52,11 @@ public struct InstanceSummary: Codable, Sendable {
 /// A model as `GET /v1/models[/{name}]` shows it.
 public struct ModelSummary: Codable, Sendable {
     public var name: String
-    /// `Available`, `Loading` or `Failed: <reason>`.
+    /// `Available`, `Loading`, `Unloading` (deleted, still loaded somewhere) or `Failed: <reason>`.
     public var status: String
     /// The servers it is loaded on (placed models), or the server its resource names.
     public var servers: [String]
+    /// The document applied; empty while a deleted model is unloaded.
     public var yaml: String
 }
 

@@ -263,15 +263,17 @@ public actor ControlPlane: Service {
         return board.view(of: name, changedAt: entry.offset, now: Self.now(), models: normalised[name]?.steps.map(\.name) ?? [])
     }
 
-    /// A model's status: where the scheduling instance placed it and in what state, for a model with a
-    /// `storageUri` on servers with repositories; `Available` for a model served where its resource says.
-    public func modelStatus(_ name: String) -> (status: String, servers: [String])? {
-        guard let entry = state.entry(kind: "Model", name: name), case .model(let model) = entry.resource else { return nil }
-        guard ModelScheduler.isScheduled(model, servers: state.servers) else {
-            return ("Available", [model.server?.value ?? "default"])
-        }
-        let scheduler = board.scheduler(now: Self.now())
-        return (scheduler?.modelStatus?[name] ?? "Loading", scheduler?.placement?[name] ?? [])
+    /// A model's status and servers (``StatusBoard/modelView(of:resource:servers:now:)``), or `nil` when it is
+    /// neither applied nor being unloaded.
+    public func modelView(_ name: String) -> StatusBoard.ModelView? {
+        var resource: ModelResource?
+        if case .model(let model)? = state.entry(kind: "Model", name: name)?.resource { resource = model }
+        return board.modelView(of: name, resource: resource, servers: state.servers, now: Self.now())
+    }
+
+    /// The models deleted that the scheduling instance still unloads.
+    public var unloadingModels: [String] {
+        board.unloadingModels(applied: Set(state.models.map(\.name.value)), now: Self.now())
     }
 
     func engineView(_ name: String, changedAt: Int64) -> StatusBoard.PipelineView {

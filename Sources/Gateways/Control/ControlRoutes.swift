@@ -83,13 +83,17 @@ struct ControlRoutes: Sendable {
         }
         router.get("/v1/models") { _, _ in
             var listed: [ModelSummary] = []
-            for entry in await control.desired.resources(ofKind: "Model") { listed.append(await modelSummary(entry)) }
+            for entry in await control.desired.resources(ofKind: "Model") {
+                listed.append(await modelSummary(entry.resource.name.value, yaml: entry.yaml))
+            }
+            for name in await control.unloadingModels { listed.append(await modelSummary(name, yaml: "")) }
             return Self.json(.ok, ["models": listed])
         }
         router.get("/v1/models/:name") { _, context in
             let name = try context.parameters.require("name")
-            guard let entry = await control.desired.entry(kind: "Model", name: name) else { return Self.failure(404, "model \(name) not found") }
-            return Self.json(.ok, await modelSummary(entry))
+            let yaml = await control.desired.entry(kind: "Model", name: name)?.yaml
+            guard await control.modelView(name) != nil || yaml != nil else { return Self.failure(404, "model \(name) not found") }
+            return Self.json(.ok, await modelSummary(name, yaml: yaml ?? ""))
         }
         for (path, kind) in [("servers", "Server"), ("experiments", "Experiment")] {
             router.get("/v1/\(path)") { _, _ in
@@ -103,10 +107,10 @@ struct ControlRoutes: Sendable {
         return router
     }
 
-    private func modelSummary(_ entry: DesiredState.Entry) async -> ModelSummary {
-        let name = entry.resource.name.value
-        let status = await control.modelStatus(name)
-        return ModelSummary(name: name, status: status?.status ?? "Loading", servers: status?.servers ?? [], yaml: entry.yaml)
+    /// - Parameter yaml: the document applied; empty for a model deleted and being unloaded.
+    private func modelSummary(_ name: String, yaml: String) async -> ModelSummary {
+        let view = await control.modelView(name)
+        return ModelSummary(name: name, status: view?.status ?? "Loading", servers: view?.servers ?? [], yaml: yaml)
     }
 
     private func summary(_ entry: DesiredState.Entry) async -> PipelineSummary {

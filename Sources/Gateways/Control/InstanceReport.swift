@@ -16,7 +16,7 @@ public struct InstanceReport: Codable, Sendable, Hashable {
     public var models: [String]
     /// From the instance that schedules models: the servers each placed model is loaded on.
     public var placement: [String: [String]]?
-    /// From the instance that schedules models: each placed model's status (`Available`, `Loading`, `Failed: …`).
+    /// From the instance that schedules models: each placed model's status (`Available`, `Loading`, `Unloading`, `Failed: …`).
     public var modelStatus: [String: String]?
 
     public struct PipelineReport: Codable, Sendable, Hashable {

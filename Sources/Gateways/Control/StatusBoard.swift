@@ -36,6 +36,36 @@ public struct StatusBoard: Sendable {
         alive(now: now).first { $0.report.runs("control") }?.report
     }
 
+    /// A model's status and the servers it is on.
+    public struct ModelView: Sendable, Hashable {
+        /// `Available`, `Loading`, `Unloading` or `Failed: …`.
+        public var status: String
+        public var servers: [String]
+    }
+
+    /// The status of model `name`, whose resource is `resource` (`nil` once deleted): for a model the scheduler
+    /// places, as the scheduling instance reports it; a deleted model is Unloading while that instance still
+    /// reports it anywhere, and gone (`nil`) after. A model served where its resource says is Available there.
+    public func modelView(of name: String, resource: ModelResource?, servers: [ServerResource], now: Int64) -> ModelView? {
+        let scheduling = scheduler(now: now)
+        let placed = scheduling?.placement?[name] ?? []
+        guard let resource else {
+            guard scheduling?.modelStatus?[name] != nil || !placed.isEmpty else { return nil }
+            return ModelView(status: "Unloading", servers: placed)
+        }
+        guard ModelScheduler.isScheduled(resource, servers: servers) else {
+            return ModelView(status: "Available", servers: [resource.server?.value ?? "default"])
+        }
+        return ModelView(status: scheduling?.modelStatus?[name] ?? "Loading", servers: placed)
+    }
+
+    /// The models the scheduling instance still reports that are not in `applied`: deleted, being unloaded.
+    public func unloadingModels(applied: Set<String>, now: Int64) -> [String] {
+        let scheduling = scheduler(now: now)
+        let reported = Set((scheduling?.modelStatus ?? [:]).keys).union((scheduling?.placement ?? [:]).keys)
+        return reported.subtracting(applied).sorted()
+    }
+
     /// A pipeline's status over the instances alive.
     public struct PipelineView: Sendable, Codable, Hashable {
         /// `Ready`, `Creating`, `Failed: …` or `Terminating`, as ``PipelineStatus`` says it.

@@ -108,8 +108,8 @@ public struct RequestInspector: Sendable {
         }
     }
 
-    /// Reads the last `lastRecords` records of every partition of `topics`, up to where each ended when the scan
-    /// began, with a consumer of its own outside any group.
+    /// Reads the last `lastRecords` records of every partition of `topics`, at least up to where each ended when
+    /// the scan began, with a consumer of its own outside any group.
     private func scan(
         _ topics: [KafkaTopicDescription],
         lastRecords: Int,
@@ -120,39 +120,29 @@ public struct RequestInspector: Sendable {
         reader.groupID = nil
         let consumer = try KafkaConsumer(configuration: reader, logger: logger)
         do {
+            let partitions = topics.flatMap { description in
+                description.partitions.map { TopicPartition(topic: description.name, partition: $0.id) }
+            }
             var ends: [TopicPartition: Int64] = [:]
             var starts: [TopicPartitionOffset] = []
-            for description in topics {
-                for partition in description.partitions {
-                    let topicPartition = TopicPartition(topic: description.name, partition: partition.id)
-                    let marks = try await consumer.watermarks(topicPartition)
-                    guard marks.high > marks.low else { continue }
-                    ends[topicPartition] = marks.high
-                    starts.append(TopicPartitionOffset(topicPartition, offset: max(marks.low, marks.high - Int64(lastRecords))))
-                }
+            for (partition, marks) in try await consumer.watermarks(partitions) where marks.high > marks.low {
+                ends[partition] = marks.high
+                starts.append(TopicPartitionOffset(partition, offset: max(marks.low, marks.high - Int64(lastRecords))))
             }
             if !starts.isEmpty { try await consumer.assign(starts) }
             let deadline = ContinuousClock.now + timeout
-            // A partition is done once its last record was handed over; or, when that offset holds no record (a
-            // transaction marker), once the read position has passed it and a further poll brought nothing of it.
-            let limits = ends
-            var passed: Set<TopicPartition> = []
-            while !ends.isEmpty, ContinuousClock.now < deadline {
-                var polled: Set<TopicPartition> = []
-                for record in try await consumer.poll(maxRecords: 5000, timeout: .milliseconds(100)) {
-                    let partition = TopicPartition(topic: record.topic, partition: record.partition)
-                    guard let limit = limits[partition], record.offset < limit else { continue }
-                    polled.insert(partition)
-                    visit(record)
-                    if record.offset >= limit - 1 { ends[partition] = nil }
-                }
-                for position in try consumer.position(Array(ends.keys)) where position.offset >= ends[position.topicPartition]! {
-                    if passed.contains(position.topicPartition), !polled.contains(position.topicPartition) {
-                        ends[position.topicPartition] = nil
-                    } else {
-                        passed.insert(position.topicPartition)
-                    }
-                }
+            var limits = ends
+            var rechecked = false
+            while true {
+                try await read(consumer, until: &ends, limits: limits, deadline: deadline, visit)
+                // A record written just before the scan began may not be counted in the ends yet: once at the ends,
+                // read on to the ends as they are now, so that a request answered before the scan is complete.
+                guard ends.isEmpty, !rechecked, !limits.isEmpty else { break }
+                rechecked = true
+                let now = try await consumer.endOffsets(Array(limits.keys))
+                let moved = now.filter { $0.value > limits[$0.key]! }
+                guard !moved.isEmpty else { break }
+                (ends, limits) = (moved, moved)
             }
             if !ends.isEmpty {
                 logger.warning("inspect stopped before the end of some partitions", metadata: ["partitions": "\(ends.keys.sorted { "\($0)" < "\($1)" })"])
@@ -161,6 +151,35 @@ public struct RequestInspector: Sendable {
         } catch {
             await consumer.close()
             throw error
+        }
+    }
+
+    /// Polls, visiting every record, until each partition of `ends` has had its records before its limit handed
+    /// over; or, when the last offset holds no record (a transaction marker), until the read position has passed it
+    /// and a further poll brought nothing of it.
+    private func read(
+        _ consumer: KafkaConsumer,
+        until ends: inout [TopicPartition: Int64],
+        limits: [TopicPartition: Int64],
+        deadline: ContinuousClock.Instant,
+        _ visit: (KafkaConsumerRecord) -> Void
+    ) async throws {
+        var passed: Set<TopicPartition> = []
+        while !ends.isEmpty, ContinuousClock.now < deadline {
+            var polled: Set<TopicPartition> = []
+            for record in try await consumer.poll(maxRecords: 5000, timeout: .milliseconds(100)) {
+                let partition = TopicPartition(topic: record.topic, partition: record.partition)
+                visit(record)
+                polled.insert(partition)
+                if let limit = limits[partition], record.offset >= limit - 1 { ends[partition] = nil }
+            }
+            for position in try consumer.position(Array(ends.keys)) where position.offset >= ends[position.topicPartition]! {
+                if passed.contains(position.topicPartition), !polled.contains(position.topicPartition) {
+                    ends[position.topicPartition] = nil
+                } else {
+                    passed.insert(position.topicPartition)
+                }
+            }
         }
     }
 

@@ -16,7 +16,8 @@ public actor ModelScheduler {
     /// What a round found: the servers each model is loaded on, and each model's status.
     public struct Outcome: Sendable, Hashable {
         public var placement: [String: [String]] = [:]
-        /// `Available`, `Loading`, or `Failed: <reason>`.
+        /// `Available`, `Loading`, `Unloading` (no longer wanted, its unloading failed: tried again next round), or
+        /// `Failed: <reason>`.
         public var status: [String: String] = [:]
     }
 
@@ -116,6 +117,10 @@ public actor ModelScheduler {
             }
         }
         let known = Set(demands.map(\.model))
+        for replica in loaded.keys.sorted(by: { ($0.model, $0.server) < ($1.model, $1.server) }) where !known.contains(replica.model) {
+            outcome.placement[replica.model, default: []].append(replica.server)
+            outcome.status[replica.model] = "Unloading"
+        }
         failures = failures.filter { known.contains($0.key) }
         return outcome
     }

@@ -261,10 +261,16 @@ public final class KafkaConsumer: Sendable {
     /// - Throws: the partition's error, or ``KafkaError/Code/brokerUnreachable`` after
     ///   ``KafkaConsumerConfiguration/requestTimeout``.
     public func watermarks(_ partition: TopicPartition) async throws -> KafkaWatermarks {
+        try await watermarks([partition])[partition] ?? KafkaWatermarks(low: 0, high: 0)
+    }
+
+    /// The low and high watermarks of each partition, from two requests to each leader.
+    public func watermarks(_ partitions: [TopicPartition]) async throws -> [TopicPartition: KafkaWatermarks] {
         try client.checkUsable("consumer")
-        async let low = client.listOffsets([partition], .earliest, timeout: configuration.requestTimeout)
-        let high = try await client.listOffsets([partition], .latest, timeout: configuration.requestTimeout)
-        return KafkaWatermarks(low: try await low[partition] ?? 0, high: high[partition] ?? 0)
+        async let lows = client.listOffsets(partitions, .earliest, timeout: configuration.requestTimeout)
+        let highs = try await client.listOffsets(partitions, .latest, timeout: configuration.requestTimeout)
+        let low = try await lows
+        return Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaWatermarks(low: low[$0] ?? 0, high: highs[$0] ?? 0)) })
     }
 
     /// The high watermark of each partition (the offset its next record gets), from one request to each leader.

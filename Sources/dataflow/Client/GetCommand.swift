@@ -49,7 +49,7 @@ struct GetCommand: ClientCommand {
             throw CLIFailure("the control API's answer is not a list of \(plural)")
         }
         let resources = listed.pipelines?.map { ResourceSummary(name: $0.name, yaml: $0.yaml) }
-            ?? listed.models?.map { ResourceSummary(name: $0.name, yaml: $0.yaml) } ?? listed.servers ?? listed.experiments ?? []
+            ?? listed.models?.filter { !$0.yaml.isEmpty }.map { ResourceSummary(name: $0.name, yaml: $0.yaml) } ?? listed.servers ?? listed.experiments ?? []
         if let name {
             guard let resource = resources.first(where: { $0.name == name }) else {
                 throw CLIFailure("\(plural.dropLast()) \(name) not found", hint: "`dataflow get \(plural)` lists them.")

@@ -17,7 +17,7 @@ struct StatusCommand: ClientCommand {
 
     @Argument(help: "pipeline or model.") var kind: Kind
     @Argument(help: "Its name.") var name: String
-    @Option(help: "Wait until the status is this one: Ready (pipelines), Available or Loading (models), Creating, Failed, Terminating or NotFound.")
+    @Option(help: "Wait until the status is this one: Ready (pipelines), Available, Loading or Unloading (models), Creating, Failed, Terminating or NotFound.")
     var wait: String?
     @Option(help: "How long --wait waits: 90s, 2m or seconds.") var timeout = DurationArgument(seconds: 60)
     @OptionGroup var options: ControlOptions
