@@ -28,6 +28,8 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     private var consumer: KafkaConsumer?
     private var subscription: [String] = []
     private var stopping = false
+    /// Counts ``serve(_:)`` calls, so that a call overtaken by a later one while it waited does not undo it.
+    private var servings = 0
     private let work: AsyncStream<Request>
     private let workContinuation: AsyncStream<Request>.Continuation
 
@@ -64,6 +66,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
 
     /// Serves exactly `models` (model name → its server) from now on: creates their topics when missing and
     /// subscribes to their input topics. Requests in flight for a model no longer served are still answered.
+    /// The latest call wins: one overtaken by a later call while it created topics returns without effect.
     ///
     /// - Throws: ``ModelGatewayError`` for a server that cannot be called; Kafka errors creating topics.
     public func serve(_ models: [String: ModelServer]) async throws {
@@ -71,10 +74,13 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
             throw ModelGatewayError("server '\(server.name)' has no endpoint")
         }
         let topics = configuration.topics
+        servings += 1
+        let serving = servings
         try await provisioner.ensure(
             [topics.errors] + models.keys.flatMap { [topics.modelInputs($0), topics.modelOutputs($0)] },
             logger: logger
         )
+        guard serving == servings else { return }
         var connections: [String: InferenceServer] = [:]
         for server in Set(models.values) {
             if let existing = servers[server.name], existing.spec == server {
