@@ -142,6 +142,14 @@ def main():
                 summary[f"{mode}_cpu_ratio"] = cpu_ratio
                 extra = f"{ratio:>12.2f}{cpu_ratio:>11.2f}"
             print(f"{mode:<9}{who:<8}{med:>12,.0f}{mb:>9.1f}   {min(rates):>10,.0f}-{max(rates):<12,.0f}{cpu:>11,.0f}{extra}")
+    # The machine's speed drifts between rounds (other tenants, the broker's threads); C and Swift run back to
+    # back within a round, so the ratio of each round compares like with like.
+    print()
+    for mode in ("produce", "consume"):
+        paired = [s[0] / c[0] for s, c in zip(results[(mode, "swift")], results[(mode, "c")])]
+        summary[f"{mode}_paired_ratio"] = statistics.median(paired)
+        print(f"{mode}: Swift/C ratio of each round {', '.join(f'{r:.2f}' for r in paired)}; "
+              f"median {statistics.median(paired):.2f}")
     print(json.dumps(summary, sort_keys=True))
 
 

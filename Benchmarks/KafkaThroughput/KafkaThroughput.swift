@@ -51,16 +51,16 @@ struct Produce: AsyncParsableCommand {
     func run() async throws {
         var configuration = KafkaProducerConfiguration(bootstrapServers: [options.bootstrap])
         configuration.additionalProperties = options.properties
-        let producer = try KafkaProducer(configuration: configuration, logger: options.logger)
+        let outcomes = DeliveryCounter()
+        // Like rdkafka_performance's delivery report callback, one handler counts every record's outcome.
+        let producer = try KafkaProducer(configuration: configuration, logger: options.logger) { _, outcome in outcomes.record(outcome) }
         let count = options.count
         // Like rdkafka_performance, every message carries the same payload.
         let record = KafkaProducerRecord(topic: options.topic, value: [UInt8](repeating: UInt8(ascii: "x"), count: size))
-        let outcomes = DeliveryCounter()
-        let onDelivery: @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void = { outcomes.record($0) }
         let clock = ContinuousClock()
         let start = clock.now
         for _ in 0..<count {
-            try await producer.send(record, onDelivery: onDelivery)
+            _ = try await producer.enqueue(record)
         }
         try await producer.flush(timeout: .seconds(120))
         let elapsed = clock.now - start

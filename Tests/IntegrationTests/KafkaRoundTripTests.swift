@@ -1,4 +1,5 @@
 import StreamKit
+import Synchronization
 import Testing
 
 @Suite(.enabled(if: TestBroker.shouldRun), .serialized, .timeLimit(.minutes(2)))
@@ -50,6 +51,61 @@ struct KafkaRoundTripTests {
             #expect(record.headers[2].value == nil)
             #expect(record.headers.string("index") == "again")
         }
+    }
+
+    @Test func enqueuedRecordsReportEachOutcomeOnceToTheDeliveryHandlerUnderTheirIDs() async throws {
+        let topic = TestBroker.uniqueName("enqueue")
+        try await TestBroker.createTopic(topic, partitions: 4)
+        var configuration = KafkaProducerConfiguration(bootstrapServers: [try TestBroker.bootstrap()])
+        configuration.useLocalBrokerDefaults()
+        let reports = Mutex<[KafkaProducerMessageID: [Result<KafkaDeliveryReport, KafkaError>]]>([:])
+        let producer = try KafkaProducer(configuration: configuration, logger: TestBroker.logger) { id, outcome in
+            reports.withLock { $0[id, default: []].append(outcome) }
+        }
+        var ids: [KafkaProducerMessageID] = []
+        for i in 0..<500 {
+            ids.append(try await producer.enqueue(KafkaProducerRecord(topic: topic, key: "key-\(i)".bytes, value: "value-\(i)".bytes)))
+        }
+        try await producer.flush()
+        await producer.close()
+        #expect(ids == ids.sorted() && Set(ids).count == 500, "ids count up in the order records were queued")
+        let outcomes = reports.withLock { $0 }
+        #expect(Set(outcomes.keys) == Set(ids))
+        var stored: [Int: KafkaDeliveryReport] = [:]
+        for (index, id) in ids.enumerated() {
+            let reported = try #require(outcomes[id])
+            #expect(reported.count == 1, "one outcome for record \(index)")
+            guard case .success(let report)? = reported.first else {
+                Issue.record("record \(index): \(String(describing: reported.first))")
+                continue
+            }
+            #expect(report.topic == topic)
+            stored[index] = report
+        }
+
+        let consumer = try TestBroker.consumer()
+        try await consumer.assign(TestBroker.partitions(topic, count: 4).map { TopicPartitionOffset($0, offset: KafkaConsumer.beginning) })
+        let records = try await TestBroker.consume(consumer, count: 500)
+        await consumer.close()
+        for record in records {
+            let key = try #require(record.key)
+            let index = try #require(Int(key.string.dropFirst(4)))
+            #expect(stored[index]?.partition == record.partition && stored[index]?.offset == record.offset, "record \(index)")
+        }
+    }
+
+    @Test func anEnqueuedRecordThatCannotBeDeliveredReachesTheHandlerAsAFailure() async throws {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: [try KafkaFaultTests.closedPort()])
+        configuration.deliveryTimeout = .seconds(2)
+        let failures = Mutex<[KafkaError]>([])
+        let producer = try KafkaProducer(configuration: configuration, logger: TestBroker.logger) { _, outcome in
+            if case .failure(let error) = outcome { failures.withLock { $0.append(error) } }
+        }
+        _ = try await producer.enqueue(KafkaProducerRecord(topic: "nowhere", value: "x".bytes))
+        try? await producer.flush(timeout: .seconds(10))
+        await producer.close()
+        let seen = failures.withLock { $0 }
+        #expect(seen.count == 1 && seen.first?.code == .brokerUnreachable, "\(seen)")
     }
 
     @Test func keyedRecordsGoWhereTheJavaClientPutsThem() async throws {

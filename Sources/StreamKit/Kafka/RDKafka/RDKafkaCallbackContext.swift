@@ -18,6 +18,8 @@ final class RDKafkaCallbackContext: Sendable {
     let logger: Logger
     let statistics: KafkaStatistics?
     let rebalanceHandler: (any RDKafkaRebalanceHandler)?
+    /// Producers: the outcome of records queued without a completion of their own.
+    let deliveryHandler: KafkaDeliveryHandler?
     /// Producers: tasks waiting for room in the local queue, woken as delivery reports free it.
     let queueSpace = QueueSpaceWaiters()
     /// Consumers with separate partition queues: signalled when records or events arrive in an empty queue.
@@ -30,10 +32,16 @@ final class RDKafkaCallbackContext: Sendable {
         var fatalError: KafkaError?
     }
 
-    init(logger: Logger, statistics: KafkaStatistics?, rebalanceHandler: (any RDKafkaRebalanceHandler)?) {
+    init(
+        logger: Logger,
+        statistics: KafkaStatistics?,
+        rebalanceHandler: (any RDKafkaRebalanceHandler)?,
+        deliveryHandler: KafkaDeliveryHandler? = nil
+    ) {
         self.logger = logger
         self.statistics = statistics
         self.rebalanceHandler = rebalanceHandler
+        self.deliveryHandler = deliveryHandler
     }
 
     /// The last transport-level error (e.g. a refused connection), to explain timeouts.

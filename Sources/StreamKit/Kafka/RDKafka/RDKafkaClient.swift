@@ -34,6 +34,7 @@ final class RDKafkaClient: @unchecked Sendable {
         logger: Logger,
         statistics: (any MetricsFactory)?,
         rebalanceHandler: (any RDKafkaRebalanceHandler)? = nil,
+        deliveryHandler: KafkaDeliveryHandler? = nil,
         configure: (OpaquePointer) -> Void = { _ in }
     ) throws(KafkaError) {
         let conf = try RDKafkaConfig.make(properties)
@@ -44,7 +45,8 @@ final class RDKafkaClient: @unchecked Sendable {
         let context = RDKafkaCallbackContext(
             logger: logger,
             statistics: statistics.map { KafkaStatistics(client: clientID, factory: $0) },
-            rebalanceHandler: rebalanceHandler
+            rebalanceHandler: rebalanceHandler,
+            deliveryHandler: deliveryHandler
         )
         let unmanaged = Unmanaged.passRetained(context)
         rd_kafka_conf_set_opaque(conf, unmanaged.toOpaque())
