@@ -5,10 +5,9 @@ import Testing
 /// Bad input and faults: every one ends in a clear error within a bounded time, never a hang or a silent drop.
 @Suite(.enabled(if: TestBroker.shouldRun), .serialized, .timeLimit(.minutes(2)))
 struct KafkaFaultTests {
-    /// A 127.0.0.1 port nobody listens on.
-    static func closedPort() throws -> String {
+    /// A socket bound to a free 127.0.0.1 port, and that port's address.
+    static func boundSocket() -> (fd: Int32, address: String) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -19,7 +18,23 @@ struct KafkaFaultTests {
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        return "127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
+        return (fd, "127.0.0.1:\(UInt16(bigEndian: address.sin_port))")
+    }
+
+    /// A 127.0.0.1 port nobody listens on.
+    static func closedPort() throws -> String {
+        let (fd, address) = boundSocket()
+        close(fd)
+        return address
+    }
+
+    /// A 127.0.0.1 port that takes connections and never answers (a broker hung or cut off), open while
+    /// `body` runs.
+    static func withSilentPort<T>(_ body: (String) async throws -> T) async throws -> T {
+        let (fd, address) = boundSocket()
+        defer { close(fd) }
+        listen(fd, 16)
+        return try await body(address)
     }
 
     @Test func unreachableBrokerFailsSendWithinTheDeliveryTimeout() async throws {
@@ -59,25 +74,6 @@ struct KafkaFaultTests {
         #expect(adminError?.code == .brokerUnreachable || adminError?.code == .timedOut)
         #expect(ContinuousClock.now - started < .seconds(5))
         await admin.close()
-    }
-
-    /// A 127.0.0.1 port that takes connections and never answers (a broker hung or cut off), open while
-    /// `body` runs.
-    static func withSilentPort<T>(_ body: (String) async throws -> T) async throws -> T {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        listen(fd, 16)
-        return try await body("127.0.0.1:\(UInt16(bigEndian: address.sin_port))")
     }
 
     @Test(arguments: [false, true])

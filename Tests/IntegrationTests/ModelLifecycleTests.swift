@@ -15,23 +15,7 @@ struct ModelLifecycleTests {
             let folder = TestModelServer.root.appendingPathComponent(".run/\(name)-models").path
             let storage = "file://" + TestModelServer.root.appendingPathComponent("Tests/Models/add10").path
             let resources = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("placed") + ".yaml")
-            try """
-                apiVersion: mlops.seldon.io/v1alpha1
-                kind: Server
-                metadata:
-                  name: repo-server
-                spec:
-                  endpoint: \(address)
-                  repository: \(folder)
-                ---
-                apiVersion: mlops.seldon.io/v1alpha1
-                kind: Model
-                metadata:
-                  name: placed-add10
-                spec:
-                  storageUri: \(storage)
-                  memory: 10Mi
-                ---
+            let pipeline = """
                 apiVersion: mlops.seldon.io/v1alpha1
                 kind: Pipeline
                 metadata:
@@ -41,7 +25,9 @@ struct ModelLifecycleTests {
                     - name: placed-add10
                   output:
                     steps: [placed-add10]
-                """.write(to: resources, atomically: true, encoding: .utf8)
+                """
+            try [Self.placed(model: "placed-add10", from: storage, on: "repo-server", at: address, repository: folder, "memory: 10Mi"), pipeline]
+                .joined(separator: "\n---\n").write(to: resources, atomically: true, encoding: .utf8)
 
             let serve = try await DataflowProcess.Serve.start(namespace: TestBroker.uniqueName("lifecycle"), defaultServer: nil)
             do {
@@ -84,22 +70,8 @@ struct ModelLifecycleTests {
                 .write(to: storage.appendingPathComponent("model-settings.json"), atomically: true, encoding: .utf8)
             let folder = TestModelServer.root.appendingPathComponent(".run/\(name)-models").path
             let resources = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("unloading") + ".yaml")
-            try """
-                apiVersion: mlops.seldon.io/v1alpha1
-                kind: Server
-                metadata:
-                  name: slow-server
-                spec:
-                  endpoint: \(address)
-                  repository: \(folder)
-                ---
-                apiVersion: mlops.seldon.io/v1alpha1
-                kind: Model
-                metadata:
-                  name: slow
-                spec:
-                  storageUri: file://\(storage.path)
-                """.write(to: resources, atomically: true, encoding: .utf8)
+            try Self.placed(model: "slow", from: "file://" + storage.path, on: "slow-server", at: address, repository: folder)
+                .write(to: resources, atomically: true, encoding: .utf8)
 
             let serve = try await DataflowProcess.Serve.start(namespace: TestBroker.uniqueName("unloading"), defaultServer: nil)
             do {
@@ -130,6 +102,26 @@ struct ModelLifecycleTests {
             }
             await serve.stop()
         }
+    }
+
+    /// A server with a model repository and a model placed on it, as YAML; `extra` adds a line to the model's spec.
+    static func placed(model: String, from storageUri: String, on server: String, at endpoint: String, repository: String, _ extra: String? = nil) -> String {
+        """
+        apiVersion: mlops.seldon.io/v1alpha1
+        kind: Server
+        metadata:
+          name: \(server)
+        spec:
+          endpoint: \(endpoint)
+          repository: \(repository)
+        ---
+        apiVersion: mlops.seldon.io/v1alpha1
+        kind: Model
+        metadata:
+          name: \(model)
+        spec:
+          storageUri: \(storageUri)
+        """ + (extra.map { "\n  \($0)" } ?? "")
     }
 
     static let request = #"{"inputs":[{"name":"INPUT","datatype":"FP32","shape":[4],"data":[1,2,3,4]}]}"#
