@@ -76,7 +76,7 @@ public final class KafkaProducer: Sendable {
     }
 
     /// Queues a record and returns; `onDelivery` is called once with the outcome, on the producer's poll
-    /// thread or in a later `send` (keep it short).
+    /// thread (keep it short).
     ///
     /// - Throws: errors that make the record unsendable at once (too large, closed); delivery failures go to
     ///   `onDelivery`.
@@ -87,8 +87,7 @@ public final class KafkaProducer: Sendable {
         let completion = DeliveryCompletion(topic: record.topic, handler: onDelivery)
         while true {
             switch queue(record, completion) {
-            case .success(let sequence):
-                poller.pollInline(after: sequence)
+            case .success:
                 return
             case .failure(let error):
                 guard error.code == .queueFull else { throw error }
@@ -99,7 +98,8 @@ public final class KafkaProducer: Sendable {
 
     /// Queues a record and returns its id at once; its outcome goes to the producer's delivery handler
     /// (``init(configuration:logger:deliveryHandler:)``). The fastest way to keep many records in flight: no
-    /// closure or continuation is made per record.
+    /// closure or continuation is made per record, and the calling thread serves the delivery reports waiting
+    /// (of any record of this producer) before it returns, as librdkafka's own tools do.
     ///
     /// - Throws: errors that make the record unsendable at once (too large, closed); delivery failures go to the
     ///   delivery handler.
