@@ -295,8 +295,7 @@ public final class KafkaConsumer: Sendable {
             }
         }
         var result: [TopicPartition: Int64] = [:]
-        for partition in partitions {
-            let marks = try await watermarks(partition)
+        for (partition, marks) in try await watermarks(partitions) {
             result[partition] = max(0, marks.high - (start[partition] ?? marks.low))
         }
         return result
