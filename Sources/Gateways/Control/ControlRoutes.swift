@@ -82,18 +82,18 @@ struct ControlRoutes: Sendable {
             return Self.json(.ok, ["instances": instances])
         }
         router.get("/v1/models") { _, _ in
-            var listed: [ModelSummary] = []
+            var listed: [ModelSummary?] = []
             for entry in await control.desired.resources(ofKind: "Model") {
                 listed.append(await modelSummary(entry.resource.name.value, yaml: entry.yaml))
             }
             for name in await control.unloadingModels { listed.append(await modelSummary(name, yaml: "")) }
-            return Self.json(.ok, ["models": listed])
+            return Self.json(.ok, ["models": listed.compactMap { $0 }])
         }
         router.get("/v1/models/:name") { _, context in
             let name = try context.parameters.require("name")
-            let yaml = await control.desired.entry(kind: "Model", name: name)?.yaml
-            guard await control.modelView(name) != nil || yaml != nil else { return Self.failure(404, "model \(name) not found") }
-            return Self.json(.ok, await modelSummary(name, yaml: yaml ?? ""))
+            let yaml = await control.desired.entry(kind: "Model", name: name)?.yaml ?? ""
+            guard let summary = await modelSummary(name, yaml: yaml) else { return Self.failure(404, "model \(name) not found") }
+            return Self.json(.ok, summary)
         }
         for (path, kind) in [("servers", "Server"), ("experiments", "Experiment")] {
             router.get("/v1/\(path)") { _, _ in
@@ -107,10 +107,12 @@ struct ControlRoutes: Sendable {
         return router
     }
 
+    /// Model `name` as the API shows it, `nil` when it is neither applied nor being unloaded.
+    ///
     /// - Parameter yaml: the document applied; empty for a model deleted and being unloaded.
-    private func modelSummary(_ name: String, yaml: String) async -> ModelSummary {
-        let view = await control.modelView(name)
-        return ModelSummary(name: name, status: view?.status ?? "Loading", servers: view?.servers ?? [], yaml: yaml)
+    private func modelSummary(_ name: String, yaml: String) async -> ModelSummary? {
+        guard let view = await control.modelView(name) else { return nil }
+        return ModelSummary(name: name, status: view.status, servers: view.servers, yaml: yaml)
     }
 
     private func summary(_ entry: DesiredState.Entry) async -> PipelineSummary {

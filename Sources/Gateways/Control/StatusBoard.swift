@@ -50,7 +50,8 @@ public struct StatusBoard: Sendable {
         let scheduling = scheduler(now: now)
         let placed = scheduling?.placement?[name] ?? []
         guard let resource else {
-            guard scheduling?.modelStatus?[name] != nil || !placed.isEmpty else { return nil }
+            // The scheduler gives every model it placed or still holds a status.
+            guard scheduling?.modelStatus?[name] != nil else { return nil }
             return ModelView(status: "Unloading", servers: placed)
         }
         guard ModelScheduler.isScheduled(resource, servers: servers) else {
@@ -61,9 +62,7 @@ public struct StatusBoard: Sendable {
 
     /// The models the scheduling instance still reports that are not in `applied`: deleted, being unloaded.
     public func unloadingModels(applied: Set<String>, now: Int64) -> [String] {
-        let scheduling = scheduler(now: now)
-        let reported = Set((scheduling?.modelStatus ?? [:]).keys).union((scheduling?.placement ?? [:]).keys)
-        return reported.subtracting(applied).sorted()
+        (scheduler(now: now)?.modelStatus ?? [:]).keys.filter { !applied.contains($0) }.sorted()
     }
 
     /// A pipeline's status over the instances alive.

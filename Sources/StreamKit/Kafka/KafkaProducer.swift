@@ -84,16 +84,7 @@ public final class KafkaProducer: Sendable {
         _ record: KafkaProducerRecord,
         onDelivery: @escaping @Sendable (Result<KafkaDeliveryReport, KafkaError>) -> Void
     ) async throws {
-        let completion = DeliveryCompletion(topic: record.topic, handler: onDelivery)
-        while true {
-            switch queue(record, completion) {
-            case .success:
-                return
-            case .failure(let error):
-                guard error.code == .queueFull else { throw error }
-                await waitForQueueSpace()
-            }
-        }
+        _ = try await queueWaitingForSpace(record, DeliveryCompletion(topic: record.topic, handler: onDelivery))
     }
 
     /// Queues a record and returns its id at once; its outcome goes to the producer's delivery handler
@@ -104,16 +95,9 @@ public final class KafkaProducer: Sendable {
     /// - Throws: errors that make the record unsendable at once (too large, closed); delivery failures go to the
     ///   delivery handler.
     public func enqueue(_ record: KafkaProducerRecord) async throws -> KafkaProducerMessageID {
-        while true {
-            switch queue(record, nil) {
-            case .success(let sequence):
-                poller.pollInline(after: sequence)
-                return KafkaProducerMessageID(rawValue: sequence)
-            case .failure(let error):
-                guard error.code == .queueFull else { throw error }
-                await waitForQueueSpace()
-            }
-        }
+        let sequence = try await queueWaitingForSpace(record, nil)
+        poller.pollInline(after: sequence)
+        return KafkaProducerMessageID(rawValue: sequence)
     }
 
     /// Waits until every queued record is delivered or failed.
@@ -168,7 +152,7 @@ public final class KafkaProducer: Sendable {
             state.topics.removeAll()
             state.last = nil
         }
-        client.context.queueSpace.close()
+        context.queueSpace.close()
         await client.destroy()
     }
 
@@ -236,7 +220,20 @@ public final class KafkaProducer: Sendable {
     // MARK: Enqueueing
 
     private func waitForQueueSpace() async {
-        await client.context.queueSpace.wait()
+        await context.queueSpace.wait()
+    }
+
+    /// ``queue(_:_:)``, waiting for room in the local queue while it is full.
+    private func queueWaitingForSpace(_ record: KafkaProducerRecord, _ completion: DeliveryCompletion?) async throws -> UInt64 {
+        while true {
+            switch queue(record, completion) {
+            case .success(let sequence):
+                return sequence
+            case .failure(let error):
+                guard error.code == .queueFull else { throw error }
+                await waitForQueueSpace()
+            }
+        }
     }
 
     /// Hands the record to librdkafka with `completion`, or, without one, with its sequence number as the id
@@ -351,7 +348,7 @@ private func produce(
     let code = rd_kafka_error_code(error)
     if code == RD_KAFKA_RESP_ERR__QUEUE_FULL {
         rd_kafka_error_destroy(error)
-        return KafkaError(code: .queueFull, message: "producer queue full", rdKafkaCode: code.rawValue, isRetriable: true)
+        return .queueFull
     }
     return KafkaError.consuming(error, context: "send to \(record.topic)")
 }
@@ -370,9 +367,7 @@ private func produceSimple(_ record: KafkaProducerRecord, topic: OpaquePointer, 
     }
     guard result != 0 else { return nil }
     let err = rd_kafka_last_error()
-    if err == RD_KAFKA_RESP_ERR__QUEUE_FULL {
-        return KafkaError(code: .queueFull, message: "producer queue full", rdKafkaCode: err.rawValue, isRetriable: true)
-    }
+    if err == RD_KAFKA_RESP_ERR__QUEUE_FULL { return .queueFull }
     return KafkaError.rdKafka(err, context: "send to \(record.topic)")
 }
 
@@ -429,6 +424,11 @@ final class DeliveryCompletion: Sendable {
 }
 
 extension KafkaError {
+    /// The local queue is full: the record was not taken; it can be sent again once room is freed.
+    static let queueFull = KafkaError(
+        code: .queueFull, message: "producer queue full", rdKafkaCode: RD_KAFKA_RESP_ERR__QUEUE_FULL.rawValue, isRetriable: true
+    )
+
     static func transaction(_ error: OpaquePointer, context: String) -> KafkaError {
         var result = KafkaError.consuming(error, context: context)
         result.code = result.isFatal ? .fatal : .transaction

@@ -6,7 +6,7 @@ import Synchronization
 /// as librdkafka has them and no thread of the cooperative pool ever blocks in librdkafka.
 ///
 /// A dedicated thread waits in a blocking `rd_kafka_poll`. While records are being queued fast, the queueing
-/// thread serves waiting callbacks itself with a non-blocking poll (``pollInline()``), as librdkafka's own tools
+/// thread serves waiting callbacks itself with a non-blocking poll (``pollInline(after:)``), as librdkafka's own tools
 /// do: librdkafka then frees each record on the thread that allocated it, instead of two threads contending for
 /// the allocator's locks; the dedicated thread steps back meanwhile and takes over again once the queueing
 /// stops.
