@@ -114,7 +114,7 @@ struct ControlPlaneTests {
 
         await b.stop()
         let c = try await instance()
-        #expect(await c.engine.state(of: "chain")?.status == .ready, "a new instance recovers the pipelines from the control topic")
+        #expect(try await waitFor(c.engine, "chain", .ready) == .ready, "a new instance recovers the pipelines from the control topic")
 
         let deleted = try await send(.DELETE, a.url + "/v1/pipelines/chain")
         #expect(deleted.status == 200, "\(deleted.body)")

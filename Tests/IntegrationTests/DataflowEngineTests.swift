@@ -93,7 +93,7 @@ struct DataflowEngineTests {
         let running = Task { try await engine.run() }
         let stop = StopFlag()
 
-        let first = try await engine.apply(try Self.resources(Self.chain))
+        let first = await engine.waitUntilSettled(try await engine.apply(try Self.resources(Self.chain)).map(\.name))
         #expect(first.map(\.status) == [.ready])
         #expect(first.map(\.version) == [1])
         let models = Task { try await Self.serveModels(["sum", "sum2"], topics: topics, until: stop) }
@@ -107,10 +107,10 @@ struct DataflowEngineTests {
         #expect(answers["b"]?.outputs.map(\.contents) == [.int32([2, 2]), .int32([20, 4])])
 
         // A second pipeline sharing the model `sum`, and a new version of `chain` answering after one step.
-        let second = try await engine.apply(try Self.resources(
+        let second = await engine.waitUntilSettled(try await engine.apply(try Self.resources(
             Self.pipeline("single", "steps:\n  - name: sum\noutput:\n  steps: [sum]")
                 + Self.chain.replacingOccurrences(of: "steps: [sum2]", with: "steps: [sum]")
-        ))
+        )).map(\.name))
         #expect(Set(second.map(\.name)) == ["single", "chain"])
         #expect(second.allSatisfy { $0.status == .ready })
         #expect(await engine.state(of: "chain")?.version == 2)
@@ -144,7 +144,7 @@ struct DataflowEngineTests {
         try await TestBroker.createTopic(topics.modelOutputs("sum"), partitions: 2)
         let engine = try Self.engine(topics)
         let running = Task { try await engine.run() }
-        let single = try await engine.apply(try Self.resources(Self.pipeline("single", "steps:\n  - name: sum2\noutput:\n  steps: [sum2]")))
+        let single = await engine.waitUntilSettled(try await engine.apply(try Self.resources(Self.pipeline("single", "steps:\n  - name: sum2\noutput:\n  steps: [sum2]"))).map(\.name))
         #expect(single.map(\.status) == [.ready])
 
         let failed = try await engine.apply(try Self.resources(Self.chain))

@@ -41,7 +41,7 @@ struct PipelineGatewayFaultTests {
             output:
               steps: [sum]
             """)))
-        try #require(states.allSatisfy { $0.status == .ready })
+        try #require(await engine.waitUntilSettled(states.map(\.name)).allSatisfy { $0.status == .ready })
 
         func gateway(timeout: Duration) async throws -> (GatewayClient, Task<Void, any Error>) {
             var configuration = PipelineGatewayConfiguration(

@@ -229,7 +229,7 @@ final class PipelineFixture: Sendable {
         let gateway = gateway
         Task { try await engine.run() }
         Task { try await gateway.run() }
-        let states = try await engine.apply(resources)
+        let states = await engine.waitUntilSettled(try await engine.apply(resources).map(\.name))
         try #require(states.allSatisfy { $0.status == .ready }, "\(states.filter { $0.status != .ready })")
         // Once a request went through, the engine and the gateway have their partitions: tests that depend on
         // answers coming within a join window do not wait for consumer groups to form.

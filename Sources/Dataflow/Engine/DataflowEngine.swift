@@ -2,14 +2,16 @@ import Logging
 import ServiceLifecycle
 import StreamKit
 
-/// Hosts every pipeline in one streams application: pipelines are deployed, updated and deleted while it runs,
-/// without stopping the others (Seldon Core 2 runs one Kafka Streams application per pipeline).
+/// Hosts every pipeline in one streams application, each pipeline as a named topology of its own: pipelines are
+/// deployed, updated and deleted while it runs, and a change touches only the pipeline it is about (Seldon
+/// Core 2 runs one Kafka Streams application per pipeline; named topologies give the same isolation in one
+/// process).
 ///
-/// A change compiles the whole set of pipelines into one topology (``PipelineCompiler``), creates the topics it
-/// needs, and hands it to the running application, which swaps it in between two rounds of processing: tasks
-/// commit and close cleanly and the new ones go on from the committed offsets, so no record in flight is lost
-/// or processed twice, and stages kept under the same name keep their join and batch state. Changes are applied
-/// one at a time, in the order they were asked for.
+/// Deploying a pipeline compiles it (``PipelineCompiler``), creates the topics it needs and adds its topology to
+/// the running application; an update replaces that topology between two rounds of its processing (tasks commit
+/// and close cleanly, the new ones go on from the committed offsets, stages kept under the same name keep their
+/// join and batch state). A pipeline is ``PipelineStatus/ready`` only once every task of its topology runs here
+/// with its stores restored. Changes are applied one at a time, in the order they were asked for.
 ///
 /// `run()` is the life of the engine (a swift-service-lifecycle `Service`).
 public actor DataflowEngine: Service {
@@ -49,10 +51,43 @@ public actor DataflowEngine: Service {
     // MARK: Status
 
     /// The state of pipeline `name`, if the engine knows it.
-    public func state(of name: String) -> PipelineState? { states[name] }
+    public func state(of name: String) async -> PipelineState? {
+        guard let state = states[name] else { return nil }
+        return await current(state)
+    }
 
     /// Every pipeline the engine knows, by name.
-    public func pipelines() -> [PipelineState] { states.values.sorted { $0.name < $1.name } }
+    public func pipelines() async -> [PipelineState] {
+        var result: [PipelineState] = []
+        for state in states.values.sorted(by: { $0.name < $1.name }) { result.append(await current(state)) }
+        return result
+    }
+
+    /// A deployed pipeline is Ready once its topology runs here; until then it is Creating, and Failed when its
+    /// topology stopped on an error.
+    private func current(_ state: PipelineState) async -> PipelineState {
+        guard state.status == .ready else { return state }
+        var state = state
+        switch await application.status(ofTopology: state.name) {
+        case .running: break
+        case .starting, nil: state.status = .creating
+        case .stopped: state.status = .terminated
+        case .failed(let reason): state.status = .failed(reason)
+        }
+        return state
+    }
+
+    /// Waits until every pipeline of `names` is Ready or failed, or `timeout` passed; returns their states.
+    public func waitUntilSettled(_ names: [String], timeout: Duration = .seconds(60)) async -> [PipelineState] {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            var states: [PipelineState] = []
+            for name in names { if let state = await state(of: name) { states.append(state) } }
+            let settled = states.allSatisfy { $0.status != .creating && $0.status != .terminating }
+            if settled || ContinuousClock.now >= deadline { return states }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
 
     // MARK: Changes
 
@@ -101,42 +136,35 @@ public actor DataflowEngine: Service {
             )
             logger.info("pipeline creating", metadata: ["pipeline": "\(pipeline.name)", "version": "\(states[pipeline.name]!.version)"])
         }
-        var next = running
-        for pipeline in pipelines { next[pipeline.name] = pipeline }
-        let status: PipelineStatus
-        do {
-            try await ensureTopics(pipelines.flatMap { compiler.topics(of: $0) })
-            try await install(next)
-            status = .ready
-        } catch {
-            status = .failed("\(error)")
-        }
         for pipeline in pipelines {
+            // `.ready` here means deployed: ``current(_:)`` reports it Ready once its topology runs.
+            let status: PipelineStatus
+            do {
+                try await ensureTopics(compiler.topics(of: pipeline))
+                try await application.addTopology(try compiler.topology([pipeline]), named: pipeline.name)
+                running[pipeline.name] = pipeline
+                status = .ready
+                logger.info("pipeline deployed", metadata: ["pipeline": "\(pipeline.name)"])
+            } catch {
+                status = .failed("\(error)")
+                logger.error("pipeline \(status)", metadata: ["pipeline": "\(pipeline.name)"])
+            }
             states[pipeline.name]?.status = status
-            logger.log(level: status == .ready ? .info : .error, "pipeline \(status)", metadata: ["pipeline": "\(pipeline.name)"])
         }
-        return pipelines.compactMap { states[$0.name] }
+        var result: [PipelineState] = []
+        for pipeline in pipelines { if let state = states[pipeline.name] { result.append(await current(state)) } }
+        return result
     }
 
     private func remove(_ name: String) async -> PipelineState? {
         guard running[name] != nil else { return nil }
         states[name]?.status = .terminating
-        var next = running
-        next[name] = nil
-        do {
-            try await install(next)
-            states[name]?.status = .terminated
-            pipelineResources[name] = nil
-        } catch {
-            states[name]?.status = .failed("could not be removed: \(error)")
-        }
+        await application.removeTopology(named: name)
+        running[name] = nil
+        states[name]?.status = .terminated
+        pipelineResources[name] = nil
         logger.info("pipeline \(states[name]!.status)", metadata: ["pipeline": "\(name)"])
         return states[name]
-    }
-
-    private func install(_ pipelines: [String: Pipeline]) async throws {
-        try await application.replaceTopology(try compiler.topology(Array(pipelines.values)))
-        running = pipelines
     }
 
     /// Runs `change` after every change asked for before it.

@@ -19,9 +19,9 @@ extension PipelineDirectory {
 }
 
 extension DataflowEngine: PipelineDirectory {
-    public func pipeline(named name: String) async -> PipelineState? { state(of: name) }
+    public func pipeline(named name: String) async -> PipelineState? { await state(of: name) }
     public func hasModel(named name: String) async -> Bool { models[name] != nil }
-    public func allPipelines() async -> [PipelineState] { pipelines() }
+    public func allPipelines() async -> [PipelineState] { await pipelines() }
 }
 
 extension ControlPlane: PipelineDirectory {

@@ -31,7 +31,7 @@ public struct ErrorHandling: Sendable {
 }
 
 /// Where in a task a record failed.
-public enum FailureStage: String, Sendable {
+public enum FailureStage: String, Sendable, Hashable {
     case deserialization
     case processing
     case production
@@ -66,7 +66,7 @@ public enum DeadLetterHeaders {
 }
 
 /// A task stopped because a handler answered ``ErrorHandling/Response/fail``.
-public struct TaskFailure: Error, Sendable, CustomStringConvertible {
+public struct TaskFailure: Error, Sendable, Hashable, CustomStringConvertible {
     public var task: TaskID
     public var stage: FailureStage
     public var source: RecordMetadata?
