@@ -115,14 +115,14 @@ package struct TaskLifecycle {
 
     /// The group took `partitions` away; `lost` when another member owns them already (nothing may be
     /// committed for them).
-    package mutating func partitionsRevoked(_ partitions: [TopicPartition], lost: Bool) -> [Action] {
+    package mutating func partitionsRevoked(_ partitions: [TopicPartition], lost: Bool, now: ContinuousClock.Instant) -> [Action] {
         let ids = Set(partitions.compactMap(task(of:)))
         let closing = ids.intersection(live)
         var actions: [Action] = []
         if !lost, !closing.isEmpty { actions.append(.commit(closing: closing)) }
         if !ids.isEmpty { actions.append(.closeDirty(ids)) }
         for id in ids { forget(id) }
-        if lost, timing.exactlyOnce, !live.isEmpty { actions += abortAll(failed: []) }
+        if lost, timing.exactlyOnce, !live.isEmpty { actions += abortAll(failed: [], now: now) }
         return actions
     }
 
@@ -207,7 +207,7 @@ package struct TaskLifecycle {
 
     // MARK: Helpers
 
-    private mutating func abortAll(failed: Set<TaskID>, now: ContinuousClock.Instant = .now) -> [Action] {
+    private mutating func abortAll(failed: Set<TaskID>, now: ContinuousClock.Instant) -> [Action] {
         let closing = live.union(failed)
         for id in closing where assigned[id] != nil { backOff(id, failed: failed.contains(id), now: now) }
         return [.closeDirty(closing), .abortTransaction]

@@ -452,7 +452,7 @@ actor TopologyRuntime {
     func partitionsRevoked(_ partitions: [TopicPartition], lost: Bool) async {
         state.set(.rebalancing)
         do {
-            try await perform(lifecycle.partitionsRevoked(partitions, lost: lost))
+            try await perform(lifecycle.partitionsRevoked(partitions, lost: lost, now: .now))
         } catch {
             logger.warning("revocation not fully served", metadata: ["error": "\(error)"])
         }
