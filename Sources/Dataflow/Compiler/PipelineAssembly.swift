@@ -242,19 +242,26 @@ final class PipelineAssembly {
         modelErrors[pipeline] = errors
     }
 
-    /// One writer of error records to `pipeline`'s outputs: the models' and the pipeline's own.
+    /// Writes error records to `pipeline`'s outputs: the models' and the pipeline's own, each stream on its own,
+    /// so that reading the shared errors topic joins the pipeline's sub-topology only where a batching step's
+    /// ledger makes it (a pipeline's topics may then have another partition count than the errors topic).
     private func writeErrors(of pipeline: String) {
-        guard var errors = modelErrors[pipeline] else { return }
+        if let errors = modelErrors[pipeline] { writeErrorRecords(errors, of: pipeline, named: "\(pipeline)/errors") }
+        var merged: KStream<RequestKey, [UInt8]?>?
         for (index, failed) in (failures[pipeline] ?? []).enumerated() {
             let records = failed.processValues(named: "\(pipeline)/failure \(index)") { record in
                 record.withValue(Array(record.value.reason.utf8) as [UInt8]?)
                     .withHeaders(record.headers.setting(DataflowHeaders.pipeline, to: pipeline).setting(DataflowHeaders.error, to: record.value.source))
             }
-            errors = errors.merge(records, named: "\(pipeline)/errors \(index)")
+            merged = merged.map { $0.merge(records, named: "\(pipeline)/failures \(index)") } ?? records
         }
+        if let merged { writeErrorRecords(merged, of: pipeline, named: "\(pipeline)/failures") }
+    }
+
+    private func writeErrorRecords(_ errors: KStream<RequestKey, [UInt8]?>, of pipeline: String, named name: String) {
         errors
-            .processValues(named: "\(pipeline)/errors/clean") { $0.withHeaders($0.headers.removing(DataflowHeaders.internalOnly)) }
-            .to(topics.pipelineOutputs(pipeline), key: .rawBytes, value: .rawBytes, named: "\(pipeline)/errors/write")
+            .processValues(named: "\(name)/clean") { $0.withHeaders($0.headers.removing(DataflowHeaders.internalOnly)) }
+            .to(topics.pipelineOutputs(pipeline), key: .rawBytes, value: .rawBytes, named: "\(name)/write")
     }
 
     static func ledgerStore(_ pipeline: String, _ step: String) -> String { "\(pipeline).\(step).batch-ledger" }

@@ -1,0 +1,195 @@
+import Dataflow
+import Foundation
+import Gateways
+import StreamKit
+import Synchronization
+import Testing
+
+/// Pipelines as named topologies: deploying, updating and deleting pipelines leaves the others running, and
+/// pipelines whose topics have other partition counts live side by side. Real broker, real MLServer models
+/// behind the model gateway.
+@Suite(.enabled(if: TestModelServer.shouldRun), .serialized, .timeLimit(.minutes(8)))
+struct PipelineIsolationTests {
+    /// The engine and model gateway of one test, serving `add10` and `mul10` from the test MLServer.
+    struct Deployment {
+        let topics = TopicNames(prefix: "seldon", namespace: TestBroker.uniqueName("isolation"))
+        let engine: DataflowEngine
+        let gateway: ModelGateway
+        let producer: KafkaProducer
+        let tasks: [Task<Void, any Error>]
+
+        /// `prepare` runs before the model gateway creates the models' topics.
+        init(prepare: (TopicNames) async throws -> Void = { _ in }) async throws {
+            try await prepare(topics)
+            engine = try DataflowEngineTests.engine(topics)
+            var configuration = ModelGatewayConfiguration(bootstrapServers: [try TestBroker.bootstrap()], groupID: TestBroker.uniqueName("modelgateway"), topics: topics)
+            configuration.useLocalBrokerDefaults()
+            configuration.commitInterval = .milliseconds(200)
+            gateway = ModelGateway(configuration: configuration, logger: TestBroker.logger)
+            let server = ModelServer(name: "mlserver", endpoints: [try TestModelServer.address()])
+            try await gateway.serve(["add10": server, "mul10": server])
+            producer = try TestBroker.producer()
+            let engine = engine
+            let gateway = gateway
+            tasks = [Task { try await engine.run() }, Task { try await gateway.run() }]
+        }
+
+        func stop() async {
+            await producer.close()
+            for task in tasks { task.cancel() }
+            for task in tasks { _ = try? await task.value }
+        }
+
+        /// Applies the pipelines and waits until they are Ready.
+        func deploy(_ yaml: String) async throws -> [PipelineState] {
+            let applied = try await engine.apply(try DataflowEngineTests.resources(yaml))
+            return await engine.waitUntilSettled(applied.map(\.name), timeout: .seconds(120))
+        }
+
+        /// Writes one request to `pipeline`'s inputs and returns its key.
+        func request(_ pipeline: String, _ values: [Float] = [1, 2, 3, 4]) async throws -> String {
+            let key = TestBroker.uniqueName(pipeline)
+            let request = InferenceRequest(id: key, inputs: [InferenceTensor(name: "INPUT", shape: [4], contents: .fp32(values))])
+            try await producer.send(KafkaProducerRecord(
+                topic: topics.pipelineInputs(pipeline), key: Array(key.utf8), value: try request.serializedBytes(),
+                headers: [KafkaHeader(key: "pipeline", value: pipeline), KafkaHeader(key: "x-request-id", value: key)]
+            )) { _ in }
+            return key
+        }
+    }
+
+    static func step(_ pipeline: String, _ model: String) -> String {
+        DataflowEngineTests.pipeline(pipeline, "steps:\n  - name: \(model)\noutput:\n  steps: [\(model)]")
+    }
+
+    /// Follows every partition of a pipeline's outputs from the beginning and notes when each answer arrived.
+    final class AnswerLog: Sendable {
+        typealias Answer = (at: ContinuousClock.Instant, values: TensorContents?)
+        private final class Arrivals: Sendable {
+            let answers = Mutex<[String: Answer]>([:])
+            func withLock<T>(_ body: (inout [String: Answer]) -> T) -> T { answers.withLock { body(&$0) } }
+        }
+        private let arrivals = Arrivals()
+        private let stop = StopFlag()
+        private let reading: Task<Void, any Error>
+
+        init(_ topic: String, partitions: Int32 = 4) throws {
+            let consumer = try TestBroker.consumer()
+            let arrivals = self.arrivals
+            let stop = self.stop
+            reading = Task {
+                try await consumer.assign(TestBroker.partitions(topic, count: partitions).map { TopicPartitionOffset($0, offset: KafkaConsumer.beginning) })
+                while !stop.isSet {
+                    for record in try await consumer.poll(maxRecords: 500, timeout: .milliseconds(20)) {
+                        let now = ContinuousClock.now
+                        let values = try? InferenceResponse(serializedBytes: record.value ?? []).outputs.first?.contents
+                        arrivals.withLock { $0[String(decoding: record.key ?? [], as: UTF8.self)] = (now, values) }
+                    }
+                }
+                await consumer.close()
+            }
+        }
+
+        /// Waits until every key in `keys` was answered or `timeout` passed; returns the answered ones.
+        func wait(for keys: [String], timeout: Duration = .seconds(60)) async throws -> [String: (at: ContinuousClock.Instant, values: TensorContents?)] {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                let found = arrivals.withLock { arrivals in keys.compactMap { key in arrivals[key].map { (key, $0) } } }
+                if found.count == keys.count { return Dictionary(uniqueKeysWithValues: found) }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return arrivals.withLock { arrivals in Dictionary(uniqueKeysWithValues: keys.compactMap { key in arrivals[key].map { (key, $0) } }) }
+        }
+
+        func close() async {
+            stop.set()
+            _ = try? await reading.value
+        }
+    }
+
+    /// A steady pipeline receiving 40 requests a second while 20 other pipelines are applied, each asked once
+    /// right after it is Ready, updated and deleted: every request of each is answered, and the steady
+    /// pipeline's answers never pause for more than a second.
+    @Test func aSteadyPipelineIsUndisturbedWhileTwentyOthersAreAppliedUpdatedAndDeleted() async throws {
+        let deployment = try await Deployment()
+        let steady = try await deployment.deploy(Self.step("steady", "add10"))
+        try #require(steady.map(\.status) == [.ready], "\(steady)")
+        let steadyAnswers = try AnswerLog(deployment.topics.pipelineOutputs("steady"))
+
+        let load = Task {
+            var keys: [String] = []
+            let stop = ContinuousClock.now + .seconds(600)
+            while !Task.isCancelled, ContinuousClock.now < stop {
+                keys.append(try await deployment.request("steady"))
+                try? await Task.sleep(for: .milliseconds(25))
+            }
+            return keys
+        }
+
+        var churnLog: [String: AnswerLog] = [:]
+        for index in 0..<20 {
+            let name = "churn\(index)"
+            let log = try AnswerLog(deployment.topics.pipelineOutputs(name))
+            churnLog[name] = log
+            let states = try await deployment.deploy(Self.step(name, index.isMultiple(of: 2) ? "add10" : "mul10"))
+            try #require(states.map(\.status) == [.ready], "\(states)")
+            let key = try await deployment.request(name)
+            let answer = try await log.wait(for: [key])[key]
+            #expect(answer != nil, "\(name): the first request after Ready is answered")
+            #expect(answer?.values == (index.isMultiple(of: 2) ? .fp32([11, 12, 13, 14]) : .fp32([10, 20, 30, 40])), "\(name)")
+            if index >= 1 {
+                // The previous one now calls the other model.
+                let previous = "churn\(index - 1)"
+                let updated = try await deployment.deploy(Self.step(previous, index.isMultiple(of: 2) ? "add10" : "mul10"))
+                #expect(updated.map(\.version) == [2], "\(updated)")
+                let key = try await deployment.request(previous)
+                #expect(try await churnLog[previous]!.wait(for: [key])[key]?.values == (index.isMultiple(of: 2) ? .fp32([11, 12, 13, 14]) : .fp32([10, 20, 30, 40])), "\(previous) after its update")
+            }
+            if index >= 2 {
+                let gone = "churn\(index - 2)"
+                #expect(await deployment.engine.delete(gone)?.status == .terminated)
+                await churnLog.removeValue(forKey: gone)?.close()
+            }
+        }
+        load.cancel()
+        let keys = try await load.value
+        let answers = try await steadyAnswers.wait(for: keys, timeout: .seconds(60))
+        #expect(keys.count > 400, "the load ran through the churn: \(keys.count) requests")
+        #expect(answers.count == keys.count, "\(keys.count - answers.count) of \(keys.count) steady requests unanswered")
+        #expect(answers.values.allSatisfy { $0.values == .fp32([11, 12, 13, 14]) })
+        let times = answers.values.map(\.at).sorted()
+        let longestPause = zip(times, times.dropFirst()).map { $1 - $0 }.max() ?? .zero
+        #expect(longestPause <= .seconds(1), "the steady pipeline's answers paused for \(longestPause)")
+
+        for log in churnLog.values { await log.close() }
+        await steadyAnswers.close()
+        await deployment.stop()
+    }
+
+    /// A pipeline whose topics have two partitions runs beside one whose topics have four: co-partitioning is a
+    /// matter of each pipeline's own topics.
+    @Test func pipelinesWithOtherPartitionCountsRunSideBySide() async throws {
+        let deployment = try await Deployment { topics in
+            for topic in [topics.pipelineInputs("two"), topics.pipelineOutputs("two"), topics.modelInputs("mul10"), topics.modelOutputs("mul10")] {
+                try await TestBroker.createTopic(topic, partitions: 2)
+            }
+        }
+        let states = try await deployment.deploy(Self.step("two", "mul10") + Self.step("four", "add10"))
+        try #require(states.count == 2 && states.allSatisfy { $0.status == .ready }, "\(states)")
+        let two = try AnswerLog(deployment.topics.pipelineOutputs("two"), partitions: 2)
+        let four = try AnswerLog(deployment.topics.pipelineOutputs("four"))
+        var twoKeys: [String] = []
+        var fourKeys: [String] = []
+        for _ in 0..<10 {
+            twoKeys.append(try await deployment.request("two"))
+            fourKeys.append(try await deployment.request("four"))
+        }
+        let twoAnswers = try await two.wait(for: twoKeys)
+        let fourAnswers = try await four.wait(for: fourKeys)
+        #expect(twoAnswers.count == 10 && twoAnswers.values.allSatisfy { $0.values == .fp32([10, 20, 30, 40]) })
+        #expect(fourAnswers.count == 10 && fourAnswers.values.allSatisfy { $0.values == .fp32([11, 12, 13, 14]) })
+        await two.close()
+        await four.close()
+        await deployment.stop()
+    }
+}
