@@ -190,7 +190,8 @@ extension GatewayBench {
             Task { try await modelGateway.run() },
             Task { try await pipelineGateway.run() },
         ]
-        let states = try await engine.apply(try Resource.load(yaml: Self.pipelines, file: "gateway-bench.yaml"))
+        let applied = try await engine.apply(try Resource.load(yaml: Self.pipelines, file: "gateway-bench.yaml"))
+        let states = await engine.waitUntilSettled(applied.map(\.name))
         guard states.allSatisfy({ $0.status == .ready }) else { throw BenchError("pipelines not ready: \(states)") }
         let port = await pipelineGateway.listeningPorts().http
         let json = try InferenceRequest(serializedBytes: Self.body).json()

@@ -25,19 +25,22 @@ struct JoinLatencyTests {
         process.executableURL = TestBroker.executable("join-latency")
         process.arguments = ["--bootstrap", try TestBroker.bootstrap(), "--json"] + arguments
         let pipe = Pipe()
-        let output = Mutex(Data())
+        let output = Mutex((data: Data(), ended: false))
         process.standardOutput = pipe
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
-            output.withLock { $0.append(data) }
+            output.withLock { data.isEmpty ? ($0.ended = true) : $0.data.append(data) }
         }
         try process.run()
         let deadline = ContinuousClock.now + .seconds(90)
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
         #expect(!process.isRunning, "join-latency did not finish in 90 s")
         if process.isRunning { process.terminate() }
+        // What the process wrote last may still be in the pipe when it exits: read on to its end.
+        let drained = ContinuousClock.now + .seconds(10)
+        while !output.withLock({ $0.ended }), ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(20)) }
         pipe.fileHandleForReading.readabilityHandler = nil
-        let text = output.withLock { String(decoding: $0, as: UTF8.self) }
+        let text = output.withLock { String(decoding: $0.data, as: UTF8.self) }
         #expect(process.terminationStatus == 0, "exit status; output: \(text)")
         let line = try #require(text.split(separator: "\n").last(where: { $0.hasPrefix("{") }), "no JSON line in: \(text)")
         return try JSONDecoder().decode(Report.self, from: Data(line.utf8))

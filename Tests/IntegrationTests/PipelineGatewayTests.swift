@@ -246,7 +246,8 @@ struct PipelineGatewayTests {
         }
         #expect(late == 1, "the answer came after the timeout and was discarded")
         #expect(try await client.metric("seldon_pipelinegateway_timeouts_total", ["name": "join-outer"]) == 1)
-        #expect(try await client.infer("adder", Sum.request(2)).status == 200, "the gateway goes on")
+        let after = try await client.infer("adder", Sum.request(2))
+        #expect(after.status == 200, "the gateway goes on: \(after.text)")
         running.cancel()
         try? await running.value
     }

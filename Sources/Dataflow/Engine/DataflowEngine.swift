@@ -64,12 +64,13 @@ public actor DataflowEngine: Service {
     }
 
     /// A deployed pipeline is Ready once its topology runs here; until then it is Creating, and Failed when its
-    /// topology stopped on an error.
+    /// topology stopped on an error. Once it ran, it stays Ready while its tasks move (a rebalance, a restart
+    /// after a failure, an update): requests sent meanwhile wait on its topics and are answered.
     private func current(_ state: PipelineState) async -> PipelineState {
         guard state.status == .ready else { return state }
         var state = state
         switch await application.status(ofTopology: state.name) {
-        case .running: break
+        case .running, .rebalancing: break
         case .starting, nil: state.status = .creating
         case .stopped: state.status = .terminated
         case .failed(let reason): state.status = .failed(reason)

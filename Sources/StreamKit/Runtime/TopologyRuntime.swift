@@ -40,6 +40,8 @@ actor TopologyRuntime {
     private var stopWaiters: [CheckedContinuation<Void, Never>] = []
     private var finished = false
     private let published = Mutex<TopologyStatus>(.starting("not started"))
+    /// Whether every task of its share has run at once since the runtime started.
+    private var hasRun = false
 
     private var exactlyOnce: Bool { configuration.processingGuarantee == .exactlyOnce }
 
@@ -95,8 +97,9 @@ actor TopologyRuntime {
         } else if consumer == nil {
             status = .starting("not started")
         } else if let reason = lifecycle.notReadyReason {
-            status = .starting(reason)
+            status = hasRun ? .rebalancing(reason) : .starting(reason)
         } else {
+            hasRun = true
             status = .running
         }
         published.withLock { $0 = status }
