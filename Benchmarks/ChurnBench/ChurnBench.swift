@@ -43,7 +43,7 @@ struct ChurnBench: AsyncParsableCommand {
     func run() async throws {
         let topics = TopicNames(prefix: "bench", namespace: "churn\(UInt32.random(in: 0...UInt32.max))")
         var engineConfiguration = DataflowConfiguration(bootstrapServers: [bootstrap], applicationID: "bench-engine-\(topics.namespace)", topics: topics)
-        engineConfiguration.streams.useLocalBrokerDefaults()
+        engineConfiguration.useLocalBrokerDefaults()
         engineConfiguration.streams.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(topics.namespace)").path
         let engine = DataflowEngine(configuration: engineConfiguration, logger: logger)
         var models = ModelGatewayConfiguration(bootstrapServers: [bootstrap], groupID: "bench-modelgateway-\(topics.namespace)", topics: topics)

@@ -168,7 +168,7 @@ extension GatewayBench {
     func runPipelineGateway() async throws -> (oneStep: Figures, threeSteps: Figures) {
         let topics = TopicNames(prefix: "bench", namespace: "pg\(UInt32.random(in: 0...UInt32.max))")
         var engineConfiguration = DataflowConfiguration(bootstrapServers: [bootstrap], applicationID: "bench-engine-\(topics.namespace)", topics: topics)
-        engineConfiguration.streams.useLocalBrokerDefaults()
+        engineConfiguration.useLocalBrokerDefaults()
         engineConfiguration.streams.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(topics.namespace)").path
         let engine = DataflowEngine(configuration: engineConfiguration, logger: logger)
 

@@ -32,7 +32,7 @@ struct ControlPlaneTests {
 
     func instance(token: String? = nil) async throws -> Instance {
         var engineConfiguration = DataflowConfiguration(bootstrapServers: [try TestBroker.bootstrap()], applicationID: applicationID, topics: topics)
-        engineConfiguration.streams.useLocalBrokerDefaults()
+        engineConfiguration.useLocalBrokerDefaults()
         engineConfiguration.streams.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("state")).path
         let engine = DataflowEngine(configuration: engineConfiguration, logger: TestBroker.logger)
         var configuration = ControlConfiguration(bootstrapServers: [try TestBroker.bootstrap()], topics: topics)

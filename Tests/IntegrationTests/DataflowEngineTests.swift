@@ -10,7 +10,7 @@ import Testing
 struct DataflowEngineTests {
     static func engine(_ topics: TopicNames) throws -> DataflowEngine {
         var configuration = DataflowConfiguration(bootstrapServers: [try TestBroker.bootstrap()], applicationID: TestBroker.uniqueName("engine"), topics: topics)
-        configuration.streams.useLocalBrokerDefaults()
+        configuration.useLocalBrokerDefaults()
         configuration.streams.commitInterval = .milliseconds(200)
         configuration.streams.stateDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("state")).path
         return DataflowEngine(configuration: configuration, logger: TestBroker.logger)

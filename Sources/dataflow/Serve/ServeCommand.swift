@@ -184,7 +184,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.partitions = settings.partitions
             configuration.streams.stateDirectory = settings.stateDir
             configuration.streams.processingGuarantee = settings.guarantee
-            if localBroker { configuration.streams.useLocalBrokerDefaults() }
+            if localBroker { configuration.useLocalBrokerDefaults() }
             let kafka = settings.kafka
             if !kafka.isEmpty {
                 let (consumer, producer) = (configuration.streams.consumer, configuration.streams.producer)
