@@ -207,20 +207,6 @@ let package = Package(
             ],
             path: "Benchmarks/GatewayBench"
         ),
-        .executableTarget(
-            name: "churn-bench",
-            dependencies: [
-                "StreamKit",
-                "Dataflow",
-                "Gateways",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Histogram", package: "hdrhistogram-swift"),
-            ],
-            path: "Benchmarks/ChurnBench"
-        ),
 ]
 )
 

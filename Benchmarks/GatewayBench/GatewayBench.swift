@@ -9,6 +9,26 @@ import NIOCore
 import StreamKit
 import Synchronization
 
+/// `gateway-bench [latency]` and `gateway-bench churn`.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway-bench",
+        abstract: "The gateways against MLServer direct (default), or pipelines deployed while another serves (churn).",
+        subcommands: [GatewayBench.self, ChurnBench.self],
+        defaultSubcommand: GatewayBench.self
+    )
+}
+
+extension AsyncParsableCommand {
+    /// Errors only: the benchmarks print their figures.
+    var logger: Logger {
+        var logger = Logger(label: "gateway-bench")
+        logger.logLevel = .error
+        return logger
+    }
+}
+
 /// The gateways against calling MLServer directly, in one run with the same model (add/subtract), request and
 /// number of requests in flight: latency percentiles, throughput, and what the Kafka hops add.
 ///
@@ -18,18 +38,13 @@ import Synchronization
 /// - `pipeline 1 step` / `pipeline 3 steps`: clients POST OIP JSON to the pipeline gateway for a pipeline of one
 ///   add/subtract step (four hops: pipeline inputs, model inputs, model outputs, pipeline outputs) and of three
 ///   (eight hops); the engine, the model gateway and the pipeline gateway all run in this process.
-@main
 struct GatewayBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "latency")
+
     @Option var bootstrap: String
     @Option(help: "MLServer's REST base URL.") var mlserver: String
     @Option(help: "Requests per run.") var requests = 3_000
     @Option(help: "Requests in flight at once.") var concurrency = 32
-
-    var logger: Logger {
-        var logger = Logger(label: "gateway-bench")
-        logger.logLevel = .error
-        return logger
-    }
 
     struct Figures {
         var latency = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)

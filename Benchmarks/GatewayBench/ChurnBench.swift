@@ -16,8 +16,9 @@ import Synchronization
 /// Reported per phase: requests answered and failed (no 200 within the timeout), latency percentiles, the longest
 /// stretch without an answer; during churn, the time from apply to Ready. For the burst: the time until every
 /// pipeline is Ready and the process's resident memory before and after.
-@main
 struct ChurnBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "churn")
+
     @Option var bootstrap: String
     @Option(help: "MLServer's REST base URL (serving the add10 and mul10 test models).") var mlserver: String
     @Option(help: "Requests per second to the steady pipeline.") var rate = 40
@@ -26,12 +27,6 @@ struct ChurnBench: AsyncParsableCommand {
     @Option(help: "Seconds between two changes during churn.") var every = 2.0
     @Option(help: "Pipelines applied at once at the end.") var burst = 50
     @Option(help: "Seconds a request may take before it counts as failed.") var timeout = 10
-
-    var logger: Logger {
-        var logger = Logger(label: "churn-bench")
-        logger.logLevel = .error
-        return logger
-    }
 
     /// What one request did: when it was answered (or failed) and how long it took.
     struct Outcome: Sendable {
@@ -201,9 +196,4 @@ struct ChurnBench: AsyncParsableCommand {
               let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kilobytes / 1024
     }
-}
-
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }
