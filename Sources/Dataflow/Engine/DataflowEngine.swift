@@ -137,20 +137,35 @@ public actor DataflowEngine: Service {
             )
             logger.info("pipeline creating", metadata: ["pipeline": "\(pipeline.name)", "version": "\(states[pipeline.name]!.version)"])
         }
-        for pipeline in pipelines {
-            // `.ready` here means deployed: ``current(_:)`` reports it Ready once its topology runs.
-            let status: PipelineStatus
-            do {
-                try await ensureTopics(compiler.topics(of: pipeline))
-                try await application.addTopology(try compiler.topology([pipeline]), named: pipeline.name)
-                running[pipeline.name] = pipeline
-                status = .ready
-                logger.info("pipeline deployed", metadata: ["pipeline": "\(pipeline.name)"])
-            } catch {
-                status = .failed("\(error)")
-                logger.error("pipeline \(status)", metadata: ["pipeline": "\(pipeline.name)"])
+        // Pipelines are independent topologies: their topics and groups are set up side by side.
+        let outcomes = await withTaskGroup(of: (pipeline: Pipeline, failure: String?).self) { group in
+            for pipeline in pipelines {
+                let compiled = Result { try compiler.topology([pipeline]) }
+                let topics = compiler.topics(of: pipeline)
+                group.addTask {
+                    do {
+                        try await self.ensureTopics(topics)
+                        try await self.application.addTopology(try compiled.get(), named: pipeline.name)
+                        return (pipeline, nil)
+                    } catch {
+                        return (pipeline, "\(error)")
+                    }
+                }
             }
-            states[pipeline.name]?.status = status
+            var outcomes: [(pipeline: Pipeline, failure: String?)] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        for (pipeline, failure) in outcomes {
+            // `.ready` here means deployed: ``current(_:)`` reports it Ready once its topology runs.
+            if let failure {
+                states[pipeline.name]?.status = .failed(failure)
+                logger.error("pipeline Failed: \(failure)", metadata: ["pipeline": "\(pipeline.name)"])
+            } else {
+                running[pipeline.name] = pipeline
+                states[pipeline.name]?.status = .ready
+                logger.info("pipeline deployed", metadata: ["pipeline": "\(pipeline.name)"])
+            }
         }
         var result: [PipelineState] = []
         for pipeline in pipelines { if let state = states[pipeline.name] { result.append(await current(state)) } }
@@ -179,7 +194,7 @@ public actor DataflowEngine: Service {
         return await task.value
     }
 
-    private func ensureTopics(_ names: some Sequence<String>) async throws {
+    private nonisolated func ensureTopics(_ names: some Sequence<String> & Sendable) async throws {
         try await TopicProvisioner(
             admin: configuration.streams.adminConfiguration,
             partitions: configuration.partitions,

@@ -329,13 +329,21 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
                     topic: configuration.topics.errors,
                     key: record.key,
                     value: Array(failure.utf8),
-                    headers: record.headers.setting(DataflowHeaders.error, to: model)
+                    headers: record.headers.setting(DataflowHeaders.error, to: model),
+                    timestamp: Self.timestamp(of: record)
                 ),
                 producer
             )
         }
         request.route?.record(failed: failure != nil, since: started)
         await finished(record)
+    }
+
+    /// An answer (or error record) carries its request's timestamp, as a stream processor's output carries its
+    /// input's: joins downstream see the request's time, and a request answered again after a restart gives a
+    /// record they recognise as the same.
+    private static func timestamp(of request: KafkaConsumerRecord) -> Int64? {
+        request.timestamp > 0 ? request.timestamp : nil
     }
 
     /// The answer record, or why there is none; `nil` when cancelled before either.
@@ -357,7 +365,8 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
             var headers = record.headers
             for header in reply.headers { headers = headers.setting(header.name, to: header.value) }
             return .answer(KafkaProducerRecord(
-                topic: configuration.topics.modelOutputs(route.model), key: record.key, value: try reply.response.serializedBytes(), headers: headers
+                topic: configuration.topics.modelOutputs(route.model), key: record.key, value: try reply.response.serializedBytes(), headers: headers,
+                timestamp: Self.timestamp(of: record)
             ))
         } catch let failure as InferenceFailure {
             logger.debug("request failed", metadata: ["model": "\(route.model)", "offset": "\(record.offset)", "reason": "\(failure)"])

@@ -7,6 +7,10 @@
 /// closes — by stream time or by the wall-clock deadline — and then go out with whatever else of their key
 /// waits in that window. Once an unmatched record went out, it joins nothing more. A record older than the
 /// store keeps (its window and every window it could join closed) is dropped as late.
+///
+/// A record identical to one filed already (same key, timestamp, input and value) is not filed again: under
+/// at-least-once, records after the last commit are read again when a task restarts, and the state restored
+/// from the changelog holds them already, so a waiting record must not wait twice (and go out twice).
 final class WindowJoinProcessor<Key: Sendable, Output: Sendable>: Processor {
     typealias InKey = Key
     typealias InValue = JoinArrival
@@ -59,8 +63,9 @@ final class WindowJoinProcessor<Key: Sendable, Output: Sendable>: Processor {
         }
         let own = UnmatchedBuffer.Entry(key: keyBytes, time: time, input: input)
         let closed = shape.closeTime(input: input, time: time) <= streamTime || closing.isClosed(own)
-        var partners = try partners(keyBytes: keyBytes, input: input, time: time, streamTime: streamTime)
-        try await store.put(keyBytes: keyBytes, Self.stored(input: input, record.value.bytes), at: time)
+        let stored = Self.stored(input: input, record.value.bytes)
+        var (partners, filed) = try partners(keyBytes: keyBytes, input: input, time: time, streamTime: streamTime, stored: stored)
+        if !filed { try await store.put(keyBytes: keyBytes, stored, at: time) }
         partners[input] = [(time, record.value.value)]
         if partners.allSatisfy({ !$0.isEmpty }) {
             try await forwardCombinations(of: record.key, partners, headers: record.headers)
@@ -74,33 +79,38 @@ final class WindowJoinProcessor<Key: Sendable, Output: Sendable>: Processor {
             if closed {
                 // Out of order past its own window: nothing more can join it, so it goes out now.
                 try await forwardCombinations(of: record.key, partners, headers: record.headers)
-            } else {
+            } else if !filed {
                 try await buffer.append(record.value.bytes, to: own, headers: record.headers)
                 schedule(own, now: context.wallClockTime)
             }
         }
     }
 
-    /// The other inputs' records in the window of `input`'s record at `time`, per input; unmatched records
-    /// whose own window closed are no longer partners.
+    /// The other inputs' records in the window of `input`'s record at `time`, per input (unmatched records
+    /// whose own window closed are no longer partners), and whether the record, `stored`, was filed already.
     private func partners(
         keyBytes: [UInt8],
         input: Int,
         time: Int64,
-        streamTime: Int64
-    ) throws -> [[(time: Int64, value: any Sendable)]] {
+        streamTime: Int64,
+        stored: [UInt8]
+    ) throws -> (partners: [[(time: Int64, value: any Sendable)]], filed: Bool) {
         var partners = [[(time: Int64, value: any Sendable)]](repeating: [], count: shape.inputs)
+        var filed = false
         let reach = shape.reach[input]
         for entry in try store.fetch(keyBytes: keyBytes, from: time - reach.before, to: time + reach.after) {
             let other = Int(entry.value[0])
-            guard other != input else { continue }
+            guard other != input else {
+                if entry.time == time, entry.value == stored { filed = true }
+                continue
+            }
             if shape.emitsUnmatched[other] {
                 let closed = shape.closeTime(input: other, time: entry.time) <= streamTime
                 guard !closed, !closing.isClosed(UnmatchedBuffer.Entry(key: keyBytes, time: entry.time, input: other)) else { continue }
             }
             partners[other].append((entry.time, try decode(input: other, entry.value)))
         }
-        return partners
+        return (partners, filed)
     }
 
     /// Forwards every combination of one record per input (`nil` where an input has none), in input order,

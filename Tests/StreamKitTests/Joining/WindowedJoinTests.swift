@@ -49,6 +49,12 @@ import Testing
             .record("l", "a", "l1", at: 0), .record("l", "a", "l2", at: 0), .record("r", "a", "r1", at: 100),
             .record("r", "a", "r2", at: 200),
         ], expected: ["a=l1+r1@100", "a=l2+r1@100", "a=l1+r2@200", "a=l2+r2@200"]),
+        Case(name: "an identical record read again (after a restart) is filed once", join: .inner(second), steps: [
+            .record("l", "a", "l1", at: 0), .record("l", "a", "l1", at: 0), .record("r", "a", "r1", at: 100),
+        ], expected: ["a=l1+r1@100"]),
+        Case(name: "an unmatched record read again waits once and goes out once", join: .left(second), steps: [
+            .record("l", "a", "l1", at: 0), .record("l", "a", "l1", at: 0), .record("r", "c", "r1", at: 1001),
+        ], expected: ["a=l1+-@0"]),
         Case(name: "inner with a window only after the left record", join: .inner(second.before(.zero)), steps: [
             .record("l", "a", "l1", at: 1000), .record("r", "a", "r0", at: 500), .record("r", "a", "r1", at: 1500),
             .record("l", "a", "l2", at: 1600),
