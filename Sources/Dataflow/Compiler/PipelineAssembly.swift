@@ -181,9 +181,12 @@ final class PipelineAssembly {
         if signals.count > 1, stage.triggersJoin == .any {
             signal = signal.deduplicate(within: window, named: "\(name)/first trigger", materialized: .persistent("\(stores).first-trigger"), key: .rawBytes)
         }
+        // A signal that waited for its trigger window to close by stream time comes when stream time has passed
+        // that window, perhaps by more (records of later requests read in one go): the gate keeps the data long
+        // enough that such a signal is not dropped as late.
         return data.join(
             signal,
-            windows: .ofTimeDifference(window),
+            windows: .ofTimeDifference(window, grace: window * 2),
             named: "\(name)/gate",
             materialized: .persistent("\(stores).gate"),
             key: .rawBytes,

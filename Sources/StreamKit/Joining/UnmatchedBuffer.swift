@@ -1,6 +1,7 @@
 /// The records of a left, outer or multi-way outer join still waiting for a partner, kept in a key-value store
-/// so that they survive a restart: one entry per key, input and time, holding that instant's values and the
-/// headers of its first record (a result that goes out unmatched carries them).
+/// so that they survive a restart: one entry per key, input and time, holding that instant's values, the
+/// headers of its first record (a result that goes out unmatched carries them) and its wall-clock deadline (so
+/// that after a restart it goes out when it would have).
 ///
 /// Records of one input with the same key and time have the same window, so they find partners together and
 /// leave the buffer together.
@@ -33,18 +34,28 @@ struct UnmatchedBuffer {
         var values: [[UInt8]?]
     }
 
-    /// Per entry: the encoded headers, then the values.
+    /// Per entry: the encoded headers, the deadline (milliseconds since 1970, big-endian), then the values.
     let store: KeyValueStore<[UInt8], [[UInt8]?]>
 
-    func append(_ value: [UInt8]?, to entry: Entry, headers: [KafkaHeader]) async throws {
-        let stored = try store.get(entry.bytes) ?? [try Self.encode(headers)]
+    /// Adds `value` to the entry; a new entry keeps `headers` and `deadline`, an existing one its own.
+    func append(_ value: [UInt8]?, to entry: Entry, headers: [KafkaHeader], deadline: Int64) async throws {
+        let stored = try store.get(entry.bytes) ?? [try Self.encode(headers), Self.encode(deadline)]
         try await store.put(entry.bytes, stored + [value])
     }
 
     /// Removes the entry, returning what it held if it was there.
     func take(_ entry: Entry) async throws -> Waiting? {
-        guard let stored = try await store.delete(entry.bytes), let first = stored.first else { return nil }
-        return Waiting(headers: try Self.decode(first), values: Array(stored.dropFirst()))
+        guard let stored = try await store.delete(entry.bytes), stored.count >= 2 else { return nil }
+        return Waiting(headers: try Self.decode(stored[0]), values: Array(stored.dropFirst(2)))
+    }
+
+    private static func encode(_ deadline: Int64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: UInt64(bitPattern: deadline) >> (56 - 8 * $0)) }
+    }
+
+    private static func decodeDeadline(_ bytes: [UInt8]?) -> Int64? {
+        guard let bytes, bytes.count == 8 else { return nil }
+        return Int64(bitPattern: bytes.reduce(0) { $0 << 8 | UInt64($1) })
     }
 
     private static func encode(_ headers: [KafkaHeader]) throws -> [UInt8] {
@@ -56,7 +67,10 @@ struct UnmatchedBuffer {
         return stride(from: 0, to: list.count - 1, by: 2).map { KafkaHeader(key: String(decoding: list[$0] ?? [], as: UTF8.self), value: list[$0 + 1]) }
     }
 
-    func all() throws -> [Entry] { try store.all().map { try Entry(bytes: $0.key) } }
+    /// Every entry waiting, with its deadline.
+    func all() throws -> [(entry: Entry, deadline: Int64?)] {
+        try store.all().map { (try Entry(bytes: $0.key), $0.value.count >= 2 ? Self.decodeDeadline($0.value[1]) : nil) }
+    }
 }
 
 extension Serde where Value == [[UInt8]?] {

@@ -45,9 +45,11 @@ final class WindowJoinProcessor<Key: Sendable, Output: Sendable>: Processor {
         guard let bufferName else { return }
         let buffer = UnmatchedBuffer(store: try context.keyValueStore(named: bufferName))
         self.buffer = buffer
-        // Records restored from the changelog still wait: they close by stream time or a fresh deadline.
+        // Records restored from the changelog still wait: they close by stream time or by the deadline they had.
         let now = context.wallClockTime
-        for entry in try buffer.all() { schedule(entry, now: now) }
+        for (entry, deadline) in try buffer.all() {
+            closing.open(entry, closesAt: shape.closeTime(input: entry.input, time: entry.time), deadline: deadline ?? now + shape.deadline(input: entry.input))
+        }
         context.schedule(every: .milliseconds(100), on: .wallClockTime) { [unowned self] _ in try await self.emitClosed() }
     }
 
@@ -80,8 +82,9 @@ final class WindowJoinProcessor<Key: Sendable, Output: Sendable>: Processor {
                 // Out of order past its own window: nothing more can join it, so it goes out now.
                 try await forwardCombinations(of: record.key, partners, headers: record.headers)
             } else if !filed {
-                try await buffer.append(record.value.bytes, to: own, headers: record.headers)
-                schedule(own, now: context.wallClockTime)
+                let deadline = context.wallClockTime + shape.deadline(input: input)
+                try await buffer.append(record.value.bytes, to: own, headers: record.headers, deadline: deadline)
+                closing.open(own, closesAt: shape.closeTime(input: input, time: time), deadline: deadline)
             }
         }
     }
@@ -157,10 +160,6 @@ final class WindowJoinProcessor<Key: Sendable, Output: Sendable>: Processor {
             }
             try await forwardCombinations(of: key, records, headers: waiting.headers)
         }
-    }
-
-    private func schedule(_ entry: UnmatchedBuffer.Entry, now: Int64) {
-        closing.open(entry, closesAt: shape.closeTime(input: entry.input, time: entry.time), deadline: now + shape.deadline(input: entry.input))
     }
 
     private func decode(input: Int, _ stored: [UInt8]) throws -> any Sendable {
