@@ -8,6 +8,8 @@ import StreamKit
 /// The batch goes out under the key and headers of its newest request, with a ``DataflowHeaders/batch`` header;
 /// its members are remembered in the ledger store so that the response is split back into one per request.
 /// Requests whose tensors cannot be stacked on the open batch (other names, datatypes or shapes) start a new one.
+/// The open batch lives in a store with its members' arrival times, so after a restart it goes out when its window
+/// ends, as it would have.
 final class BatchProcessor: Processor {
     typealias InKey = [UInt8]?
     typealias InValue = TensorMessage
@@ -63,6 +65,8 @@ final class BatchProcessor: Processor {
         let now = context.wallClockTime
         var members = try open.get(Self.openKey) ?? []
         let member = try BatchMember(record: record, arrival: now)
+        // A request read again after a restart (its key and timestamp already in the open batch) waits once.
+        if !batch.rolling, members.contains(where: { $0.key == member.key && $0.timestamp == member.timestamp }) { return }
         if let last = members.last, member.stacking == nil || last.stacking != member.stacking {
             if !batch.rolling { try await send(members, rolling: false) }
             members = []
