@@ -90,8 +90,9 @@ struct CrashRecoveryTests {
         var found: [KafkaConsumerRecord] = []
         let deadline = ContinuousClock.now + timeout
         while !until(found), ContinuousClock.now < deadline {
-            found += try await consumer.poll(maxRecords: 500, timeout: .milliseconds(100)).filter {
-                key.map { key in ($0.key ?? []).string.contains(key) } ?? true
+            found += try await consumer.poll(maxRecords: 500, timeout: .milliseconds(100)).filter { record in
+                guard let key else { return true }
+                return (record.key ?? []).string.contains(key)
             }
         }
         await consumer.close()
