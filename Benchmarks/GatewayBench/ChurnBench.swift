@@ -7,7 +7,6 @@ import Histogram
 import Logging
 import NIOCore
 import StreamKit
-import Synchronization
 
 /// Pipelines deployed while another serves: one steady one-step pipeline receives requests at a fixed rate
 /// through the pipeline gateway, first for a quiet phase, then while other pipelines are applied, updated and
@@ -146,7 +145,7 @@ struct ChurnBench: AsyncParsableCommand {
     private func churnChanges(_ engine: DataflowEngine) async throws -> [Duration] {
         var readyTimes: [Duration] = []
         var index = 0
-        let waits = Mutex<[Task<Duration?, Never>]>([])
+        var waits: [Task<Duration?, Never>] = []
         while !Task.isCancelled {
             let tick = ContinuousClock.now
             let name = "churn\(index)"
@@ -156,7 +155,7 @@ struct ChurnBench: AsyncParsableCommand {
                 let states = await engine.waitUntilSettled([name], timeout: .seconds(60))
                 return states.first?.status == .ready ? ContinuousClock.now - applied : nil
             }
-            waits.withLock { $0.append(wait) }
+            waits.append(wait)
             if index >= 1 {
                 _ = try? await engine.apply(try Resource.load(yaml: Self.pipeline("churn\(index - 1)", index.isMultiple(of: 2) ? "add10" : "mul10"), file: "churn.yaml"))
             }
@@ -164,7 +163,7 @@ struct ChurnBench: AsyncParsableCommand {
             index += 1
             try? await Task.sleep(until: tick + .seconds(every), clock: .continuous)
         }
-        for wait in waits.withLock({ $0 }) { if let time = await wait.value { readyTimes.append(time) } }
+        for wait in waits { if let time = await wait.value { readyTimes.append(time) } }
         return readyTimes
     }
 
