@@ -8,13 +8,34 @@ public struct ChildProcess: Sendable {
     public let output: String
     public let errors: String
 
-    /// Starts `path` with `arguments`, with `environment` added to this process's environment.
-    public static func start(_ path: String, _ arguments: [String], output: String, errors: String, environment: [String: String] = [:]) throws -> ChildProcess {
+    /// Starts `path` with `arguments`, with `environment` added to this process's environment. With
+    /// `outputReaderGone`, its standard output is a pipe whose reader has already exited (as after `| head -1`),
+    /// and SIGPIPE has its default action, as a shell leaves it; `output` then stays empty.
+    public static func start(_ path: String, _ arguments: [String], output: String, errors: String, environment: [String: String] = [:], outputReaderGone: Bool = false) throws -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var pipeEnds: [Int32] = [-1, -1]
+        defer { pipeEnds.filter { $0 >= 0 }.forEach { close($0) } }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if outputReaderGone {
+            guard pipe(&pipeEnds) == 0 else { throw ScriptFailure(description: "pipe: \(String(cString: strerror(errno)))") }
+            close(pipeEnds[0])
+            pipeEnds[0] = -1
+            posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+            posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
+            var defaults = sigset_t()
+            sigemptyset(&defaults)
+            sigaddset(&defaults, SIGPIPE)
+            posix_spawnattr_setsigdefault(&attributes, &defaults)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+            FileManager.default.createFile(atPath: output, contents: nil)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        }
         posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
@@ -22,7 +43,7 @@ public struct ChildProcess: Sendable {
         let envp = merged.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { envp.forEach { free($0) } }
         var pid = pid_t()
-        let result = posix_spawn(&pid, path, &actions, nil, argv, envp)
+        let result = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         guard result == 0 else { throw ScriptFailure(description: "\(path) could not be started: \(String(cString: strerror(result)))") }
         return ChildProcess(pid: pid, output: output, errors: errors)
     }

@@ -75,6 +75,11 @@ struct DataflowCLITests {
             let listed = try await run(["get", "pipelines", "--output", "json"] + control, token: "s3cret")
             #expect(listed.status == 0 && listed.output.contains("\"sum-chain\""), "\(listed)")
 
+            for closedPipe in [["get", "pipelines"], ["status", "pipeline", "chain", "--wait", "Ready"], ["describe", "pipeline", "chain"]] {
+                let piped = try await DataflowProcess.run(closedPipe + control, environment: ["DATAFLOW_AUTH_TOKEN": "s3cret"], outputReaderGone: true)
+                #expect(piped.status == 141 && piped.errors.isEmpty, "`dataflow \(closedPipe.joined(separator: " "))` into a closed pipe ends quietly like a Unix tool: \(piped)")
+            }
+
             let deleted = try await run(["delete", "pipeline", "chain"] + control, token: "s3cret")
             #expect(deleted.status == 0 && deleted.output.contains("pipeline chain deleted"), "\(deleted)")
             let gone = try await run(["status", "pipeline", "chain", "--wait", "NotFound", "--timeout", "30s"] + control, token: "s3cret")

@@ -17,9 +17,10 @@ enum DataflowProcess {
     }
 
     /// Runs `dataflow <arguments>` to its end.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> Outcome {
+    /// With `outputReaderGone`, its standard output is a pipe whose reader has exited (`| head -1`).
+    static func run(_ arguments: [String], environment: [String: String] = [:], outputReaderGone: Bool = false) async throws -> Outcome {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("cli")).path
-        let process = try ChildProcess.start(binary, arguments, output: base + ".out", errors: base + ".err", environment: environment)
+        let process = try ChildProcess.start(binary, arguments, output: base + ".out", errors: base + ".err", environment: environment, outputReaderGone: outputReaderGone)
         let status = await process.wait()
         defer {
             try? FileManager.default.removeItem(atPath: base + ".out")
