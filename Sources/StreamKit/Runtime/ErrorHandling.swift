@@ -35,6 +35,8 @@ public enum FailureStage: String, Sendable, Hashable {
     case deserialization
     case processing
     case production
+    /// The task's output or stores could not be made durable when it committed.
+    case commit
 }
 
 /// The headers of a dead-letter record.

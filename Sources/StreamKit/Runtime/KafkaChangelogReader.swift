@@ -27,6 +27,7 @@ final class KafkaChangelogReader: ChangelogReader, Sendable {
         apply: (_ records: [KafkaConsumerRecord], _ end: Int64) throws -> Void
     ) async throws -> Int64 {
         let marks = try await consumer.watermarks(partition)
+        try ChangelogOffsetOutOfRange.check(partition, offset: offset, first: marks.low, end: marks.high)
         let start = max(offset ?? marks.low, marks.low)
         guard start < marks.high else { return start }
         try await consumer.assign([TopicPartitionOffset(partition, offset: start)])

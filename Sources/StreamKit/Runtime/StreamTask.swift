@@ -262,6 +262,7 @@ package actor StreamTask {
         case .deserialization: return handling.deserialization
         case .processing: return handling.processing
         case .production: return handling.production
+        case .commit: return .fail
         }
     }
 
@@ -338,20 +339,34 @@ package actor StreamTask {
     /// Makes everything processed so far durable in the output and returns the offsets that may be committed.
     ///
     /// Waits for every output record to be acknowledged; records the broker refused go to the production error
-    /// handler (a `.fail` there fails the task and this throws). Stores are flushed.
+    /// handler (a `.fail` there fails the task and this throws). Stores are flushed. The offsets are those of
+    /// records finished before the flush began: records finishing during it have outputs the flush may not
+    /// cover, so they wait for the next commit.
+    ///
+    /// Any error fails the task (and is thrown as its ``TaskFailure``): a task whose output or stores are not
+    /// durable must not go on as if they were.
     package func prepareCommit() async throws -> [TopicPartitionOffset] {
         if let failure { throw failure }
-        var failed = try await context.collector.flush()
-        while !failed.isEmpty {
-            for delivery in failed {
-                try await handleFailedDelivery(delivery)
+        let offsets = scheduler.committableOffsets()
+        do {
+            var failed = try await context.collector.flush()
+            while !failed.isEmpty {
+                for delivery in failed {
+                    try await handleFailedDelivery(delivery)
+                }
+                failed = try await context.collector.flush()
             }
-            failed = try await context.collector.flush()
+            if let failure { throw failure }
+            try state.flush()
+            if !exactlyOnce { try state.writeCheckpoint() }
+        } catch let failure as TaskFailure {
+            throw failure
+        } catch {
+            let failure = TaskFailure(task: id, stage: .commit, source: nil, reason: "\(error)")
+            fail(failure)
+            throw failure
         }
-        if let failure { throw failure }
-        try state.flush()
-        if !exactlyOnce { try state.writeCheckpoint() }
-        return scheduler.committableOffsets()
+        return offsets
     }
 
     private func handleFailedDelivery(_ delivery: FailedDelivery) async throws {

@@ -31,6 +31,14 @@ package struct TaskLifecycle {
         case stop(TaskFailure)
     }
 
+    /// What a commit does once its tasks have prepared it (outputs acknowledged, offsets taken).
+    package enum CommitOutcome: Hashable, Sendable {
+        /// Commit the offsets the tasks returned (under exactly-once, with the open transaction).
+        case commit
+        /// Commit nothing; carry out these actions instead.
+        case abort([Action])
+    }
+
     package struct Timing: Sendable {
         package var commitInterval: Duration
         package var wallClockResolution: Duration
@@ -140,6 +148,16 @@ package struct TaskLifecycle {
         if timing.exactlyOnce { return abortAll(failed: Set(ids), now: now) }
         for id in ids { backOff(id, failed: true, now: now) }
         return [.closeDirty(Set(ids))]
+    }
+
+    /// The tasks of a commit prepared it, and those of `failures` could not. At-least-once commits the offsets of
+    /// the others (the failed ones restart through ``failed(_:failure:now:)``). Exactly-once commits nothing: the
+    /// open transaction holds the failed tasks' partial output, so it is aborted and every task starts again from
+    /// the committed offsets.
+    package mutating func commitPrepared(failures: [TaskFailure], now: ContinuousClock.Instant) -> CommitOutcome {
+        guard timing.exactlyOnce, let first = failures.first else { return .commit }
+        let actions = failed(Set(failures.map(\.task)), failure: first, now: now)
+        return .abort(actions.isEmpty ? transactionFailed(now: now) : actions)
     }
 
     /// Exactly-once: the transaction could not commit; every task starts again from the committed offsets.

@@ -475,10 +475,12 @@ actor TopologyRuntime {
         let open = tasks.filter { !closing.contains($0.key) }
         if exactlyOnce { for task in open.values { await task.drain(hold: true) } }
         var offsets: [TaskID: [TopicPartitionOffset]] = [:]
+        var failures: [TaskFailure] = []
         var closed: [StreamTask] = []
         for id in closing.sorted() {
             guard let task = tasks.removeValue(forKey: id) else { continue }
             offsets[id] = await task.close(clean: true)
+            if let failure = await task.failure { failures.append(failure) }
             closed.append(task)
         }
         metrics.tasks.record(tasks.count)
@@ -487,7 +489,16 @@ actor TopologyRuntime {
                 offsets[id] = try await task.prepareCommit()
             } catch {
                 logger.warning("task not committed", metadata: ["task": "\(id)", "error": "\(error)"])
+                failures.append(error as? TaskFailure ?? TaskFailure(task: id, stage: .commit, source: nil, reason: "\(error)"))
             }
+        }
+        if exactlyOnce, !failures.isEmpty { failures += signals.takeFailures() }
+        if case .abort(let actions) = lifecycle.commitPrepared(failures: failures, now: .now) {
+            logger.warning("a task failed while committing; the transaction is aborted", metadata: ["failure": "\(failures[0])"])
+            for task in closed { await task.finishClose(committed: false) }
+            countRestarts(of: Set(failures.map(\.task)))
+            try await perform(actions)
+            return
         }
         let all = offsets.values.flatMap { $0 }
         if exactlyOnce {
@@ -540,11 +551,15 @@ actor TopologyRuntime {
         guard let first = failures.first else { return }
         let failed = Set(failures.map(\.task))
         let actions = lifecycle.failed(failed, failure: first, now: .now)
+        countRestarts(of: failed)
+        try await perform(actions)
+    }
+
+    private func countRestarts(of failed: Set<TaskID>) {
         for id in failed where lifecycle.failures(of: id) > 0 {
             metrics.taskRestarts.increment()
             logger.warning("task will restart", metadata: ["task": "\(id)", "attempt": "\(lifecycle.failures(of: id))"])
         }
-        try await perform(actions)
     }
 
     /// Exactly-once: throws away the open transaction (the tasks it covered are closed already); an abort that

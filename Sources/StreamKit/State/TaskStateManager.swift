@@ -10,10 +10,17 @@ import Metrics
 /// aborted transaction unless the task closed cleanly, so the checkpoint is deleted once the task runs and
 /// written again only after a clean close's commit; a persistent store without one is wiped and restored in
 /// full.
+///
+/// A checkpoint that cannot be read, or that points outside its changelog, is treated as Kafka Streams treats
+/// a corrupted task: the stores it covers are wiped and restored from the beginning of their changelogs, with
+/// one warning in the log.
 package final class TaskStateManager {
     package let task: TaskID
     package private(set) var stores: [String: any StateStore] = [:]
     private var logged: [(store: any ChangeLoggedStore, changelog: ChangeLogger, persistent: Bool)] = []
+    /// Opens each store again (after it was wiped).
+    private var reopen: [String: () throws -> any StateStore] = [:]
+    private let directory: StateDirectory
     private let checkpointFile: String
     private var checkpoint: Checkpoint
     private let exactlyOnce: Bool
@@ -37,12 +44,23 @@ package final class TaskStateManager {
         self.exactlyOnce = configuration.processingGuarantee == .exactlyOnce
         self.metricsFactory = configuration.metricsFactory ?? MetricsSystem.factory
         let directory = StateDirectory(root: configuration.stateDirectory, applicationID: applicationID)
+        self.directory = directory
         checkpointFile = "\(directory.path(of: task))/.checkpoint"
         checkpoint = Checkpoint()
         do {
             if specs.contains(where: \.isPersistent) {
                 lock = try directory.lock(task)
-                checkpoint = try Checkpoint.read(checkpointFile)
+                do {
+                    checkpoint = try Checkpoint.read(checkpointFile)
+                } catch {
+                    logger.warning("checkpoint unreadable; the task's stores are wiped and restored from their changelogs", metadata: [
+                        "task": "\(task)", "error": "\(error)",
+                    ])
+                    Checkpoint.delete(checkpointFile)
+                    for spec in specs where spec.isPersistent && spec.isLogged {
+                        try? FileManager.default.removeItem(atPath: directory.path(of: spec.name, in: task))
+                    }
+                }
                 // Under exactly-once, a store without a checkpoint may hold writes of an aborted transaction:
                 // it starts over from the changelog.
                 for spec in specs where exactlyOnce && spec.isPersistent && spec.isLogged
@@ -81,6 +99,7 @@ package final class TaskStateManager {
             )
             let store = try spec.make(context)
             stores[spec.name] = store
+            reopen[spec.name] = { try spec.make(context) }
             if let changelog {
                 guard let loggedStore = store as? any ChangeLoggedStore else {
                     throw StateStoreError(store: spec.name, reason: "a \(type(of: store)) cannot be restored from a changelog")
@@ -92,7 +111,9 @@ package final class TaskStateManager {
 
     /// Fills the logged stores from their changelogs, each from its checkpoint (persistent) or the beginning.
     package func restore(from reader: any ChangelogReader) async throws {
-        for (store, changelog, persistent) in logged {
+        for index in logged.indices {
+            let (changelog, persistent) = (logged[index].changelog, logged[index].persistent)
+            var store = logged[index].store
             let partition = changelog.topicPartition
             let start = persistent ? checkpoint.offsets[partition] : nil
             let dimensions = [("application", applicationID), ("task", task.description), ("store", store.name)]
@@ -100,12 +121,25 @@ package final class TaskStateManager {
             let remaining = Gauge(label: "streamkit_restore_remaining_records", dimensions: dimensions, factory: metricsFactory)
             let began = ContinuousClock.now
             var count = 0
+            func fill(_ store: any ChangeLoggedStore, from start: Int64?) async throws -> Int64 {
+                try await reader.read(partition, from: start) { records, end in
+                    try store.restore(records.map { (key: $0.key ?? [], value: $0.value) })
+                    count += records.count
+                    restored.increment(by: records.count)
+                    if let last = records.last { remaining.record(max(0, end - last.offset - 1)) }
+                }
+            }
             logger.info("restoring store", metadata: ["store": "\(store.name)", "changelog": "\(partition)", "from": "\(start.map(String.init) ?? "beginning")"])
-            let end = try await reader.read(partition, from: start) { records, end in
-                try store.restore(records.map { (key: $0.key ?? [], value: $0.value) })
-                count += records.count
-                restored.increment(by: records.count)
-                if let last = records.last { remaining.record(max(0, end - last.offset - 1)) }
+            let end: Int64
+            do {
+                end = try await fill(store, from: start)
+            } catch let outOfRange as ChangelogOffsetOutOfRange where start != nil {
+                logger.warning("checkpoint outside the changelog; the store is wiped and restored from the beginning", metadata: [
+                    "store": "\(store.name)", "reason": "\(outOfRange)",
+                ])
+                store = try wipe(store)
+                logged[index].store = store
+                end = try await fill(store, from: nil)
             }
             remaining.record(0)
             checkpoint.offsets[partition] = end
@@ -116,6 +150,17 @@ package final class TaskStateManager {
             ])
         }
         if exactlyOnce, lock != nil { Checkpoint.delete(checkpointFile) }
+    }
+
+    /// Closes `store`, deletes its files and opens it again, empty.
+    private func wipe(_ store: any ChangeLoggedStore) throws -> any ChangeLoggedStore {
+        store.close()
+        try? FileManager.default.removeItem(atPath: directory.path(of: store.name, in: task))
+        guard let reopened = try reopen[store.name]?() as? any ChangeLoggedStore else {
+            throw StateStoreError(store: store.name, reason: "cannot be opened again after it was wiped")
+        }
+        stores[store.name] = reopened
+        return reopened
     }
 
     package func flush() throws {

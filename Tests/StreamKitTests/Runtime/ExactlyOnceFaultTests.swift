@@ -23,7 +23,11 @@ struct ExactlyOnceFaultTests {
         var configuration = KafkaProducerConfiguration(bootstrapServers: [])
         configuration.additionalProperties["test.mock.num.brokers"] = "1"
         let host = try KafkaProducer(configuration: configuration, logger: logger)
-        let bootstrap = try #require(host._testWithMockCluster { String(cString: rd_kafka_mock_cluster_bootstraps($0)) })
+        let bootstrap = try #require(host._testWithMockCluster { cluster in
+            // A group's first join waits out this delay without heartbeats: it must stay below the session timeout.
+            rd_kafka_mock_group_initial_rebalance_delay_ms(cluster, 0)
+            return String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+        })
         return (host, bootstrap)
     }
 

@@ -137,6 +137,35 @@ import Testing
         #expect(lifecycle.tick(now: Self.start + .seconds(1)).contains(.start(Self.task(1), partitions: Set(Self.partitions("in", 1)), seek: true)))
     }
 
+    @Test func aTaskFailingWhileACommitIsPreparedLetsTheOthersCommitUnderAtLeastOnce() {
+        var lifecycle = Self.lifecycle()
+        _ = lifecycle.partitionsAssigned(Self.partitions("in", 0, 1))
+        lifecycle.started(Self.task(0))
+        lifecycle.started(Self.task(1))
+        #expect(lifecycle.commitPrepared(failures: [], now: Self.start) == .commit)
+        #expect(lifecycle.commitPrepared(failures: [Self.failure(Self.task(1))], now: Self.start) == .commit)
+    }
+
+    @Test func aTaskFailingWhileACommitIsPreparedAbortsTheTransactionUnderExactlyOnce() {
+        var lifecycle = Self.lifecycle(exactlyOnce: true)
+        _ = lifecycle.partitionsAssigned(Self.partitions("in", 0, 1))
+        lifecycle.started(Self.task(0))
+        lifecycle.started(Self.task(1))
+        #expect(lifecycle.commitPrepared(failures: [], now: Self.start) == .commit)
+        let outcome = lifecycle.commitPrepared(failures: [Self.failure(Self.task(1))], now: Self.start)
+        #expect(outcome == .abort([.closeDirty([Self.task(0), Self.task(1)]), .abortTransaction]))
+        #expect(lifecycle.failures(of: Self.task(1)) == 1)
+
+        // A task that failed while it closed (its partitions were revoked) is no longer assigned: the others
+        // still start again, for the transaction that held its output is gone.
+        var revoking = Self.lifecycle(exactlyOnce: true)
+        _ = revoking.partitionsAssigned(Self.partitions("in", 0, 1))
+        revoking.started(Self.task(0))
+        revoking.started(Self.task(1))
+        _ = revoking.partitionsRevoked(Self.partitions("in", 1), lost: false, now: Self.start)
+        #expect(revoking.commitPrepared(failures: [Self.failure(Self.task(1))], now: Self.start) == .abort([.closeDirty([Self.task(0)]), .abortTransaction]))
+    }
+
     @Test func failuresOfTasksNoLongerAssignedAreIgnored() {
         var lifecycle = Self.lifecycle()
         _ = lifecycle.partitionsAssigned(Self.partitions("in", 0))

@@ -62,7 +62,9 @@ public struct KafkaConsumerConfiguration: Sendable {
 
     /// Settings that suit a local single-node broker (Tansu or the mock cluster): short fetch waits and a
     /// short session so that group joins and failovers take about a second. Tansu holds a join for half the
-    /// session timeout, in steps of one second: a 6 s session made every join take 3 s, 2 s makes it 1 s.
+    /// session timeout, in steps of one second: a 6 s session made every join take 3 s, 2 s makes it 1 s. A
+    /// librdkafka mock cluster must then have a group initial rebalance delay below 2 s (its default is 3 s, which
+    /// a first join waits out without heartbeats); `scripts/broker --kind mock` sets it to 0.
     public mutating func useLocalBrokerDefaults() {
         fetchWaitMax = .milliseconds(10)
         sessionTimeout = .seconds(2)
