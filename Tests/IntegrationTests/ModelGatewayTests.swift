@@ -3,6 +3,7 @@ import Foundation
 import Gateways
 import Logging
 import StreamKit
+import Synchronization
 import Testing
 
 /// The model gateway between the real broker and real MLServer models: requests on a model's input topic are
@@ -115,6 +116,74 @@ struct ModelGatewayTests {
         await errors.close()
         running.cancel()
         try await running.value
+    }
+
+    /// Log messages, for waiting until the gateway has done something it only logs.
+    final class CapturedLog: Sendable {
+        let messages = Mutex<[String]>([])
+
+        struct Handler: LogHandler {
+            let log: CapturedLog
+            var metadata: Logger.Metadata = [:]
+            var logLevel: Logger.Level = .info
+            subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+                get { metadata[key] }
+                set { metadata[key] = newValue }
+            }
+            func log(event: LogEvent) {
+                log.messages.withLock { $0.append(event.message.description) }
+            }
+        }
+
+        func contains(_ text: String) -> Bool { messages.withLock { $0.contains { $0.contains(text) } } }
+    }
+
+    /// Shutdown while a failed request's error record cannot be written: neither answer nor error record exists,
+    /// so its offset must not be committed, and the next gateway of the group answers it.
+    @Test func aRequestWhoseErrorRecordCannotBeWrittenIsLeftToTheNextOwner() async throws {
+        let captured = CapturedLog()
+        let server = try Self.server(.rest)
+        var configuration = ModelGatewayConfiguration(bootstrapServers: [try TestBroker.bootstrap()], groupID: TestBroker.uniqueName("modelgateway"), topics: topics)
+        configuration.useLocalBrokerDefaults()
+        configuration.commitInterval = .milliseconds(100)
+        configuration.drainTimeout = .milliseconds(500)
+        // The error record carries the request's headers: with them it is larger than this producer may send.
+        configuration.producer.additionalProperties["message.max.bytes"] = "2000"
+        let refusing = ModelGateway(configuration: configuration, logger: Logger(label: "gateway") { _ in CapturedLog.Handler(log: captured) })
+        try await refusing.serve(["sum": server])
+
+        let producer = try TestBroker.producer()
+        _ = try await producer.send(KafkaProducerRecord(
+            topic: topics.modelInputs("sum"), partition: 0, key: "poison".bytes, value: [0xFF, 0x01],
+            headers: [KafkaHeader(key: "x-request-id", value: "poison"), KafkaHeader(key: "x-padding", value: String(repeating: "p", count: 3000))]
+        ))
+        await producer.close()
+
+        let running = Task { try await refusing.run() }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !captured.contains("could not write an error record"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(captured.contains("could not write an error record"))
+        running.cancel()
+        try? await running.value
+
+        let input = TopicPartition(topic: topics.modelInputs("sum"), partition: 0)
+        let probe = try TestBroker.consumer(group: configuration.consumer.groupID)
+        let committed = try await probe.committed([input]).first?.offset ?? -1
+        await probe.close()
+        #expect(committed <= 0, "nothing was written for the request, so its offset is not committed (committed \(committed))")
+
+        configuration.producer.additionalProperties = [:]
+        let next = ModelGateway(configuration: configuration, logger: TestBroker.logger)
+        try await next.serve(["sum": server])
+        let errors = try await reader(topics.errors)
+        let nextRunning = Task { try await next.run() }
+        let failed = try await TestBroker.consume(errors, count: 1, timeout: .seconds(60))
+        #expect(failed.map { $0.key?.string } == ["poison"])
+        await errors.close()
+        nextRunning.cancel()
+        try await nextRunning.value
     }
 
     @Test func aServerKilledMidLoadMakesRequestsWaitAndAllAreAnsweredOnceItIsBack() async throws {

@@ -324,7 +324,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
             failure = reason
         }
         if let failure {
-            await writeError(
+            let written = await writeError(
                 KafkaProducerRecord(
                     topic: configuration.topics.errors,
                     key: record.key,
@@ -334,6 +334,9 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
                 ),
                 producer
             )
+            // Neither answer nor error record: the request stays unfinished, so its offset is never committed
+            // and the partition's next owner answers it.
+            guard written else { return }
         }
         request.route?.record(failed: failure != nil, since: started)
         await finished(record)
@@ -379,16 +382,17 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     }
 
     /// Writes an error record, trying again until it is written or the gateway stops: it must not be lost.
-    private nonisolated func writeError(_ record: KafkaProducerRecord, _ producer: KafkaProducer) async {
+    /// Returns whether it was written.
+    private nonisolated func writeError(_ record: KafkaProducerRecord, _ producer: KafkaProducer) async -> Bool {
         var attempt = 0
         while true {
             do {
                 _ = try await producer.send(record)
-                return
+                return true
             } catch {
                 attempt += 1
                 logger.error("could not write an error record", metadata: ["topic": "\(record.topic)", "error": "\(error)"])
-                guard (error as? KafkaError)?.code != .closed, !Task.isCancelled else { return }
+                guard (error as? KafkaError)?.code != .closed, !Task.isCancelled else { return false }
                 try? await Task.sleep(for: configuration.calls.retry.backoff(after: attempt))
             }
         }
