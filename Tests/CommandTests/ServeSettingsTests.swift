@@ -38,6 +38,31 @@ struct ServeSettingsTests {
         #expect(resolved.group("dataflow-engine") == "seldon-prod-dataflow-engine")
     }
 
+    @Test func anInstanceIdIsKeptInTheStateDirectoryUnlessGiven() throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let first = try InstanceIdentity.stored(in: state)
+        #expect(InstanceIdentity.validate(first) == nil, "\(first)")
+        #expect(try InstanceIdentity.stored(in: state) == first, "the same state directory, the same instance")
+        #expect(try InstanceIdentity.stored(in: state + "-other") != first)
+        try? FileManager.default.removeItem(atPath: state + "-other")
+
+        let given = try ServeCommand.Settings(.environment(["DATAFLOW_INSTANCE_ID": "engine-0"]))
+        #expect(given.instanceID == "engine-0")
+        #expect(try ServeCommand.Settings(.environment([:])).instanceID == nil)
+        do {
+            _ = try ServeCommand.Settings(.environment(["DATAFLOW_INSTANCE_ID": "engine 0/1"]))
+            Issue.record("an instance id that cannot be part of a transactional id was taken")
+        } catch {
+            #expect(error.description.hasPrefix("DATAFLOW_INSTANCE_ID: 'engine 0/1': an instance id has only"), "\(error)")
+        }
+    }
+
+    @Test func theStateDirectorySurvivesReboots() {
+        #expect(ServeCommand.Settings.defaultStateDirectory(["HOME": "/home/ops"]) == "/home/ops/.local/state/swift-dataflow")
+        #expect(ServeCommand.Settings.defaultStateDirectory(["HOME": "/home/ops", "XDG_STATE_HOME": "/var/state"]) == "/var/state/swift-dataflow")
+    }
+
     @Test func wrongSettingsNameWhereTheyWereSet() throws {
         let unknown = try file("bootstrap: a:1\nhttp-prot: 9000\n")
         #expect(throws: SettingsError.self) { try ServeSettings.file(unknown) }

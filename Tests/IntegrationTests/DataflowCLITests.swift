@@ -132,6 +132,45 @@ struct DataflowCLITests {
         return false
     }
 
+    /// The ids of the instances alive, as `dataflow get instances` lists them.
+    func instances(_ serve: Serve) async throws -> [String] {
+        let listed = try await run(["get", "instances", "--output", "json"] + serve.controlFlags)
+        let object = (try? JSONSerialization.jsonObject(with: Data(listed.output.utf8))) as? [String: Any]
+        return (object?["instances"] as? [[String: Any]] ?? []).compactMap { $0["instance"] as? String }
+    }
+
+    /// A restarted instance is the same instance: its id (the root of the engine's transactional ids, so that it
+    /// fences its predecessor's open transactions) is kept in its state directory, or given.
+    @Test func aRestartedInstanceKeepsItsIdAndAGivenIdIsUsed() async throws {
+        let namespace = TestBroker.uniqueName("cli-id")
+        let first = try await Serve.start(namespace: namespace, defaultServer: nil)
+        var running = [first]
+        do {
+            let ids = try await instances(first)
+            #expect(ids.count == 1, "\(ids)")
+            let id = try #require(ids.first)
+            #expect(await first.stop(SIGKILL) == 128 + SIGKILL)
+            running = []
+
+            let again = try await Serve.start(namespace: namespace, defaultServer: nil, state: first.state)
+            running = [again]
+            #expect(try await instances(again) == [id], "the restart reports as the instance it replaces, not beside it")
+            let named = try await Serve.start(namespace: namespace, defaultServer: nil, ["--instance-id", "engine-7"])
+            running.append(named)
+            let deadline = ContinuousClock.now + .seconds(30)
+            var listed: [String] = []
+            while Set(listed) != [id, "engine-7"], ContinuousClock.now < deadline {
+                listed = try await instances(again)
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(Set(listed) == [id, "engine-7"])
+        } catch {
+            for serve in running where serve.process.isRunning { await serve.stop(SIGKILL) }
+            throw error
+        }
+        for serve in running { await serve.stop() }
+    }
+
     @Test func twoInstancesShareTheWorkOneIsKilledAndRestartsRecoverThePipelines() async throws {
         let namespace = TestBroker.uniqueName("cli-two")
         let a = try await Serve.start(namespace: namespace)

@@ -49,6 +49,8 @@ enum DataflowProcess {
         let http: Int
         let grpc: Int
         let control: Int
+        /// Its state directory.
+        let state: String
         var controlURL: String { "http://127.0.0.1:\(control)" }
         var serverURL: String { "http://127.0.0.1:\(http)" }
         /// The flags that point a client command at this instance.
@@ -56,16 +58,17 @@ enum DataflowProcess {
 
         /// Starts it against the test broker in `namespace`, with the test MLServer as the default server unless
         /// told otherwise, and waits until its control API answers.
-        static func start(namespace: String, defaultServer: String? = TestModelServer.rest, _ extra: [String] = []) async throws -> Serve {
+        /// A new state directory unless `state` names one (to restart an instance where it left off).
+        static func start(namespace: String, defaultServer: String? = TestModelServer.rest, state: String? = nil, _ extra: [String] = []) async throws -> Serve {
             let (http, grpc, control) = (freePort(), freePort(), freePort())
             let log = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("serve-\(namespace)")).path
-            let state = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("state")).path
+            let state = state ?? FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("state")).path
             let process = try ChildProcess.start(binary, [
                 "serve", "--bootstrap", try TestBroker.bootstrap(), "--local-broker", "--namespace", namespace,
                 "--http-port", "\(http)", "--grpc-port", "\(grpc)", "--control-port", "\(control)",
                 "--state-dir", state,
             ] + (defaultServer.map { ["--default-server", $0] } ?? []) + extra, output: log + ".out", errors: log + ".log")
-            let serve = Serve(process: process, http: http, grpc: grpc, control: control)
+            let serve = Serve(process: process, http: http, grpc: grpc, control: control, state: state)
             let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline {
                 try #require(process.isRunning, "dataflow serve exited: \(process.standardError.suffix(3000))")

@@ -16,7 +16,8 @@ public struct ControlConfiguration: GatewayKafkaClients, Sendable {
     public var authToken: String?
     /// How long an apply or delete waits for this instance to have acted on it. Default: 60 s.
     public var applyTimeout: Duration = .seconds(60)
-    /// This instance's id on the status topic; unique per process.
+    /// This instance's id on the status topic. Unique among the instances alive; `dataflow serve` keeps it across
+    /// restarts, so a restarted instance's status replaces its predecessor's.
     public var instanceID: String
     /// The roles this instance runs, as it reports them (`engine`, `model-gateway`, `pipeline-gateway`, `control`);
     /// when empty, those of the parts its deployment holds.

@@ -44,7 +44,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Topic name prefix. Default: seldon.") var topicPrefix: String?
     @Option(help: "Topic namespace. Default: default.") var namespace: String?
     @Option(help: "Partitions of the topics created. Default: 4.") var partitions: Int?
-    @Option(help: "Directory of the engine's state stores. Default: a folder in the temporary directory.") var stateDir: String?
+    @Option(help: "Directory of the engine's state stores. Default: $XDG_STATE_HOME/swift-dataflow, or ~/.local/state/swift-dataflow.") var stateDir: String?
+    @Option(help: "This instance's id, kept across restarts (a pod name). Default: one made once and kept in the state directory.")
+    var instanceId: String?
     @Option(help: "Processing guarantee: at-least-once (default) or exactly-once.") var processingGuarantee: String?
     @Option(help: "Bearer token the control API requires (also DATAFLOW_AUTH_TOKEN).") var authToken: String?
     @Flag(help: "Require the token on the inference API too (health checks and /metrics stay open).") var inferenceAuth = false
@@ -92,7 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
             ("bootstrap", bootstrap), ("role", roles.isEmpty ? nil : roles.map(\.rawValue).joined(separator: ",")),
             ("http-port", httpPort.map(String.init)), ("grpc-port", grpcPort.map(String.init)), ("control-port", controlPort.map(String.init)),
             ("host", host), ("default-server", defaultServer), ("topic-prefix", topicPrefix), ("namespace", namespace),
-            ("partitions", partitions.map(String.init)), ("state-dir", stateDir), ("processing-guarantee", processingGuarantee),
+            ("partitions", partitions.map(String.init)), ("state-dir", stateDir), ("instance-id", instanceId), ("processing-guarantee", processingGuarantee),
             ("auth-token", authToken), ("inference-auth", inferenceAuth ? "true" : nil), ("local-broker", localBroker ? "true" : nil),
         ]
         for case let (key, value?) in given { flags.set(key, value, source: "--\(key)") }
@@ -117,6 +119,8 @@ struct ServeCommand: AsyncParsableCommand {
         var topics: TopicNames
         var partitions: Int32
         var stateDir: String
+        /// Given by a setting; otherwise ``InstanceIdentity/stored(in:)`` keeps one in the state directory.
+        var instanceID: String?
         var guarantee: StreamsConfiguration.ProcessingGuarantee
         var authToken: String?
         var inferenceAuth: Bool
@@ -143,7 +147,11 @@ struct ServeCommand: AsyncParsableCommand {
                 throw SettingsError("\(settings.source("partitions")): 'partitions' must be 1 or more")
             }
             self.partitions = partitions
-            stateDir = settings.string("state-dir") ?? FileManager.default.temporaryDirectory.appendingPathComponent("dataflow-state").path
+            stateDir = settings.string("state-dir") ?? Self.defaultStateDirectory(ProcessInfo.processInfo.environment)
+            instanceID = settings.string("instance-id")
+            if let instanceID, let problem = InstanceIdentity.validate(instanceID) {
+                throw SettingsError("\(settings.source("instance-id")): '\(instanceID)': \(problem)")
+            }
             let guarantee = settings.string("processing-guarantee") ?? "at-least-once"
             guard let parsed = StreamsConfiguration.ProcessingGuarantee(rawValue: guarantee) else {
                 throw SettingsError("\(settings.source("processing-guarantee")): the processing guarantee is at-least-once or exactly-once, not '\(guarantee)'")
@@ -154,6 +162,13 @@ struct ServeCommand: AsyncParsableCommand {
             if inferenceAuth, authToken == nil { throw SettingsError("\(settings.source("inference-auth")): inference-auth needs a token (--auth-token)") }
             localBroker = try settings.bool("local-broker") ?? false
             kafka = settings.kafkaProperties
+        }
+
+        /// Where state lives unless told otherwise: a place that survives reboots (the XDG state directory).
+        static func defaultStateDirectory(_ environment: [String: String]) -> String {
+            if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/swift-dataflow" }
+            let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+            return home + "/.local/state/swift-dataflow"
         }
 
         /// The consumer group of a role's instances: `seldon-dataflow-engine` for the default namespace, as Seldon
@@ -177,12 +192,19 @@ struct ServeCommand: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let servers = bootstrap.split(separator: ",").map(String.init)
         let roles = settings.roles
+        let instanceID: String
+        do {
+            instanceID = try settings.instanceID ?? InstanceIdentity.stored(in: settings.stateDir)
+        } catch {
+            throw ValidationError("the instance id cannot be kept in the state directory \(settings.stateDir): \(error)")
+        }
 
         var engine: DataflowEngine?
         if roles.contains(.engine) {
             var configuration = DataflowConfiguration(bootstrapServers: servers, applicationID: settings.group("dataflow-engine"), topics: settings.topics)
             configuration.partitions = settings.partitions
             configuration.streams.stateDirectory = settings.stateDir
+            configuration.streams.instanceID = instanceID
             configuration.streams.processingGuarantee = settings.guarantee
             if localBroker { configuration.useLocalBrokerDefaults() }
             let kafka = settings.kafka
@@ -204,6 +226,7 @@ struct ServeCommand: AsyncParsableCommand {
         control.host = settings.host
         control.port = settings.controlPort
         control.authToken = settings.authToken
+        control.instanceID = instanceID
         control.roles = Role.allCases.filter(roles.contains).map(\.rawValue)
         settings.clients(&control)
         let deployment = LocalDeployment(

@@ -10,7 +10,7 @@ struct ServeSettings {
     /// Every key, with what it means (for errors that list them).
     static let keys: [String] = [
         "bootstrap", "role", "http-port", "grpc-port", "control-port", "host", "default-server", "topic-prefix", "namespace",
-        "partitions", "state-dir", "processing-guarantee", "auth-token", "inference-auth", "local-broker",
+        "partitions", "state-dir", "instance-id", "processing-guarantee", "auth-token", "inference-auth", "local-broker",
     ]
 
     /// A setting's text and where it came from (`file.yaml:12`, `DATAFLOW_HTTP_PORT`, `--http-port`).
