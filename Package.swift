@@ -121,6 +121,10 @@ let package = Package(
             name: "dataflow",
             dependencies: [
                 "Gateways",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 "ProjectScripts",
                 .product(name: "Yams", package: "Yams"),
                 "Dataflow",

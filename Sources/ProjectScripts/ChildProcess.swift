@@ -11,7 +11,12 @@ public struct ChildProcess: Sendable {
     /// Starts `path` with `arguments`, with `environment` added to this process's environment. With
     /// `outputReaderGone`, its standard output is a pipe whose reader has already exited (as after `| head -1`),
     /// and SIGPIPE has its default action, as a shell leaves it; `output` then stays empty.
-    public static func start(_ path: String, _ arguments: [String], output: String, errors: String, environment: [String: String] = [:], outputReaderGone: Bool = false) throws -> ChildProcess {
+    /// With `appending`, the output files keep what earlier runs wrote (a process started again).
+    public static func start(
+        _ path: String, _ arguments: [String], output: String, errors: String, environment: [String: String] = [:],
+        outputReaderGone: Bool = false, appending: Bool = false
+    ) throws -> ChildProcess {
+        let mode = O_WRONLY | O_CREAT | (appending ? O_APPEND : O_TRUNC)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -34,9 +39,9 @@ public struct ChildProcess: Sendable {
             posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
             _ = FileManager.default.createFile(atPath: output, contents: nil)
         } else {
-            posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            posix_spawn_file_actions_addopen(&actions, 1, output, mode, 0o644)
         }
-        posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errors, mode, 0o644)
         let argv = ([path] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let merged = ProcessInfo.processInfo.environment.merging(environment) { $1 }

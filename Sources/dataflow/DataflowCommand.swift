@@ -8,7 +8,7 @@ struct DataflowCommand: AsyncParsableCommand {
         discussion: "Exit codes: 0 success, 1 refused or failed, 2 timed out, 3 API unreachable, 64 usage error.",
         subcommands: [
             ServeCommand.self, ApplyCommand.self, DeleteCommand.self, GetCommand.self, StatusCommand.self,
-            InferCommand.self, InspectCommand.self, DescribeCommand.self,
+            InferCommand.self, InspectCommand.self, DescribeCommand.self, SoakCommand.self,
         ],
         defaultSubcommand: ServeCommand.self
     )

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Dataflow
+import Foundation
+import Gateways
+import Hummingbird
+import Logging
+import ProjectScripts
+import StreamKit
+
+/// `dataflow soak`: the sample pipelines on several `dataflow serve` instances under a steady load while faults
+/// are injected on a schedule; at the end, what became of every request, per pipeline. Exits 1 when a request
+/// never came back, or (exactly-once) came back twice.
+struct SoakCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "soak",
+        abstract: "Run the sample pipelines under load while injecting faults; count what became of every request.",
+        discussion: """
+            Starts the instances itself (this executable's `serve`), a local broker unless --bootstrap names a \
+            cluster, and MLServer with the sample models unless --model-server names a server; the models are \
+            called through a proxy that can make them slow or fail. Faults: SIGKILL and restart of an instance, \
+            SIGSTOP/SIGCONT of one for three session timeouts, the model server down, slow models, models \
+            answering 503, records that are not requests on the pipelines' inputs.
+            """
+    )
+
+    @Option(help: "How long the load and the faults last: 10m, 120s.") var duration = DurationArgument(seconds: 600)
+    @Option(help: "Requests per second, over all pipelines.") var rate: Double = 10
+    @Option(help: "Kafka bootstrap servers. Default: a local broker started from the project's venv.") var bootstrap: String?
+    @Option(help: "OIP REST base URL of a server with the sample models. Default: MLServer started from the checkout.")
+    var modelServer: String?
+    @Option(help: "The folder of resources to apply; requests come from its requests/ folder.") var topologies = "topologies"
+    @Option(help: "at-least-once or exactly-once.") var processingGuarantee = "at-least-once"
+    @Option(help: "How many instances of `dataflow serve`.") var instances = 2
+    @Option(help: "How long to wait at the end for everything sent to come back.") var settle = DurationArgument(seconds: 180)
+    @Option(help: "Where the instances keep their state and logs. Default: a new folder in the temporary directory.")
+    var workDirectory: String?
+
+    func validate() throws {
+        guard rate > 0 else { throw ValidationError("--rate must be above 0") }
+        guard instances >= 2 else { throw ValidationError("--instances must be 2 or more: faults stop one while the other serves") }
+        guard StreamsConfiguration.ProcessingGuarantee(rawValue: processingGuarantee) != nil else {
+            throw ValidationError("--processing-guarantee is at-least-once or exactly-once, not '\(processingGuarantee)'")
+        }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "soak")
+        logger.logLevel = .info
+        let pid = ProcessInfo.processInfo.processIdentifier
+        let work = workDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("dataflow-soak-\(pid)").path
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+
+        var broker: LocalBroker?
+        var server: LocalModelServer?
+        var stopping: [any DispatchSourceSignal] = []
+        defer { _ = stopping }
+        let address: String
+        if let bootstrap {
+            address = bootstrap
+        } else {
+            let started = try await LocalBroker.start(kind: "tansu", name: "soak-\(pid)")
+            stopping = started.stopOnSignals()
+            broker = started
+            address = started.address
+        }
+        let run = SoakRun(
+            command: self, bootstrap: address, localBroker: broker != nil, work: work, logger: logger
+        )
+        do {
+            let upstream: String
+            if let modelServer {
+                upstream = modelServer
+            } else {
+                let started = try await LocalModelServer.start(name: "soak-\(pid)-mlserver")
+                server = started
+                upstream = started.address
+            }
+            let passed = try await run.run(modelServer: upstream, localServer: server)
+            await server?.stop()
+            await broker?.stop()
+            if !passed { throw ExitCode(1) }
+        } catch {
+            await server?.stop()
+            await broker?.stop()
+            throw error
+        }
+    }
+}
