@@ -6,7 +6,7 @@ export PKG_CONFIG_PATH := $(DEPS)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CO
 # Binaries find a project-local librdkafka without LD_LIBRARY_PATH.
 SWIFT_FLAGS := -Xlinker -rpath -Xlinker $(DEPS)/lib
 
-.PHONY: setup build test run bench clean
+.PHONY: setup build test run bench soak clean
 
 setup:
 	@scripts/bootstrap
@@ -22,6 +22,9 @@ run: setup
 
 bench: setup
 	@SWIFT_FLAGS="$(SWIFT_FLAGS)" scripts/bench $(BENCH_ARGS)
+
+soak: setup
+	@SWIFT_FLAGS="$(SWIFT_FLAGS)" scripts/soak $(SOAK_ARGS)
 
 clean:
 	-scripts/broker stop >/dev/null 2>&1

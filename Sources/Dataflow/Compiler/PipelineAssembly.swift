@@ -21,6 +21,13 @@ final class PipelineAssembly {
         var pipeline: String
     }
 
+    /// How much later than its join window (in request time) a source of a join may still arrive and join. A
+    /// join window (`joinWindowMs`) says how long a step waits on the wall clock for its sources; but after a
+    /// failover or behind a backlog one source's records come long after another's, and stream time (the latest
+    /// request time the task has seen) runs far ahead of the requests still waiting for their other source.
+    /// Closing windows by that stream time dropped such records as late: the request was never answered.
+    static let lateArrivalGrace: Duration = .seconds(300)
+
     init(topics: TopicNames, pipelines: [Pipeline]) {
         self.topics = topics
         self.pipelines = pipelines.sorted { $0.name < $1.name }
@@ -152,6 +159,8 @@ final class PipelineAssembly {
                 streams,
                 join == .inner ? .inner : .outer,
                 window: window,
+                grace: Self.lateArrivalGrace,
+                wallClockDeadline: window,
                 named: name,
                 materialized: .persistent(store),
                 key: .rawBytes,
@@ -179,14 +188,15 @@ final class PipelineAssembly {
         }
         var signal = combine(signals, stage.triggersJoin, window: window, named: "\(name)/triggers", store: "\(stores).triggers")
         if signals.count > 1, stage.triggersJoin == .any {
-            signal = signal.deduplicate(within: window, named: "\(name)/first trigger", materialized: .persistent("\(stores).first-trigger"), key: .rawBytes)
+            signal = signal.deduplicate(
+                within: window + Self.lateArrivalGrace, named: "\(name)/first trigger", materialized: .persistent("\(stores).first-trigger"), key: .rawBytes
+            )
         }
-        // A signal that waited for its trigger window to close by stream time comes when stream time has passed
-        // that window, perhaps by more (records of later requests read in one go): the gate keeps the data long
-        // enough that such a signal is not dropped as late.
+        // A signal comes when its triggers have come (or their window expired on the wall clock), perhaps long
+        // after the data in request time: the gate keeps the data as long as a late source may still arrive.
         return data.join(
             signal,
-            windows: .ofTimeDifference(window, grace: window * 2),
+            windows: .ofTimeDifference(window, grace: Self.lateArrivalGrace),
             named: "\(name)/gate",
             materialized: .persistent("\(stores).gate"),
             key: .rawBytes,

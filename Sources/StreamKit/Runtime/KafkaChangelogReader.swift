@@ -27,6 +27,14 @@ final class KafkaChangelogReader: ChangelogReader, Sendable {
         apply: (_ records: [KafkaConsumerRecord], _ end: Int64) throws -> Void
     ) async throws -> Int64 {
         let marks = try await consumer.watermarks(partition)
+        if let offset, offset > marks.high {
+            // Tansu answers a partition's end as its last batch's first offset + 1: an offset past that end may
+            // still lie inside the last batch, and then nothing follows it.
+            guard try await holdsRecord(partition, at: offset - 1) else {
+                throw ChangelogOffsetOutOfRange(partition: partition, offset: offset, first: marks.low, end: marks.high)
+            }
+            return offset
+        }
         try ChangelogOffsetOutOfRange.check(partition, offset: offset, first: marks.low, end: marks.high)
         let start = max(offset ?? marks.low, marks.low)
         guard start < marks.high else { return start }
@@ -40,6 +48,24 @@ final class KafkaChangelogReader: ChangelogReader, Sendable {
         }
         try await consumer.assign([])
         return position
+    }
+
+    /// Whether `partition` has a record at `offset`: fetched from there, it returns that record (a fetch out of
+    /// range starts again from the beginning, or returns nothing).
+    private func holdsRecord(_ partition: TopicPartition, at offset: Int64) async throws -> Bool {
+        try await consumer.assign([TopicPartitionOffset(partition, offset: offset)])
+        var found: Bool?
+        let deadline = ContinuousClock.now + .seconds(5)
+        while found == nil, ContinuousClock.now < deadline {
+            do {
+                if let first = try await consumer.poll(maxRecords: 10, timeout: .milliseconds(100)).first { found = first.offset == offset }
+            } catch {
+                try? await consumer.assign([])
+                throw error
+            }
+        }
+        try await consumer.assign([])
+        return found ?? false
     }
 
     private func readAssigned(

@@ -114,6 +114,8 @@ package actor StreamTask {
     /// Fills the task's stores from their changelogs; call before ``initialize()``.
     package func restore(from reader: any ChangelogReader) async throws {
         try await state.restore(from: reader)
+        // A store whose checkpoint could not be trusted was wiped and opened again: processors get the new one.
+        context.stores = state.stores
     }
 
     /// Initializes every processor (they may open stores and schedule punctuators).
@@ -210,6 +212,12 @@ package actor StreamTask {
             try await source.node.processor.process(record)
         } catch let error as ProductionFailure {
             return await handle(.production, error, consumed)
+        } catch let error as StateStoreError {
+            // The task's state failed, not the record: the task fails (and restarts), whatever the handler says,
+            // so that the record is processed again rather than sent away as a dead letter.
+            let metadata = RecordMetadata(topic: consumed.topic, partition: consumed.partition, offset: consumed.offset)
+            fail(TaskFailure(task: id, stage: .processing, source: metadata, reason: "\(error)"))
+            return false
         } catch {
             return await handle(.processing, error, consumed)
         }
@@ -415,6 +423,12 @@ package actor StreamTask {
             holding = true
             for task in workerTasks.values { task.cancel() }
             wallClockPunctuation?.cancel()
+            // Records and punctuators in flight end before the stores close: one still running would write into
+            // a closed store, or open a segment of it again that the task's next instance then cannot open.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while busy, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(5))
+            }
         }
         closed = true
         scheduler.drop(partitions)

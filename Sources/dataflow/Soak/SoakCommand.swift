@@ -26,6 +26,7 @@ struct SoakCommand: AsyncParsableCommand {
     @Option(help: "How long the load and the faults last: 10m, 120s.") var duration = DurationArgument(seconds: 600)
     @Option(help: "Requests per second, over all pipelines.") var rate: Double = 10
     @Option(help: "Kafka bootstrap servers. Default: a local broker started from the project's venv.") var bootstrap: String?
+    @Flag(help: "Settings for a local single-node broker (short sessions); implied without --bootstrap.") var localBroker = false
     @Option(help: "OIP REST base URL of a server with the sample models. Default: MLServer started from the checkout.")
     var modelServer: String?
     @Option(help: "The folder of resources to apply; requests come from its requests/ folder.") var topologies = "topologies"
@@ -65,7 +66,7 @@ struct SoakCommand: AsyncParsableCommand {
             address = started.address
         }
         let run = SoakRun(
-            command: self, bootstrap: address, localBroker: broker != nil, work: work, logger: logger
+            command: self, bootstrap: address, localBroker: localBroker || broker != nil, work: work, logger: logger
         )
         do {
             let upstream: String

@@ -82,6 +82,43 @@ import Testing
         await harness.close()
     }
 
+    /// After a failover, or behind a backlog, one source of a join comes long after the other, and after records
+    /// of later requests have moved the task's stream time far ahead: the late source still joins.
+    @Test func aJoinSourceArrivingAfterLaterRequestsStillJoins() async throws {
+        let harness = try PipelineHarness(Self.pipeline("join", """
+            steps:
+              - name: add10
+              - name: mul10
+              - name: identity
+                inputs: [add10, mul10]
+                joinWindowMs: 500
+                tensorMap:
+                  add10.outputs.OUTPUT: A
+                  mul10.outputs.OUTPUT: M
+            output:
+              steps: [identity]
+            """))
+        let requested = harness.driver.clock.now()
+        try await harness.request("join", key: "late", [T.fp32("INPUT", [1])])
+        try await harness.serve(["add10": T.map { $0 + 10 }])
+        let waiting = try #require(try harness.requests(to: "mul10").first)
+
+        try await harness.driver.advanceWallClockTime(by: .seconds(60))
+        try await harness.request("join", key: "later", [T.fp32("INPUT", [2])])
+        try await harness.serve(["add10": T.map { $0 + 10 }, "mul10": T.map { $0 * 10 }, "identity": T.identity])
+        #expect(try harness.outputs("join").map(\.key) == ["later"])
+
+        // mul10's answer to the first request, stamped with that request's time (as the model gateway does).
+        try await harness.driver.pipe(KafkaProducerRecord(
+            topic: harness.topics.modelOutputs("mul10"), key: Array("late".utf8),
+            value: try InferenceResponse(modelName: "mul10", id: "late", outputs: [T.fp32("OUTPUT", [10])]).serializedBytes(),
+            headers: waiting.headers, timestamp: requested
+        ))
+        try await harness.serve(["identity": T.identity])
+        #expect(try harness.outputs("join").map(\.key) == ["late"])
+        await harness.close()
+    }
+
     @Test func outerJoinSendsWhatArrivedWhenTheWindowExpiresByTheClock() async throws {
         let harness = try PipelineHarness(Self.pipeline("outer", """
             steps:

@@ -40,6 +40,8 @@ package final class SegmentedBytesStore {
     package let segmentInterval: Int64
     private let backend: Backend
     private var segments: [Int64: any BytesStore] = [:]
+    /// Once closed, no segment opens again.
+    private var closed = false
     /// The largest time written so far (restored writes included).
     package private(set) var observedTime: Int64 = .min
 
@@ -73,6 +75,7 @@ package final class SegmentedBytesStore {
 
     private func segment(_ id: Int64) throws -> any BytesStore {
         if let store = segments[id] { return store }
+        guard !closed else { throw StateStoreError(store: "segment \(id)", reason: "the store is closed") }
         let store = try backend.open(id)
         segments[id] = store
         return store
@@ -143,6 +146,7 @@ package final class SegmentedBytesStore {
     }
 
     package func close() {
+        closed = true
         for store in segments.values { store.close() }
         segments = [:]
     }
