@@ -1,0 +1,23 @@
+import Foundation
+import ProjectScripts
+import Testing
+
+/// `dataflow soak` for two minutes against the test broker and MLServer: the sample pipelines on two instances
+/// under load through every fault of the schedule, and every request accounted for.
+///
+/// Opt-in for now (`DATAFLOW_SOAK_TEST=1 scripts/test --filter SoakTests`): it joins `make test` (run alone, as
+/// the other heavy suites) once it has passed often enough to gate CI.
+@Suite(.enabled(if: TestModelServer.shouldRun && ProcessInfo.processInfo.environment["DATAFLOW_SOAK_TEST"] != nil), .serialized)
+struct SoakTests {
+    @Test func twoMinutesOfFaultsLoseNothing() async throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("soak")).path
+        let soak = try ChildProcess.start(DataflowProcess.binary, [
+            "soak", "--duration", "2m", "--rate", "4", "--bootstrap", try TestBroker.bootstrap(), "--local-broker", "--model-server", try TestModelServer.address(),
+            "--topologies", TestModelServer.root.appendingPathComponent("topologies").path, "--work-directory", work,
+        ], output: work + ".out", errors: work + ".log")
+        let status = await soak.wait()
+        let report = soak.standardOutput
+        #expect(status == 0 && report.contains("result: passed"), "\(report)\n\(soak.standardError.suffix(4000))")
+        #expect(report.contains("SIGKILL instance 0") && report.contains("SIGSTOP instance 1") && report.contains("poison records"), "\(report)")
+    }
+}
