@@ -132,7 +132,10 @@ struct StreamsProcessTests {
         let (input, output, app) = try await Self.prepare(inputs: count)
         let args = try Self.arguments(
             app: app, input: input, output: output,
-            extra: ["--guarantee", "exactly-once", "--instance-id", "eos-1", "--delay-ms", "20"]
+            // 150 ms a record, 50 keys one record at a time each: 1,500 inputs take 4.5 s, so the kill after 200
+            // outputs lands with most of them unprocessed (at 20 ms they took 0.6 s, and in one run of make test
+            // all were committed before the kill).
+            extra: ["--guarantee", "exactly-once", "--instance-id", "eos-1", "--delay-ms", "150"]
         )
         let first = try Instance(args)
         try await first.waitFor(state: "running")
