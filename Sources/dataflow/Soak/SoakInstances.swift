@@ -23,7 +23,7 @@ actor SoakInstances {
         self.arguments = arguments
         self.directory = directory
         instances = (0..<count).map { index in
-            Instance(http: Self.freePort(), control: Self.freePort(), state: "\(directory)/instance-\(index)")
+            Instance(http: LocalPort.free(), control: LocalPort.free(), state: "\(directory)/instance-\(index)")
         }
     }
 
@@ -33,7 +33,7 @@ actor SoakInstances {
         let instance = instances[index]
         let log = "\(directory)/instance-\(index).log"
         let process = try ChildProcess.start(executable, ["serve"] + arguments + [
-            "--http-port", "\(instance.http)", "--grpc-port", "\(Self.freePort())", "--control-port", "\(instance.control)",
+            "--http-port", "\(instance.http)", "--grpc-port", "\(LocalPort.free())", "--control-port", "\(instance.control)",
             "--state-dir", instance.state, "--instance-id", "soak-\(index)",
         ], output: log + ".out", errors: log, appending: true)
         instances[index].process = process
@@ -74,17 +74,4 @@ actor SoakInstances {
     }
 
     func controlURL(_ index: Int) -> String { "http://127.0.0.1:\(instances[index].control)" }
-
-    /// A free TCP port on 127.0.0.1.
-    static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
