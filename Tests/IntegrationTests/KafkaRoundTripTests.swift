@@ -120,6 +120,39 @@ struct KafkaRoundTripTests {
         await producer.close()
     }
 
+    /// The pipeline gateway adds answer partitions as pipelines are deployed, sometimes several within a few
+    /// milliseconds, and may close right after. The same loop with a growing full `assign` instead aborts
+    /// librdkafka 2.8 (`rd_kafka_assignment_partition_stopped: Assertion rktp->rktp_started`) within 300 rounds.
+    @Test func partitionsAddedOneAtATimeAreEachReadOnceAndTheConsumerClosesRightAfter() async throws {
+        let topics = (0..<8).map { TestBroker.uniqueName("added-\($0)") }
+        let producer = try TestBroker.producer()
+        for topic in topics {
+            try await TestBroker.createTopic(topic, partitions: 1)
+            for i in 0..<3 { _ = try await producer.send(KafkaProducerRecord(topic: topic, key: nil, value: "\(i)".bytes)) }
+        }
+        await producer.close()
+
+        let consumer = try TestBroker.consumer()
+        var read: [KafkaConsumerRecord] = []
+        for topic in topics {
+            try await consumer.addAssignment([TopicPartitionOffset(topic: topic, partition: 0, offset: KafkaConsumer.beginning)])
+            read += try await consumer.poll(maxRecords: 100, timeout: .milliseconds(1))
+        }
+        read += try await TestBroker.consume(consumer, count: topics.count * 3 - read.count)
+        #expect(Set(try consumer.assignment()) == Set(topics.map { TopicPartition(topic: $0, partition: 0) }))
+        await consumer.close()
+        #expect(read.count == topics.count * 3)
+        #expect(Set(read.map { "\($0.topic)@\($0.offset)" }).count == topics.count * 3)
+
+        for _ in 0..<50 {
+            let closing = try TestBroker.consumer()
+            for topic in topics {
+                try await closing.addAssignment([TopicPartitionOffset(topic: topic, partition: 0, offset: 1)])
+            }
+            await closing.close()
+        }
+    }
+
     @Test func nullValueIsATombstone() async throws {
         let topic = TestBroker.uniqueName("tombstone")
         try await TestBroker.createTopic(topic, partitions: 1)

@@ -20,8 +20,6 @@ actor ResponseRouter {
     private var subscription: Set<String> = []
     /// Partitions to start reading, from the given offsets, at the read loop's next turn.
     private var toAssign: [TopicPartitionOffset] = []
-    /// The partitions read, each with the offset it was first read from (its position until a record is read).
-    private var startOffsets: [TopicPartition: Int64] = [:]
     private var stopping = false
     /// The answer topics of the pipelines deployed when the router started, once looked up.
     private var initialTopics: Set<String>?
@@ -221,23 +219,19 @@ actor ResponseRouter {
         logger.info("reading answers", metadata: ["topics": "\(subscription.sorted())"])
     }
 
-    /// Starts reading the partitions added, and goes on reading the others from where it was: run by the read
-    /// loop between two polls, so that no record is read twice or skipped.
+    /// Starts reading the partitions added, leaving the others reading where they are: run by the read loop
+    /// between two polls.
     private func assignPending(_ consumer: KafkaConsumer) async {
         guard !toAssign.isEmpty else { return }
         let adding = toAssign
         do {
-            let current = try consumer.position(Array(startOffsets.keys)).map { position in
-                position.offset >= 0 ? position : TopicPartitionOffset(position.topicPartition, offset: startOffsets[position.topicPartition] ?? KafkaConsumer.end)
-            }
-            try await consumer.assign(current + adding)
+            try await consumer.addAssignment(adding)
         } catch {
             logger.warning("could not start reading answer partitions; trying again", metadata: ["error": "\(error)"])
             return
         }
         toAssign.removeFirst(adding.count)
         let partitions = adding.map(\.topicPartition)
-        for start in adding { startOffsets[start.topicPartition] = start.offset }
         book.own(partitions)
         reading.formUnion(partitions.map(\.topic))
     }

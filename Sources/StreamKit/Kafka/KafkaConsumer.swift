@@ -90,6 +90,25 @@ public final class KafkaConsumer: Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "assign") }
     }
 
+    /// Adds `partitions` to those consumed, starting at the given offsets, and leaves the others reading where
+    /// they are, outside any group rebalancing.
+    ///
+    /// Prefer this to a repeated ``assign(_:)`` with a growing list: each `assign` stops every partition and
+    /// starts them again, and librdkafka (up to 2.15) aborts when a partition still stopping from one
+    /// `assign` is removed again by the next (confluentinc/librdkafka#5573).
+    public func addAssignment(_ partitions: [TopicPartitionOffset]) async throws {
+        try client.checkUsable("consumer")
+        guard !partitions.isEmpty else { return }
+        try await client.ensureReachable(timeout: configuration.connectTimeout)
+        if configuration.separatePartitionQueues {
+            client.withHandle { partitionQueues.open($0, partitions.map(\.topicPartition)) }
+        }
+        let list = RDKafkaTopicPartitionList(partitions)
+        if let error = client.withHandle({ rd_kafka_incremental_assign($0, list.pointer) }) {
+            throw KafkaError.consuming(error)
+        }
+    }
+
     /// The partitions currently assigned to this consumer.
     public func assignment() throws -> [TopicPartition] {
         try client.checkUsable("consumer")
