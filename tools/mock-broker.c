@@ -2,9 +2,13 @@
  * mock-broker: hosts librdkafka's mock cluster in a process of its own so that other processes can use it
  * as a local Kafka broker over TCP (see DESIGN.md section 7 for what it does and does not implement).
  *
- *   mock-broker --port PORT [--brokers N] [--topic NAME:PARTITIONS]... [--rebalance-delay-ms MS]
+ *   mock-broker --port PORT [--brokers N] [--topic NAME:PARTITIONS]... [--rebalance-delay-ms MS] [--control PATH]
  *
  * Prints "LISTENING <bootstrap servers>" once the cluster accepts connections and runs until SIGTERM/SIGINT.
+ * With --control, it creates a FIFO at PATH and obeys the lines written to it, for fault injection:
+ *   down ID   the broker with that id (1..N) closes its connections and refuses new ones
+ *   up ID     it serves again
+ * Each command is acknowledged on stdout ("OK down 2" or "ERROR ...").
  *
  * Two libc calls are interposed (the dynamic linker binds these definitions ahead of libc's for librdkafka):
  *  - accept(): the mock cluster leaves TCP_NODELAY off on accepted sockets, which delays produce responses
@@ -16,6 +20,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -58,12 +65,13 @@ static void on_signal(int sig) {
 
 static void usage(void) {
     fprintf(stderr, "usage: mock-broker --port PORT [--brokers N] [--topic NAME:PARTITIONS]... "
-                    "[--rebalance-delay-ms MS]\n");
+                    "[--rebalance-delay-ms MS] [--control PATH]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
     int brokers = 1, rebalance_delay_ms = 0;
+    const char *control = NULL;
     const char *topics[64];
     int topic_count = 0;
 
@@ -72,6 +80,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--brokers") && i + 1 < argc) brokers = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--rebalance-delay-ms") && i + 1 < argc) rebalance_delay_ms = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--topic") && i + 1 < argc && topic_count < 64) topics[topic_count++] = argv[++i];
+        else if (!strcmp(argv[i], "--control") && i + 1 < argc) control = argv[++i];
         else usage();
     }
     if (brokers < 1) usage();
@@ -114,12 +123,61 @@ int main(int argc, char **argv) {
         }
     }
 
-    signal(SIGTERM, on_signal);
-    signal(SIGINT, on_signal);
+    int control_fd = -1;
+    if (control) {
+        unlink(control);
+        /* Read-write, so that the FIFO never reports end-of-file between two writers. */
+        if (mkfifo(control, 0600) != 0 || (control_fd = open(control, O_RDWR)) < 0) {
+            fprintf(stderr, "mock-broker: cannot create the control FIFO %s: %s\n", control, strerror(errno));
+            rd_kafka_mock_cluster_destroy(cluster);
+            rd_kafka_destroy(rk);
+            return 1;
+        }
+    }
+
+    /* Without SA_RESTART, so that a signal interrupts a read of the control FIFO. */
+    struct sigaction action;
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = on_signal;
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGINT, &action, NULL);
     printf("LISTENING %s\n", rd_kafka_mock_cluster_bootstraps(cluster));
     fflush(stdout);
 
-    while (!stop_requested) pause();
+    char line[256];
+    size_t used = 0;
+    while (!stop_requested) {
+        if (control_fd < 0) {
+            pause();
+            continue;
+        }
+        ssize_t n = read(control_fd, line + used, sizeof(line) - 1 - used);
+        if (n <= 0) continue;
+        used += (size_t)n;
+        line[used] = '\0';
+        char *end;
+        while ((end = strchr(line, '\n')) != NULL) {
+            *end = '\0';
+            char verb[16];
+            int id = 0;
+            rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__INVALID_ARG;
+            if (sscanf(line, "%15s %d", verb, &id) == 2 && id >= 1 && id <= brokers) {
+                if (!strcmp(verb, "down")) err = rd_kafka_mock_broker_set_down(cluster, id);
+                else if (!strcmp(verb, "up")) err = rd_kafka_mock_broker_set_up(cluster, id);
+            }
+            if (err) printf("ERROR %s: %s\n", line, rd_kafka_err2str(err));
+            else printf("OK %s\n", line);
+            fflush(stdout);
+            size_t rest = used - (size_t)(end + 1 - line);
+            memmove(line, end + 1, rest + 1);
+            used = rest;
+        }
+        if (used == sizeof(line) - 1) used = 0;
+    }
+    if (control_fd >= 0) {
+        close(control_fd);
+        unlink(control);
+    }
 
     rd_kafka_mock_cluster_destroy(cluster);
     rd_kafka_destroy(rk);
