@@ -63,6 +63,28 @@ struct ServeSettingsTests {
         #expect(ServeCommand.Settings.defaultStateDirectory(["HOME": "/home/ops", "XDG_STATE_HOME": "/var/state"]) == "/var/state/swift-dataflow")
     }
 
+    @Test func theControlAPIDoesNotListenBeyondThisMachineWithoutAToken() throws {
+        func settings(_ values: [String: String]) throws -> ServeCommand.Settings {
+            var flags = ServeSettings()
+            for (key, value) in values { flags.set(key, value, source: "--\(key)") }
+            return try ServeCommand.Settings(flags)
+        }
+        for host in ["0.0.0.0", "192.168.1.20", "::", "example.com"] {
+            #expect(throws: SettingsError.self, "\(host)") { try settings(["host": host]) }
+            #expect(try settings(["host": host, "auth-token": "t"]).host == host)
+            #expect(try settings(["host": host, "insecure": "true"]).host == host)
+            #expect(try settings(["host": host, "role": "engine,pipeline-gateway"]).host == host, "no control API, nothing to deploy")
+        }
+        for host in ["127.0.0.1", "127.0.10.2", "localhost", "::1", "[::1]"] {
+            #expect(try settings(["host": host]).host == host)
+        }
+        do {
+            _ = try settings(["host": "0.0.0.0"])
+        } catch let error as SettingsError {
+            #expect(error.description.contains("--host") && error.description.contains("--auth-token") && error.description.contains("--insecure"), "\(error)")
+        }
+    }
+
     @Test func wrongSettingsNameWhereTheyWereSet() throws {
         let unknown = try file("bootstrap: a:1\nhttp-prot: 9000\n")
         #expect(throws: SettingsError.self) { try ServeSettings.file(unknown) }

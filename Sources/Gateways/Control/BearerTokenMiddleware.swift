@@ -4,13 +4,18 @@ import NIOCore
 
 /// Refuses requests without `Authorization: Bearer <token>` with 401, but those to the `open` paths.
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
-    let token: String
+    let token: BearerToken
     var open: Set<String> = []
+
+    init(token: String, open: Set<String> = []) {
+        self.token = BearerToken(token)
+        self.open = open
+    }
 
     // `@concurrent`: the protocol's closure is a plain async function; this module makes them nonsending by default.
     @concurrent
     func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
-        guard open.contains(request.uri.path) || request.headers[.authorization] == "Bearer \(token)" else {
+        guard open.contains(request.uri.path) || token.matches(request.headers[.authorization]) else {
             var response = Response(
                 status: .unauthorized,
                 headers: [.contentType: "application/json", .wwwAuthenticate: "Bearer"],

@@ -50,6 +50,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Processing guarantee: at-least-once (default) or exactly-once.") var processingGuarantee: String?
     @Option(help: "Bearer token the control API requires (also DATAFLOW_AUTH_TOKEN).") var authToken: String?
     @Flag(help: "Require the token on the inference API too (health checks and /metrics stay open).") var inferenceAuth = false
+    @Flag(help: "Serve the control API on a non-loopback --host without a token (anyone who reaches it can deploy).")
+    var insecure = false
     @Flag(help: "Settings for a local single-node broker (short fetch waits and sessions); implied without --bootstrap.") var localBroker = false
     @Option(name: .customLong("kafka"), help: "A librdkafka property for every Kafka client, name=value (repeatable): security.protocol, sasl.*, ssl.*.")
     var kafka: [String] = []
@@ -96,6 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
             ("host", host), ("default-server", defaultServer), ("topic-prefix", topicPrefix), ("namespace", namespace),
             ("partitions", partitions.map(String.init)), ("state-dir", stateDir), ("instance-id", instanceId), ("processing-guarantee", processingGuarantee),
             ("auth-token", authToken), ("inference-auth", inferenceAuth ? "true" : nil), ("local-broker", localBroker ? "true" : nil),
+            ("insecure", insecure ? "true" : nil),
         ]
         for case let (key, value?) in given { flags.set(key, value, source: "--\(key)") }
         for property in kafka {
@@ -162,6 +165,20 @@ struct ServeCommand: AsyncParsableCommand {
             if inferenceAuth, authToken == nil { throw SettingsError("\(settings.source("inference-auth")): inference-auth needs a token (--auth-token)") }
             localBroker = try settings.bool("local-broker") ?? false
             kafka = settings.kafkaProperties
+            if self.roles.contains(.control), authToken == nil, !Self.isLoopback(host), !(try settings.bool("insecure") ?? false) {
+                throw SettingsError(
+                    "\(settings.source("host")): the control API would listen on \(host) without a token, so anyone who reaches it could deploy; "
+                        + "give a token (--auth-token or DATAFLOW_AUTH_TOKEN), listen on 127.0.0.1, or say --insecure"
+                )
+            }
+        }
+
+        /// Whether `host` is reachable only from this machine.
+        static func isLoopback(_ host: String) -> Bool {
+            let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+            if bare == "localhost" || bare == "::1" { return true }
+            let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
+            return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
         }
 
         /// Where state lives unless told otherwise: a place that survives reboots (the XDG state directory).

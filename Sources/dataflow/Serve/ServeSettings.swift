@@ -11,6 +11,7 @@ struct ServeSettings {
     static let keys: [String] = [
         "bootstrap", "role", "http-port", "grpc-port", "control-port", "host", "default-server", "topic-prefix", "namespace",
         "partitions", "state-dir", "instance-id", "processing-guarantee", "auth-token", "inference-auth", "local-broker",
+        "insecure",
     ]
 
     /// A setting's text and where it came from (`file.yaml:12`, `DATAFLOW_HTTP_PORT`, `--http-port`).
