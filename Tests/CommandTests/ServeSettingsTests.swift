@@ -1,4 +1,5 @@
 import Foundation
+import StreamKit
 import Testing
 @testable import dataflow
 
@@ -82,6 +83,34 @@ struct ServeSettingsTests {
             _ = try settings(["host": "0.0.0.0"])
         } catch let error as SettingsError {
             #expect(error.description.contains("--host") && error.description.contains("--auth-token") && error.description.contains("--insecure"), "\(error)")
+        }
+    }
+
+    @Test func topicCreationComesFromTheSamePlacesAsEverySetting() throws {
+        let path = try file("""
+            replication-factor: 3
+            topic-configs:
+              min.insync.replicas: 2
+              retention.ms: 86400000
+            """)
+        var settings = try ServeSettings.file(path)
+        settings.overlay(.environment(["DATAFLOW_TOPIC_CONFIG_MIN_INSYNC_REPLICAS": "1", "DATAFLOW_TOPIC_CREATION": "broker"]))
+        var flags = ServeSettings()
+        flags.setTopicConfig("compression.type", "lz4", source: "--topic-config")
+        settings.overlay(flags)
+        let creation = try ServeCommand.Settings(settings).topicCreation
+        let expected = KafkaTopicCreation(
+            mode: .brokerAutoCreation, replicationFactor: 3,
+            configs: ["min.insync.replicas": "1", "retention.ms": "86400000", "compression.type": "lz4"]
+        )
+        #expect(creation == expected)
+        let defaults = try ServeCommand.Settings(ServeSettings()).topicCreation
+        #expect(defaults == KafkaTopicCreation(), "admin API, the broker's replication factor")
+
+        for (key, value) in [("replication-factor", "0"), ("replication-factor", "-2"), ("topic-creation", "kubernetes")] {
+            var wrong = ServeSettings()
+            wrong.set(key, value, source: "--\(key)")
+            #expect(throws: SettingsError.self, "\(key) \(value)") { try ServeCommand.Settings(wrong) }
         }
     }
 

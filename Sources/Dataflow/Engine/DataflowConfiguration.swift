@@ -6,9 +6,8 @@ public struct DataflowConfiguration: Sendable {
     public var streams: StreamsConfiguration
     public var topics: TopicNames
     /// Partitions of the topics the engine creates. Topics read by one pipeline are joined by request key, so
-    /// they all need the same count.
+    /// they all need the same count. Their replication and configs: `streams.topicCreation`.
     public var partitions: Int32 = 4
-    public var replicationFactor: Int32 = 1
 
     public init(bootstrapServers: [String], applicationID: String = "seldon-dataflow-engine", topics: TopicNames = TopicNames()) {
         streams = StreamsConfiguration(applicationID: applicationID, bootstrapServers: bootstrapServers)

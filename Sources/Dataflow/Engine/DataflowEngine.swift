@@ -198,7 +198,7 @@ public actor DataflowEngine: Service {
         try await TopicProvisioner(
             admin: configuration.streams.adminConfiguration,
             partitions: configuration.partitions,
-            replicationFactor: configuration.replicationFactor
+            creation: configuration.streams.topicCreation
         ).ensure(names, logger: logger)
     }
 }

@@ -6,12 +6,12 @@ import StreamKit
 public struct TopicProvisioner: Sendable {
     public var admin: KafkaAdminConfiguration
     public var partitions: Int32
-    public var replicationFactor: Int32
+    public var creation: KafkaTopicCreation
 
-    public init(admin: KafkaAdminConfiguration, partitions: Int32, replicationFactor: Int32) {
+    public init(admin: KafkaAdminConfiguration, partitions: Int32, creation: KafkaTopicCreation) {
         self.admin = admin
         self.partitions = partitions
-        self.replicationFactor = replicationFactor
+        self.creation = creation
     }
 
     /// Creates those of `names` that are missing and waits until the broker serves them.
@@ -24,11 +24,7 @@ public struct TopicProvisioner: Sendable {
             let missing = names.filter { !existing.contains($0) }
             if !missing.isEmpty {
                 logger.info("creating topics", metadata: ["topics": "\(missing)", "partitions": "\(partitions)"])
-                try await client.createTopics(
-                    missing.map { KafkaNewTopic(name: $0, partitions: partitions, replicationFactor: replicationFactor) },
-                    ifNotExists: true
-                )
-                try await client.waitUntilReady(missing)
+                try await client.ensureTopics(missing.map { KafkaNewTopic(name: $0, partitions: partitions) }, creation: creation)
             }
             await client.close()
         } catch {

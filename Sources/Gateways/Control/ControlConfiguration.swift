@@ -8,7 +8,8 @@ public struct ControlConfiguration: GatewayKafkaClients, Sendable {
     public var consumer: KafkaConsumerConfiguration
     public var producer: KafkaProducerConfiguration
     public var topics: TopicNames
-    public var replicationFactor: Int32 = 1
+    /// How the control and status topics are created.
+    public var topicCreation = KafkaTopicCreation()
     /// Where the control API listens. Default: 127.0.0.1, port 9004 (0 picks a free port).
     public var host: String = "127.0.0.1"
     public var port: Int = 9004

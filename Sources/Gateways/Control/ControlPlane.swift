@@ -60,13 +60,10 @@ public actor ControlPlane: Service {
     public func run() async throws {
         let admin = try KafkaAdmin(configuration: KafkaAdminConfiguration(matching: configuration.consumer), logger: logger)
         do {
-            try await admin.createTopics(
-                [topic, statusTopic].map {
-                    KafkaNewTopic(name: $0, partitions: 1, replicationFactor: configuration.replicationFactor, configs: ["cleanup.policy": "compact"])
-                },
-                ifNotExists: true
+            try await admin.ensureTopics(
+                [topic, statusTopic].map { KafkaNewTopic(name: $0, partitions: 1, configs: ["cleanup.policy": "compact"]) },
+                creation: configuration.topicCreation
             )
-            try await admin.waitUntilReady([topic, statusTopic])
             await admin.close()
         } catch {
             await admin.close()

@@ -102,7 +102,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         TopicProvisioner(
             admin: KafkaAdminConfiguration(matching: configuration.consumer),
             partitions: configuration.partitions,
-            replicationFactor: configuration.replicationFactor
+            creation: configuration.topicCreation
         )
     }
 

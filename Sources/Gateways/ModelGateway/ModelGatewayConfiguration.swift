@@ -8,7 +8,8 @@ public struct ModelGatewayConfiguration: GatewayKafkaClients, Sendable {
     public var topics: TopicNames
     /// Partitions of the model topics the gateway creates when they do not exist. Default: 4.
     public var partitions: Int32 = 4
-    public var replicationFactor: Int32 = 1
+    /// How model topics are created.
+    public var topicCreation = KafkaTopicCreation()
     /// The server of models whose resource names none. Default: `nil`.
     public var defaultServer: ModelServer?
     /// The most requests of one partition being answered at once; more wait on the topic. Default: 64.

@@ -52,6 +52,31 @@ public final class KafkaAdmin: Sendable {
         }
     }
 
+    /// Creates those of `topics` that do not exist, as `creation` says, and waits until each has a leader for
+    /// every partition.
+    ///
+    /// - Throws: ``KafkaError/Code/invalidConfiguration`` when a topic the broker created has another partition
+    ///   count than asked; ``KafkaError/Code/timedOut`` when the topics are not ready in time.
+    public func ensureTopics(_ topics: [KafkaNewTopic], creation: KafkaTopicCreation) async throws {
+        guard !topics.isEmpty else { return }
+        let names = topics.map(\.name)
+        switch creation.mode {
+        case .adminAPI:
+            try await createTopics(topics.map(creation.applied(to:)), ifNotExists: true)
+            try await waitUntilReady(names)
+        case .brokerAutoCreation:
+            try await waitUntilReady(names, naming: true)
+            let described = try await describeTopics(names)
+            for (topic, description) in zip(topics, described) where description.partitions.count != Int(topic.partitions) {
+                throw KafkaError(
+                    code: .invalidConfiguration,
+                    message: "topic \(topic.name) has \(description.partitions.count) partitions, \(topic.partitions) needed: "
+                        + "the broker created it with its default; create it with \(topic.partitions) partitions"
+                )
+            }
+        }
+    }
+
     /// Deletes topics.
     public func deleteTopics(_ names: [String]) async throws {
         try client.checkUsable("admin client")
@@ -121,12 +146,14 @@ public final class KafkaAdmin: Sendable {
     /// Waits until every named topic exists and each of its partitions has a leader.
     ///
     /// - Throws: ``KafkaError/Code/timedOut`` naming the topics still not ready after `timeout`.
-    public func waitUntilReady(_ names: [String], timeout: Duration? = nil) async throws {
+    ///
+    /// - Parameter naming: ask for the topics by name, which makes a broker that auto-creates topics create them.
+    public func waitUntilReady(_ names: [String], timeout: Duration? = nil, naming: Bool = false) async throws {
         let timeout = timeout ?? configuration.requestTimeout
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while true {
-            let topics = try await metadata()
+            let topics = try await naming ? metadata(of: names) : metadata()
             let notReady = names.filter { name in !(topics.first { $0.name == name }?.isReady ?? false) }
             if notReady.isEmpty { return }
             if clock.now >= deadline {
@@ -148,25 +175,48 @@ public final class KafkaAdmin: Sendable {
         let client = self.client
         let timeout = configuration.requestTimeout
         return try await client.blocking.run { () throws in
-            var metadata: UnsafePointer<rd_kafka_metadata>?
-            let err = client.withHandle { rd_kafka_metadata($0, 1, nil, &metadata, Int32(clamping: timeout.milliseconds)) }
-            guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw client.unreachable(err, timeout: timeout) }
-            defer { rd_kafka_metadata_destroy(metadata) }
-            let md = metadata.pointee
-            return (0..<Int(md.topic_cnt)).compactMap { index in
-                let topic = md.topics[index]
-                guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
-                let partitions = (0..<Int(topic.partition_cnt)).map { partitionIndex in
-                    let partition = topic.partitions[partitionIndex]
-                    return KafkaTopicDescription.Partition(
-                        id: partition.id,
-                        leader: partition.leader,
-                        replicas: Array(UnsafeBufferPointer(start: partition.replicas, count: Int(partition.replica_cnt))),
-                        inSyncReplicas: Array(UnsafeBufferPointer(start: partition.isrs, count: Int(partition.isr_cnt)))
-                    )
+            try Self.describe(client, topic: nil, timeout: timeout)
+        }
+    }
+
+    /// The named topics that exist, each asked for by name (a request that makes an auto-creating broker create it).
+    private func metadata(of names: [String]) async throws -> [KafkaTopicDescription] {
+        try client.checkUsable("admin client")
+        let client = self.client
+        let timeout = configuration.requestTimeout
+        return try await client.blocking.run { () throws in
+            try names.flatMap { name in
+                try client.withHandle { handle in
+                    guard let topic = rd_kafka_topic_new(handle, name, nil) else {
+                        throw KafkaError(code: .invalidConfiguration, message: "topic \(name): \(String(cString: rd_kafka_err2str(rd_kafka_last_error())))")
+                    }
+                    defer { rd_kafka_topic_destroy(topic) }
+                    return try Self.describe(client, topic: topic, timeout: timeout).filter { $0.name == name }
                 }
-                return KafkaTopicDescription(name: String(cString: topic.topic), partitions: partitions.sorted { $0.id < $1.id })
             }
+        }
+    }
+
+    /// One metadata request: for every topic, or for `topic` alone. Call on a blocking thread.
+    private static func describe(_ client: RDKafkaClient, topic: OpaquePointer?, timeout: Duration) throws -> [KafkaTopicDescription] {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = client.withHandle { rd_kafka_metadata($0, topic == nil ? 1 : 0, topic, &metadata, Int32(clamping: timeout.milliseconds)) }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw client.unreachable(err, timeout: timeout) }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        let md = metadata.pointee
+        return (0..<Int(md.topic_cnt)).compactMap { index in
+            let topic = md.topics[index]
+            guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+            let partitions = (0..<Int(topic.partition_cnt)).map { partitionIndex in
+                let partition = topic.partitions[partitionIndex]
+                return KafkaTopicDescription.Partition(
+                    id: partition.id,
+                    leader: partition.leader,
+                    replicas: Array(UnsafeBufferPointer(start: partition.replicas, count: Int(partition.replica_cnt))),
+                    inSyncReplicas: Array(UnsafeBufferPointer(start: partition.isrs, count: Int(partition.isr_cnt)))
+                )
+            }
+            return KafkaTopicDescription(name: String(cString: topic.topic), partitions: partitions.sorted { $0.id < $1.id })
         }
     }
 

@@ -8,6 +8,9 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
     let listener: (any KafkaRebalanceListener)?
     /// Set with separate partition queues: opened before partitions are assigned, closed once unassigned.
     let partitionQueues: RDKafkaPartitionQueues?
+    /// Whether the configured assignor is cooperative: what to go by when librdkafka cannot say which protocol
+    /// the group uses (it answers nothing while the consumer is closing).
+    let configuredCooperative: Bool
     let logger: Logger
 
     func rebalance(
@@ -17,7 +20,7 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
     ) {
         let list = RDKafkaTopicPartitionList(borrowing: partitions)
         let changed = list.partitions
-        let cooperative = String(cString: rd_kafka_rebalance_protocol(handle)) == "COOPERATIVE"
+        let cooperative = rd_kafka_rebalance_protocol(handle).map { String(cString: $0) == "COOPERATIVE" } ?? configuredCooperative
 
         switch event {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:

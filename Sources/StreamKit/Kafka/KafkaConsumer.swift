@@ -39,7 +39,13 @@ public final class KafkaConsumer: Sendable {
             properties: configuration.properties,
             logger: logger,
             statistics: configuration.statisticsInterval.map { _ in configuration.metricsFactory ?? MetricsSystem.factory },
-            rebalanceHandler: KafkaConsumerRebalancer(listener: rebalanceListener, partitionQueues: queues, logger: logger)
+            rebalanceHandler: KafkaConsumerRebalancer(
+                listener: rebalanceListener,
+                partitionQueues: queues,
+                configuredCooperative: (configuration.additionalProperties["partition.assignment.strategy"] ?? configuration.assignmentStrategy.rawValue)
+                    .contains("cooperative"),
+                logger: logger
+            )
         )
         self.configuration = configuration
         self.logger = logger

@@ -50,8 +50,9 @@ public struct StreamsConfiguration: Sendable {
     /// Partitions of repartition topics the application creates when the topology does not say. Default: the
     /// largest partition count among the topics feeding them.
     public var repartitionPartitions: Int32?
-    /// Replication factor of internal topics. Default: 1 (a local broker); use 3 on a production cluster.
-    public var replicationFactor: Int32 = 1
+    /// How internal topics (repartition, changelog) are created: replication factor, configs, by whom. Default:
+    /// through the admin API with the broker's default replication factor.
+    public var topicCreation = KafkaTopicCreation()
     /// The transaction timeout under exactly-once: how long a crashed instance's open transaction holds back
     /// `read_committed` readers when no instance with the same ``instanceID`` restarts. Default: 10 s.
     public var transactionTimeout: Duration = .seconds(10)

@@ -43,11 +43,7 @@ struct TopicPreparation {
                 continue
             }
             logger.info("creating repartition topic", metadata: ["topic": "\(name)", "partitions": "\(count)"])
-            try await admin.createTopics(
-                [KafkaNewTopic(name: name, partitions: count, replicationFactor: configuration.replicationFactor)],
-                ifNotExists: true
-            )
-            try await admin.waitUntilReady([name])
+            try await admin.ensureTopics([KafkaNewTopic(name: name, partitions: count)], creation: configuration.topicCreation)
         }
         try await createChangelogTopics(admin, partitions: partitions, existing: existing)
         for subtopology in topology.subtopologies where subtopology.sourceTopics.count > 1 {
@@ -82,11 +78,10 @@ struct TopicPreparation {
                     continue
                 }
                 logger.info("creating changelog topic", metadata: ["topic": "\(name)", "partitions": "\(count)"])
-                try await admin.createTopics(
-                    [KafkaNewTopic(name: name, partitions: count, replicationFactor: configuration.replicationFactor, configs: spec.changelogConfigs)],
-                    ifNotExists: true
+                try await admin.ensureTopics(
+                    [KafkaNewTopic(name: name, partitions: count, configs: spec.changelogConfigs)],
+                    creation: configuration.topicCreation
                 )
-                try await admin.waitUntilReady([name])
             }
         }
     }

@@ -55,6 +55,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Settings for a local single-node broker (short fetch waits and sessions); implied without --bootstrap.") var localBroker = false
     @Option(name: .customLong("kafka"), help: "A librdkafka property for every Kafka client, name=value (repeatable): security.protocol, sasl.*, ssl.*.")
     var kafka: [String] = []
+    @Option(help: "Replicas of every topic created. Default: -1, the broker's default.replication.factor.") var replicationFactor: Int?
+    @Option(name: .customLong("topic-config"), help: "A config of every topic created, name=value (repeatable): min.insync.replicas=2.")
+    var topicConfigs: [String] = []
+    @Option(help: "Who creates topics: admin (CreateTopics requests, the default) or broker (auto-creation when first named).")
+    var topicCreation: String?
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -98,13 +103,18 @@ struct ServeCommand: AsyncParsableCommand {
             ("host", host), ("default-server", defaultServer), ("topic-prefix", topicPrefix), ("namespace", namespace),
             ("partitions", partitions.map(String.init)), ("state-dir", stateDir), ("instance-id", instanceId), ("processing-guarantee", processingGuarantee),
             ("auth-token", authToken), ("inference-auth", inferenceAuth ? "true" : nil), ("local-broker", localBroker ? "true" : nil),
-            ("insecure", insecure ? "true" : nil),
+            ("insecure", insecure ? "true" : nil), ("replication-factor", replicationFactor.map(String.init)), ("topic-creation", topicCreation),
         ]
         for case let (key, value?) in given { flags.set(key, value, source: "--\(key)") }
         for property in kafka {
             let parts = property.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2 else { throw SettingsError("--kafka \(property): expected name=value") }
             flags.setKafka(parts[0], parts[1], source: "--kafka")
+        }
+        for config in topicConfigs {
+            let parts = config.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw SettingsError("--topic-config \(config): expected name=value") }
+            flags.setTopicConfig(parts[0], parts[1], source: "--topic-config")
         }
         settings.overlay(flags)
         return settings
@@ -129,6 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
         var inferenceAuth: Bool
         var localBroker: Bool
         var kafka: [String: String]
+        var topicCreation: KafkaTopicCreation
 
         init(_ settings: ServeSettings) throws(SettingsError) {
             bootstrap = settings.string("bootstrap")
@@ -165,6 +176,7 @@ struct ServeCommand: AsyncParsableCommand {
             if inferenceAuth, authToken == nil { throw SettingsError("\(settings.source("inference-auth")): inference-auth needs a token (--auth-token)") }
             localBroker = try settings.bool("local-broker") ?? false
             kafka = settings.kafkaProperties
+            topicCreation = try settings.topicCreation()
             if self.roles.contains(.control), authToken == nil, !Self.isLoopback(host), !(try settings.bool("insecure") ?? false) {
                 throw SettingsError(
                     "\(settings.source("host")): the control API would listen on \(host) without a token, so anyone who reaches it could deploy; "
@@ -223,6 +235,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.streams.stateDirectory = settings.stateDir
             configuration.streams.instanceID = instanceID
             configuration.streams.processingGuarantee = settings.guarantee
+            configuration.streams.topicCreation = settings.topicCreation
             if localBroker { configuration.useLocalBrokerDefaults() }
             let kafka = settings.kafka
             if !kafka.isEmpty {
@@ -236,6 +249,7 @@ struct ServeCommand: AsyncParsableCommand {
         if roles.contains(.modelGateway) {
             var configuration = ModelGatewayConfiguration(bootstrapServers: servers, groupID: settings.group("modelgateway"), topics: settings.topics)
             configuration.partitions = settings.partitions
+            configuration.topicCreation = settings.topicCreation
             settings.clients(&configuration)
             modelGateway = ModelGateway(configuration: configuration, logger: logger)
         }
@@ -243,6 +257,7 @@ struct ServeCommand: AsyncParsableCommand {
         control.host = settings.host
         control.port = settings.controlPort
         control.authToken = settings.authToken
+        control.topicCreation = settings.topicCreation
         control.instanceID = instanceID
         control.roles = Role.allCases.filter(roles.contains).map(\.rawValue)
         settings.clients(&control)

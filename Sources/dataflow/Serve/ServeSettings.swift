@@ -1,4 +1,5 @@
 import Foundation
+import StreamKit
 import Yams
 
 /// The settings of `dataflow serve`, from three places, each over the one before: a YAML config file
@@ -11,7 +12,7 @@ struct ServeSettings {
     static let keys: [String] = [
         "bootstrap", "role", "http-port", "grpc-port", "control-port", "host", "default-server", "topic-prefix", "namespace",
         "partitions", "state-dir", "instance-id", "processing-guarantee", "auth-token", "inference-auth", "local-broker",
-        "insecure",
+        "insecure", "replication-factor", "topic-creation",
     ]
 
     /// A setting's text and where it came from (`file.yaml:12`, `DATAFLOW_HTTP_PORT`, `--http-port`).
@@ -22,6 +23,7 @@ struct ServeSettings {
 
     private(set) var values: [String: Value] = [:]
     private(set) var kafka: [String: Value] = [:]
+    private(set) var topicConfigs: [String: Value] = [:]
 
     init() {}
 
@@ -29,11 +31,14 @@ struct ServeSettings {
     mutating func overlay(_ layer: ServeSettings) {
         values.merge(layer.values) { $1 }
         kafka.merge(layer.kafka) { $1 }
+        topicConfigs.merge(layer.topicConfigs) { $1 }
     }
 
     mutating func set(_ key: String, _ text: String, source: String) { values[key] = Value(text: text, source: source) }
 
     mutating func setKafka(_ property: String, _ text: String, source: String) { kafka[property] = Value(text: text, source: source) }
+
+    mutating func setTopicConfig(_ name: String, _ text: String, source: String) { topicConfigs[name] = Value(text: text, source: source) }
 
     // MARK: Sources
 
@@ -52,16 +57,20 @@ struct ServeSettings {
         for (keyNode, valueNode) in mapping {
             let key = keyNode.string ?? ""
             let source = "\(path):\(line(keyNode))"
-            if key == "kafka" {
-                guard let properties = valueNode.mapping else { throw SettingsError("\(source): 'kafka' must map librdkafka properties to values") }
+            if key == "kafka" || key == "topic-configs" {
+                guard let properties = valueNode.mapping else { throw SettingsError("\(source): '\(key)' must map names to values") }
                 for (property, value) in properties {
-                    guard let text = value.string else { throw SettingsError("\(path):\(line(value)): kafka property '\(property.string ?? "")' needs a plain value") }
-                    settings.setKafka(property.string ?? "", text, source: "\(path):\(line(property))")
+                    guard let text = value.string else { throw SettingsError("\(path):\(line(value)): \(key) '\(property.string ?? "")' needs a plain value") }
+                    if key == "kafka" {
+                        settings.setKafka(property.string ?? "", text, source: "\(path):\(line(property))")
+                    } else {
+                        settings.setTopicConfig(property.string ?? "", text, source: "\(path):\(line(property))")
+                    }
                 }
                 continue
             }
             let name = key == "roles" ? "role" : key
-            guard keys.contains(name) else { throw SettingsError("\(source): unknown setting '\(key)'; known: \(keys.joined(separator: ", ")), kafka") }
+            guard keys.contains(name) else { throw SettingsError("\(source): unknown setting '\(key)'; known: \(keys.joined(separator: ", ")), kafka, topic-configs") }
             if let list = valueNode.sequence {
                 guard name == "role" else { throw SettingsError("\(source): '\(key)' takes one value, not a list") }
                 settings.set(name, list.compactMap(\.string).joined(separator: ","), source: source)
@@ -85,6 +94,10 @@ struct ServeSettings {
         for (variable, text) in environment where variable.hasPrefix("DATAFLOW_KAFKA_") {
             let property = variable.dropFirst("DATAFLOW_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")
             settings.setKafka(property, text, source: variable)
+        }
+        for (variable, text) in environment where variable.hasPrefix("DATAFLOW_TOPIC_CONFIG_") {
+            let name = variable.dropFirst("DATAFLOW_TOPIC_CONFIG_".count).lowercased().replacingOccurrences(of: "_", with: ".")
+            settings.setTopicConfig(name, text, source: variable)
         }
         return settings
     }
@@ -119,6 +132,25 @@ struct ServeSettings {
     func source(_ key: String) -> String { values[key]?.source ?? "--\(key)" }
 
     var kafkaProperties: [String: String] { kafka.mapValues(\.text) }
+
+    /// How topics are created: `topic-creation` (admin or broker), `replication-factor` (-1: the broker's
+    /// default) and `topic-configs`.
+    func topicCreation() throws(SettingsError) -> KafkaTopicCreation {
+        var creation = KafkaTopicCreation(configs: topicConfigs.mapValues(\.text))
+        if let value = values["topic-creation"] {
+            guard let mode = KafkaTopicCreation.Mode(rawValue: value.text) else {
+                throw SettingsError("\(value.source): 'topic-creation' is admin (CreateTopics requests) or broker (the broker creates topics when first named), not '\(value.text)'")
+            }
+            creation.mode = mode
+        }
+        if let value = values["replication-factor"] {
+            guard let factor = Int32(value.text), factor >= 1 || factor == -1 else {
+                throw SettingsError("\(value.source): 'replication-factor' must be 1 or more, or -1 for the broker's default, not '\(value.text)'")
+            }
+            creation.replicationFactor = factor
+        }
+        return creation
+    }
 }
 
 /// A setting that cannot be used; the text names where it was set.
