@@ -8,6 +8,7 @@
  * With --control, it creates a FIFO at PATH and obeys the lines written to it, for fault injection:
  *   down ID   the broker with that id (1..N) closes its connections and refuses new ones
  *   up ID     it serves again
+ *   create NAME PARTITIONS   a topic replicated on up to 3 brokers (the mock cluster has no CreateTopics)
  * Each command is acknowledged on stdout ("OK down 2" or "ERROR ...").
  *
  * Two libc calls are interposed (the dynamic linker binds these definitions ahead of libc's for librdkafka):
@@ -158,10 +159,12 @@ int main(int argc, char **argv) {
         char *end;
         while ((end = strchr(line, '\n')) != NULL) {
             *end = '\0';
-            char verb[16];
-            int id = 0;
+            char verb[16], topic[200];
+            int id = 0, partitions = 0;
             rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR__INVALID_ARG;
-            if (sscanf(line, "%15s %d", verb, &id) == 2 && id >= 1 && id <= brokers) {
+            if (sscanf(line, "create %199s %d", topic, &partitions) == 2 && partitions > 0) {
+                err = rd_kafka_mock_topic_create(cluster, topic, partitions, brokers < 3 ? brokers : 3);
+            } else if (sscanf(line, "%15s %d", verb, &id) == 2 && id >= 1 && id <= brokers) {
                 if (!strcmp(verb, "down")) err = rd_kafka_mock_broker_set_down(cluster, id);
                 else if (!strcmp(verb, "up")) err = rd_kafka_mock_broker_set_up(cluster, id);
             }

@@ -67,4 +67,18 @@ struct SoakLedgerTests {
         let long = FaultSchedule.make(duration: .seconds(600), sessionTimeout: .seconds(2))
         #expect(Set(long.entries.map { "\($0.fault)".prefix(8) }).count == 6, "every kind of fault in a 10-minute soak")
     }
+
+    @Test func onAClusterOfThreeBrokersEachGoesDownInTurn() {
+        let short = FaultSchedule.make(duration: .seconds(120), sessionTimeout: .seconds(2), brokers: 3)
+        #expect(short.entries.map(\.fault).prefix(2) == [.poison(count: 3), .brokerDown(broker: 1, downFor: .seconds(8))])
+        let long = FaultSchedule.make(duration: .seconds(600), sessionTimeout: .seconds(2), brokers: 3)
+        let downs = long.entries.compactMap { entry -> Int? in
+            if case .brokerDown(let broker, _) = entry.fault { return broker }
+            return nil
+        }
+        #expect(downs.count >= 3 && downs.starts(with: [1, 2, 3]) && Set(downs) == [1, 2, 3])
+        #expect(FaultSchedule.make(duration: .seconds(600), sessionTimeout: .seconds(2)).entries.allSatisfy {
+            if case .brokerDown = $0.fault { false } else { true }
+        })
+    }
 }

@@ -14,6 +14,9 @@ struct FaultSchedule: Equatable {
         case failingModels(lasting: Duration)
         /// `count` records that are not requests, on each pipeline's inputs.
         case poison(count: Int)
+        /// A broker of the mock cluster (and the partitions it leads, the groups it coordinates) goes away for
+        /// `downFor`.
+        case brokerDown(broker: Int, downFor: Duration)
 
         var description: String {
             switch self {
@@ -23,6 +26,7 @@ struct FaultSchedule: Equatable {
             case .slowModels(let delay, let lasting): "models \(delay) slower for \(lasting)"
             case .failingModels(let lasting): "models answer 503 for \(lasting)"
             case .poison(let count): "\(count) poison records per pipeline"
+            case .brokerDown(let broker, let down): "broker \(broker) (partition leader, coordinator) down for \(down)"
             }
         }
 
@@ -30,7 +34,7 @@ struct FaultSchedule: Equatable {
         var lasting: Duration {
             switch self {
             case .kill(_, let duration), .pause(_, let duration), .serverDown(let duration), .slowModels(_, let duration),
-                 .failingModels(let duration):
+                 .failingModels(let duration), .brokerDown(_, let duration):
                 duration
             case .poison: .zero
             }
@@ -50,8 +54,12 @@ struct FaultSchedule: Equatable {
     /// - Parameters:
     ///   - sessionTimeout: the consumers' session timeout; a pause lasts three times as long.
     ///   - recovery: the time after a fault ends before the next one starts.
-    static func make(duration: Duration, sessionTimeout: Duration, quiet: Duration = .seconds(15), recovery: Duration = .seconds(10)) -> FaultSchedule {
-        let cycle: [Fault] = [
+    ///   - brokers: the brokers of a cluster whose brokers can be taken down (the mock cluster); each goes down in
+    ///     turn, second in the cycle and again at its end.
+    static func make(
+        duration: Duration, sessionTimeout: Duration, quiet: Duration = .seconds(15), recovery: Duration = .seconds(10), brokers: Int? = nil
+    ) -> FaultSchedule {
+        var cycle: [Fault] = [
             .poison(count: 3),
             .kill(instance: 0, downFor: .seconds(5)),
             .failingModels(lasting: .seconds(5)),
@@ -61,6 +69,11 @@ struct FaultSchedule: Equatable {
             .kill(instance: 1, downFor: .seconds(5)),
             .pause(instance: 0, pausedFor: sessionTimeout * 3),
         ]
+        if let brokers, brokers > 1 {
+            cycle.insert(.brokerDown(broker: 1, downFor: .seconds(8)), at: 1)
+            cycle.append(.brokerDown(broker: 2, downFor: .seconds(8)))
+            if brokers > 2 { cycle.append(.brokerDown(broker: 3, downFor: .seconds(8))) }
+        }
         var entries: [Entry] = []
         var at = quiet
         var next = 0

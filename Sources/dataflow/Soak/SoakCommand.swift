@@ -19,7 +19,8 @@ struct SoakCommand: AsyncParsableCommand {
             cluster, and MLServer with the sample models unless --model-server names a server; the models are \
             called through a proxy that can make them slow or fail. Faults: SIGKILL and restart of an instance, \
             SIGSTOP/SIGCONT of one for three session timeouts, the model server down, slow models, models \
-            answering 503, records that are not requests on the pipelines' inputs.
+            answering 503, records that are not requests on the pipelines' inputs. With --broker mock3, the local \
+            broker is librdkafka's mock cluster of three brokers, and each in turn is taken down and brought back.
             """
     )
 
@@ -27,6 +28,8 @@ struct SoakCommand: AsyncParsableCommand {
     @Option(help: "Requests per second, over all pipelines.") var rate: Double = 10
     @Option(help: "Kafka bootstrap servers. Default: a local broker started from the project's venv.") var bootstrap: String?
     @Flag(help: "Settings for a local single-node broker (short sessions); implied without --bootstrap.") var localBroker = false
+    @Option(help: "The local broker without --bootstrap: tansu, or mock3 (librdkafka's mock cluster of 3 brokers, taken down in turn; at-least-once only).")
+    var broker = "tansu"
     @Option(help: "OIP REST base URL of a server with the sample models. Default: MLServer started from the checkout.")
     var modelServer: String?
     @Option(help: "The folder of resources to apply; requests come from its requests/ folder.") var topologies = "topologies"
@@ -41,6 +44,13 @@ struct SoakCommand: AsyncParsableCommand {
         guard instances >= 2 else { throw ValidationError("--instances must be 2 or more: faults stop one while the other serves") }
         guard StreamsConfiguration.ProcessingGuarantee(rawValue: processingGuarantee) != nil else {
             throw ValidationError("--processing-guarantee is at-least-once or exactly-once, not '\(processingGuarantee)'")
+        }
+        guard ["tansu", "mock3"].contains(broker) else { throw ValidationError("--broker is tansu or mock3, not '\(broker)'") }
+        if broker == "mock3" {
+            guard bootstrap == nil else { throw ValidationError("--broker mock3 starts a local mock cluster: leave out --bootstrap") }
+            guard processingGuarantee == "at-least-once" else {
+                throw ValidationError("--broker mock3 runs at-least-once only: the mock cluster never stores offsets sent inside a transaction")
+            }
         }
     }
 
@@ -60,13 +70,16 @@ struct SoakCommand: AsyncParsableCommand {
         if let bootstrap {
             address = bootstrap
         } else {
-            let started = try await LocalBroker.start(kind: "tansu", name: "soak-\(pid)")
+            let started = self.broker == "mock3"
+                ? try await LocalBroker.start(kind: "mock", name: "soak-\(pid)", brokers: 3, controlled: true)
+                : try await LocalBroker.start(kind: "tansu", name: "soak-\(pid)")
             stopping = started.stopOnSignals()
             broker = started
             address = started.address
         }
         let run = SoakRun(
-            command: self, bootstrap: address, localBroker: localBroker || broker != nil, work: work, logger: logger
+            command: self, bootstrap: address, localBroker: localBroker || broker != nil, work: work, logger: logger,
+            mockCluster: self.broker == "mock3" ? broker : nil
         )
         do {
             let upstream: String

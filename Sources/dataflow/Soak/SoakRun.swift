@@ -14,6 +14,8 @@ struct SoakRun {
     let localBroker: Bool
     let work: String
     let logger: Logger
+    /// The local mock cluster, whose brokers the faults take down; it cannot create topics through the admin API.
+    let mockCluster: LocalBroker?
 
     /// Runs the soak against the model server at `modelServer` (`localServer` when the soak started it, so that
     /// it can be stopped for real); returns whether it passed.
@@ -30,6 +32,19 @@ struct SoakRun {
         var arguments = ["--bootstrap", bootstrap, "--namespace", topics.namespace, "--partitions", "4",
                          "--processing-guarantee", command.processingGuarantee]
         if localBroker { arguments.append("--local-broker") }
+        if let mockCluster {
+            arguments += ["--topic-creation", "broker"]
+            let control = [topics.controlResources, topics.controlStatus]
+            for topic in control { try mockCluster.send("create \(topic) 1") }
+            let admin = try KafkaAdmin(configuration: KafkaAdminConfiguration(bootstrapServers: [bootstrap]), logger: logger)
+            do {
+                try await admin.waitUntilReady(control, timeout: .seconds(10))
+                await admin.close()
+            } catch {
+                await admin.close()
+                throw SoakError("the mock cluster did not create the control topics: \(error)")
+            }
+        }
         let instances = SoakInstances(count: command.instances, arguments: arguments, directory: work)
         for index in 0..<command.instances { try await instances.start(index) }
         do {
@@ -65,7 +80,9 @@ struct SoakRun {
         if localBroker { producerConfiguration.useLocalBrokerDefaults() }
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
         let load = SoakLoad(requests: requests, topics: topics, producer: producer, instances: instances, logger: logger)
-        let schedule = FaultSchedule.make(duration: command.duration.duration, sessionTimeout: localBroker ? .seconds(2) : .seconds(45))
+        let schedule = FaultSchedule.make(
+            duration: command.duration.duration, sessionTimeout: localBroker ? .seconds(2) : .seconds(45), brokers: mockCluster == nil ? nil : 3
+        )
         Terminal.output("soak: \(command.duration) at \(command.rate) requests/s on \(pipelines.count) pipelines, \(command.instances) instances, \(command.processingGuarantee), Kafka at \(bootstrap)")
         Terminal.output("faults:")
         for entry in schedule.entries { Terminal.output("  +\(Self.seconds(entry.at))  \(entry.fault)") }
@@ -183,6 +200,14 @@ struct SoakRun {
             proxy.set(.pass)
         case .poison(let count):
             await load.poison(count: count)
+        case .brokerDown(let broker, let down):
+            do {
+                try mockCluster?.send("down \(broker)")
+                try? await Task.sleep(for: down)
+                try mockCluster?.send("up \(broker)")
+            } catch {
+                logger.error("broker fault not injected", metadata: ["error": "\(error)"])
+            }
         }
     }
 
