@@ -38,7 +38,7 @@ struct ModelRepositoryTests {
             try await repository.unload("placed-add10")
             #expect(try await !repository.ready().contains("placed-add10"))
             #expect(try await infer(address, "placed-add10").status == 404)
-            await repository.remove("placed-add10")
+            try await repository.remove("placed-add10")
             #expect(!FileManager.default.fileExists(atPath: folder + "/placed-add10"))
 
             await #expect(throws: RepositoryFailure.self) { try await repository.install("x", from: "gs://bucket/model") }

@@ -14,19 +14,11 @@ struct PipelineValidator {
 
     var name: String { resource.name.value }
 
-    static func checkName(_ name: Located<String>, what: String) -> ResourceError? {
-        let characters = Array(name.value.utf8)
-        let valid = !characters.isEmpty && characters.count <= 63
-            && characters.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D }
-            && characters.first != 0x2D && characters.last != 0x2D
-        return valid ? nil : name.error("'\(name.value)' is not a valid \(what) name: use 1–63 lowercase letters, digits and '-', starting and ending with a letter or digit")
-    }
-
     mutating func validate() throws(ResourceErrors) -> Pipeline {
-        if let problem = Self.checkName(resource.name, what: "pipeline") { errors.append(problem) }
+        if let problem = ResourceName.problem(resource.name.value, what: "pipeline") { errors.append(resource.name.error(problem)) }
         var seen: Set<String> = []
         for step in resource.steps {
-            if let problem = Self.checkName(step.name, what: "step (model)") { errors.append(problem) }
+            if let problem = ResourceName.problem(step.name.value, what: "step (model)") { errors.append(step.name.error(problem)) }
             if step.name.value == name { errors.append(step.name.error("a step cannot have the pipeline's own name")) }
             if !seen.insert(step.name.value).inserted { errors.append(step.name.error("another step has this name")) }
         }

@@ -102,7 +102,10 @@ public enum Resource: Sendable, Hashable {
         let metadata = try root.required("metadata").mapping()
         let nameNode = try metadata.required("name")
         let name = nameNode.located(try nameNode.string())
-        let namespace = try metadata["namespace"]?.string()
+        if let problem = ResourceName.problem(name.value, what: try kind.string().lowercased()) { throw nameNode.error(problem) }
+        let namespaceNode = metadata["namespace"]
+        let namespace = try namespaceNode?.string()
+        if let namespaceNode, let namespace, let problem = ResourceName.problem(namespace, what: "namespace") { throw namespaceNode.error(problem) }
         // A missing spec is an empty one, placed at the document's kind for errors about what it lacks.
         let spec = root["spec"] ?? YAMLNode(node: .mapping(Node.Mapping([], .implicit, .any, kind.node.mark)), file: document.file, field: "spec")
         switch try kind.string() {

@@ -36,7 +36,7 @@ public struct ModelRepository: Sendable {
     /// name in its `model-settings.json`.
     public func install(_ model: String, from storageUri: String) async throws(RepositoryFailure) {
         let source = try Self.localFolder(of: storageUri)
-        let target = (folder as NSString).appendingPathComponent(model)
+        let target = try self.target(model)
         do {
             try await Self.files.run {
                 let files = FileManager.default
@@ -68,18 +68,36 @@ public struct ModelRepository: Sendable {
     }
 
     /// Removes `<folder>/<model>`.
-    public func remove(_ model: String) async {
-        let target = (folder as NSString).appendingPathComponent(model)
+    public func remove(_ model: String) async throws(RepositoryFailure) {
+        let target = try self.target(model)
         await Self.files.run { try? FileManager.default.removeItem(atPath: target) }
+    }
+
+    /// `name` percent-encoded for one segment of a URL path.
+    static func pathSegment(_ name: String) -> String {
+        var unreserved = CharacterSet.alphanumerics
+        unreserved.insert(charactersIn: "-._~")
+        return name.addingPercentEncoding(withAllowedCharacters: unreserved) ?? name
+    }
+
+    /// `<folder>/<model>`, once it is sure to lie inside the folder.
+    func target(_ model: String) throws(RepositoryFailure) -> String {
+        if let problem = ResourceName.problem(model) { throw RepositoryFailure("model \(problem)") }
+        let root = URL(fileURLWithPath: folder).standardizedFileURL.path
+        let target = URL(fileURLWithPath: root).appendingPathComponent(model).standardizedFileURL.path
+        guard target.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+            throw RepositoryFailure("model \(model) would lie outside the repository \(root)")
+        }
+        return target
     }
 
     /// Loads (or reloads) `model` from the folder; returns once the server has it ready.
     public func load(_ model: String, timeout: Duration = .seconds(120)) async throws(RepositoryFailure) {
-        try await call("/v2/repository/models/\(model)/load", timeout: timeout, what: "load \(model)")
+        try await call("/v2/repository/models/\(Self.pathSegment(model))/load", timeout: timeout, what: "load \(model)")
     }
 
     public func unload(_ model: String, timeout: Duration = .seconds(60)) async throws(RepositoryFailure) {
-        try await call("/v2/repository/models/\(model)/unload", timeout: timeout, what: "unload \(model)")
+        try await call("/v2/repository/models/\(Self.pathSegment(model))/unload", timeout: timeout, what: "unload \(model)")
     }
 
     /// The models the server has ready.

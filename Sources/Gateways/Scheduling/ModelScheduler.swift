@@ -77,7 +77,7 @@ public actor ModelScheduler {
             }
             do {
                 try await repository.unload(replica.model)
-                await repository.remove(replica.model)
+                try await repository.remove(replica.model)
                 loaded[replica] = nil
                 logger.info("model unloaded", metadata: ["model": "\(replica.model)", "server": "\(replica.server)"])
             } catch {

@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func namesAndTheOutputAreChecked() throws {
-        let resource = try #require(try Self.resources(Self.pipeline("  steps: [{name: Sum_1}]\n", name: "My-Pipe"))["My-Pipe"])
+        let resource = try #require(try Self.resources(Self.pipeline("  steps: [{name: Sum_1}]\n", name: "my-pipe"))["my-pipe"])
         let problems: [String]
         do {
             _ = try Pipeline(resource)
@@ -126,10 +126,12 @@ import Testing
             problems = error.errors.map(\.description)
         }
         #expect(problems == [
-            "p.yaml:4:9: metadata.name: 'My-Pipe' is not a valid pipeline name: use 1–63 lowercase letters, digits and '-', starting and ending with a letter or digit",
             "p.yaml:6:18: spec.steps[0].name: 'Sum_1' is not a valid step (model) name: use 1–63 lowercase letters, digits and '-', starting and ending with a letter or digit",
             "p.yaml:4:9: spec.output: a pipeline needs an output: spec.output.steps",
         ])
+        #expect(throws: ResourceErrors.self, "a pipeline's own name is checked as it is read") {
+            try Self.resources(Self.pipeline("  steps: [{name: a}]\n", name: "My-Pipe"))
+        }
     }
 
     @Test func otherPipelinesMustExist() throws {

@@ -138,6 +138,20 @@ import Testing
         ])
     }
 
+    /// Names become folder names, topic names and URL path segments: only RFC 1123 labels pass.
+    @Test(arguments: ["..", "../../etc", "a/b", "Iris", "my_model", "-a", "a-", "x y", String(repeating: "a", count: 64), "''"])
+    func namesOutsideRFC1123AreRefusedWhereTheyAreWritten(_ name: String) {
+        let yaml = "apiVersion: mlops.seldon.io/v1alpha1\nkind: Model\nmetadata:\n  name: \(name)\nspec: {storageUri: /m}\n"
+        let errors = Self.errors(yaml)
+        #expect(errors.count == 1 && errors[0].hasPrefix("bad.yaml:4:9: metadata.name: "), "\(errors)")
+    }
+
+    @Test func namespacesFollowTheSameRule() {
+        let yaml = "apiVersion: mlops.seldon.io/v1alpha1\nkind: Model\nmetadata:\n  name: m\n  namespace: ../x\nspec: {storageUri: /m}\n"
+        #expect(Self.errors(yaml).first?.hasPrefix("bad.yaml:5:14: metadata.namespace: ") == true, "\(Self.errors(yaml))")
+        #expect(Self.errors("apiVersion: mlops.seldon.io/v1alpha1\nkind: Model\nmetadata:\n  name: iris-2\nspec: {storageUri: /m}\n").isEmpty)
+    }
+
     @Test func yamlThatDoesNotParseSaysWhere() {
         let messages = Self.errors("apiVersion: mlops.seldon.io/v1alpha1\nkind: [Pipeline\nmetadata: {name: a}\n")
         #expect(messages.count == 1)
