@@ -254,6 +254,34 @@ struct PipelineGatewayTests {
         try? await running.value
     }
 
+    @Test func requestsBeyondTheInFlightBoundGet429WithRetryAfterUntilOneIsAnswered() async throws {
+        let fixture = try await GatewayFixture.shared.value
+        let (client, running) = try await fixture.extraGateway { $0.maxRequestsInFlight = 1 }
+        // join-outer answers only when its 2 s window closes: the first request stays in flight meanwhile.
+        let request = InferenceRequest(inputs: [
+            InferenceTensor(name: "CHOICE", shape: [1, 1], contents: .int32([0])),
+            InferenceTensor(name: "INPUT", shape: [4], contents: .fp32([1, 2, 3, 4])),
+        ])
+        // On a loaded machine the first may be answered before the second is sent: then try again.
+        var refused: GatewayClient.Reply?
+        for _ in 0..<5 where refused?.status != 429 {
+            let waiting = Task { try await client.infer("join-outer", request) }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while try await client.metric("seldon_pipelinegateway_requests_in_flight") != 1, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            refused = try await client.infer("adder", Sum.request(2))
+            #expect(try await waiting.value.status == 200)
+        }
+        #expect(refused?.status == 429, "\(refused?.text ?? "")")
+        #expect(refused?.headers.first(name: "retry-after") == "1")
+        #expect(refused?.error?.contains("1 requests are waiting") == true, "\(refused?.text ?? "")")
+        #expect(try await client.infer("adder", Sum.request(2)).status == 200, "the bound is released with the answer")
+        #expect(try await client.metric("seldon_pipelinegateway_requests_total", ["name": "adder", "code": "429"]) == 1)
+        running.cancel()
+        try? await running.value
+    }
+
     static func floats() -> InferenceRequest {
         InferenceRequest(inputs: [
             InferenceTensor(name: "INPUT0", shape: [1, 2], contents: .fp32([1, 2])),

@@ -19,6 +19,10 @@ public struct GatewayFailure: Error, Sendable, Hashable, CustomStringConvertible
     static func notFound(_ message: String) -> Self { Self(status: 404, message: message) }
     static func tooLarge(_ message: String, requestID: String? = nil) -> Self { Self(status: 413, message: message, requestID: requestID) }
     static func unavailable(_ message: String, requestID: String? = nil) -> Self { Self(status: 503, message: message, requestID: requestID) }
+    static func tooManyRequests(_ message: String) -> Self { Self(status: 429, message: message) }
+
+    /// Seconds a client should wait before trying again (`Retry-After`), for the failures where that helps.
+    var retryAfter: Int? { status == 429 ? 1 : nil }
 
     /// The same failure, naming the request it befell.
     func with(requestID id: String) -> Self {
@@ -32,7 +36,7 @@ public struct GatewayFailure: Error, Sendable, Hashable, CustomStringConvertible
         switch status {
         case 400: .invalidArgument
         case 404: .notFound
-        case 413: .resourceExhausted
+        case 413, 429: .resourceExhausted
         case 503: .unavailable
         case 504: .deadlineExceeded
         default: .internalError

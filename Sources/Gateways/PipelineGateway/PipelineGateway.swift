@@ -8,6 +8,7 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 import StreamKit
+import Synchronization
 
 /// Serves synchronous inference over the asynchronous core: a request over HTTP or gRPC is written to its
 /// pipeline's (or model's) input topic, and answered when its answer comes back on the output topic.
@@ -24,6 +25,7 @@ public final class PipelineGateway: Service, Sendable {
     let registry: PrometheusCollectorRegistry
     let logger: Logger
     private let producer: KafkaProducer
+    private let inFlight = Atomic<Int>(0)
     private let httpPort = ListeningPort()
     private let grpcPort = ListeningPort()
 
@@ -123,13 +125,21 @@ public final class PipelineGateway: Service, Sendable {
     /// - Parameter headers: the client's headers; `x-request-id` (taken, or made up when absent), other `x-*`
     ///   headers and `traceparent` travel with the request.
     /// - Throws: 404 for an unknown target, 503 when it is not ready, 400 when a model failed (`<model> : <reason>`),
-    ///   504 when no answer came within ``PipelineGatewayConfiguration/timeout``, 413 for a request too large.
+    ///   504 when no answer came within ``PipelineGatewayConfiguration/timeout``, 413 for a request too large, 429
+    ///   when ``PipelineGatewayConfiguration/maxRequestsInFlight`` requests wait already.
     public func infer(
         _ target: InferenceTarget,
         _ request: InferenceRequest,
         headers: [(name: String, value: String)]
     ) async throws(GatewayFailure) -> InferenceAnswer {
         let start = ContinuousClock.now
+        guard inFlight.add(1, ordering: .relaxed).newValue <= configuration.maxRequestsInFlight else {
+            inFlight.subtract(1, ordering: .relaxed)
+            metrics.started()
+            metrics.finished(target, status: 429, since: start)
+            throw .tooManyRequests("\(configuration.maxRequestsInFlight) requests are waiting for their answers already; try again shortly")
+        }
+        defer { inFlight.subtract(1, ordering: .relaxed) }
         var target = target
         var headers = headers
         var route: String?

@@ -16,6 +16,9 @@ public struct PipelineGatewayConfiguration: GatewayKafkaClients, Sendable {
     public var timeout: Duration = .seconds(30)
     /// The largest request body accepted over HTTP or gRPC; larger ones get 413. Default: 16 MiB.
     public var maxRequestBytes: Int = 16 << 20
+    /// The most requests waiting for their answers at once; beyond it a request gets 429 with `Retry-After`
+    /// (gRPC: RESOURCE_EXHAUSTED) instead of memory growing until every request times out. Default: 10,000.
+    public var maxRequestsInFlight: Int = 10_000
     /// How often the deployed pipelines and models are looked up, so that their answer topics are read before
     /// the first request comes. Default: 1 s.
     public var directoryRefreshInterval: Duration = .seconds(1)

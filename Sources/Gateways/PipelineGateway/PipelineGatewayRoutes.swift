@@ -154,6 +154,7 @@ struct PipelineGatewayRoutes: Sendable {
 
     static func failure(_ failure: GatewayFailure) -> Response {
         var response = json(HTTPResponse.Status(code: failure.status), ErrorBody(error: failure.message))
+        if let seconds = failure.retryAfter { response.headers[.retryAfter] = "\(seconds)" }
         if let id = failure.requestID { response.headers[HTTPField.Name(DataflowHeaders.requestID)!] = id }
         return response
     }

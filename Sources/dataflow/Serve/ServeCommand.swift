@@ -60,6 +60,8 @@ struct ServeCommand: AsyncParsableCommand {
     var topicConfigs: [String] = []
     @Option(help: "Who creates topics: admin (CreateTopics requests, the default) or broker (auto-creation when first named).")
     var topicCreation: String?
+    @Option(help: "Requests the inference API lets wait for their answers at once; more get 429. Default: 10000.")
+    var maxRequestsInFlight: Int?
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -104,6 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
             ("partitions", partitions.map(String.init)), ("state-dir", stateDir), ("instance-id", instanceId), ("processing-guarantee", processingGuarantee),
             ("auth-token", authToken), ("inference-auth", inferenceAuth ? "true" : nil), ("local-broker", localBroker ? "true" : nil),
             ("insecure", insecure ? "true" : nil), ("replication-factor", replicationFactor.map(String.init)), ("topic-creation", topicCreation),
+            ("max-requests-in-flight", maxRequestsInFlight.map(String.init)),
         ]
         for case let (key, value?) in given { flags.set(key, value, source: "--\(key)") }
         for property in kafka {
@@ -140,6 +143,7 @@ struct ServeCommand: AsyncParsableCommand {
         var localBroker: Bool
         var kafka: [String: String]
         var topicCreation: KafkaTopicCreation
+        var maxRequestsInFlight: Int
 
         init(_ settings: ServeSettings) throws(SettingsError) {
             bootstrap = settings.string("bootstrap")
@@ -177,6 +181,8 @@ struct ServeCommand: AsyncParsableCommand {
             localBroker = try settings.bool("local-broker") ?? false
             kafka = settings.kafkaProperties
             topicCreation = try settings.topicCreation()
+            maxRequestsInFlight = try settings.int("max-requests-in-flight") ?? 10_000
+            guard maxRequestsInFlight > 0 else { throw SettingsError("\(settings.source("max-requests-in-flight")): 'max-requests-in-flight' must be 1 or more") }
             if self.roles.contains(.control), authToken == nil, !Self.isLoopback(host), !(try settings.bool("insecure") ?? false) {
                 throw SettingsError(
                     "\(settings.source("host")): the control API would listen on \(host) without a token, so anyone who reaches it could deploy; "
@@ -276,6 +282,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.httpHost = settings.host
             configuration.httpPort = settings.httpPort
             configuration.grpcPort = settings.grpcPort
+            configuration.maxRequestsInFlight = settings.maxRequestsInFlight
             if settings.inferenceAuth { configuration.authToken = settings.authToken }
             settings.clients(&configuration)
             // Pipelines and their status as every instance reports them, so that this role can run without an engine.
