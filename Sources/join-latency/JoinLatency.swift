@@ -34,6 +34,8 @@ struct JoinLatency: AsyncParsableCommand {
     @Option(help: "Consumers' fetch.wait.max.ms.") var fetchWaitMs = 10
     @Option(help: "Producers' linger.ms.") var lingerMs = 1
     @Option(help: "Seconds to wait for the last pairs after production ends.") var drainSeconds = 15
+    @Option(help: "Stop waiting sooner once no pair has arrived for this many seconds (default: 3, or 2 windows).")
+    var quietSeconds: Int?
     @Flag(help: "Run no join: measure another process that reads the two topics and writes the joined topic.")
     var external = false
     @Flag(help: "Print one JSON line instead of the table.") var json = false
@@ -106,7 +108,7 @@ struct JoinLatency: AsyncParsableCommand {
         let drainEnd = ContinuousClock.now + .seconds(drainSeconds)
         while ContinuousClock.now < drainEnd {
             let progress = collector.progress
-            if progress.joined >= total || ContinuousClock.now - progress.lastArrival > .seconds(max(3, windowMs / 500)) { break }
+            if progress.joined >= total || ContinuousClock.now - progress.lastArrival > .seconds(quietSeconds ?? max(3, windowMs / 500)) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
         collector.stop()

@@ -65,21 +65,14 @@ public final class PipelineGateway: Service, Sendable {
                 group.addTask { try await self.router.run() }
                 group.addTask { await self.followDirectory() }
                 group.addTask {
-                    try await withThrowingDiscardingTaskGroup { servers in
-                        servers.addTask { try await http.run() }
-                        if let grpc {
-                            servers.addTask {
-                                try await withGracefulShutdownHandler {
-                                    try await grpc.serve()
-                                } onGracefulShutdown: {
-                                    grpc.beginGracefulShutdown()
-                                }
-                            }
-                            servers.addTask {
-                                let address = try await grpc.listeningAddress
-                                await self.grpcPort.set(address?.ipv4?.port ?? address?.ipv6?.port)
-                            }
-                        }
+                    // The router and the directory follower run until the router stops: stop it however the servers
+                    // end (a port already in use ends them at once), or the group waits for ever.
+                    do {
+                        try await self.serve(http: http, grpc: grpc)
+                    } catch {
+                        self.logger.error("inference API failed", metadata: ["error": "\(error)"])
+                        await self.router.stop()
+                        throw error
                     }
                     await self.router.stop()
                 }
@@ -90,6 +83,26 @@ public final class PipelineGateway: Service, Sendable {
             throw error
         }
         await producer.close()
+    }
+
+    /// The HTTP and gRPC servers, until graceful shutdown; the first to fail (a port in use) stops the other.
+    private func serve(http: some ApplicationProtocol, grpc: GRPCServer<HTTP2ServerTransport.Posix>?) async throws {
+        try await withThrowingDiscardingTaskGroup { servers in
+            servers.addTask { try await http.run() }
+            if let grpc {
+                servers.addTask {
+                    try await withGracefulShutdownHandler {
+                        try await grpc.serve()
+                    } onGracefulShutdown: {
+                        grpc.beginGracefulShutdown()
+                    }
+                }
+                servers.addTask {
+                    let address = try await grpc.listeningAddress
+                    await self.grpcPort.set(address?.ipv4?.port ?? address?.ipv6?.port)
+                }
+            }
+        }
     }
 
     /// Keeps the router reading the output topics of every deployed pipeline, so that a rebalance happens when a
