@@ -18,14 +18,34 @@ public enum LocalPort {
     }
 
     static func canBind(_ port: Int) -> Bool {
+        guard let fd = bound(port) else { return false }
+        close(fd)
+        return true
+    }
+
+    /// A socket listening on 127.0.0.1:`port`, or `nil` when the port is taken; the caller closes it. Tests use it
+    /// to hold a port that a server must then fail to bind.
+    public static func occupy(_ port: Int) -> Int32? {
+        guard let fd = bound(port) else { return nil }
+        guard listen(fd, 1) == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
+    private static func bound(_ port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
+        guard fd >= 0 else { return nil }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = in_port_t(UInt16(port)).bigEndian
         let length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } } == 0
+        guard withUnsafePointer(to: &address, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }) == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
     }
 }

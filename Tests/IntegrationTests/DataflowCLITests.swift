@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ProjectScripts
 
 /// The `dataflow` command as a user meets it, against the real broker and MLServer: `serve` processes, and the
 /// client commands' output and exit codes.
@@ -98,15 +99,9 @@ struct DataflowCLITests {
     /// A port already in use is an error `serve` exits with at once; it used to leave the process up without its
     /// inference API, and deaf to SIGTERM.
     @Test(.timeLimit(.minutes(2))) func anInferencePortInUseEndsServeWithTheError() async throws {
-        let taken = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(taken) }
         let port = DataflowProcess.freePort()
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port)).bigEndian
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(taken, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        try #require(bound == 0 && listen(taken, 1) == 0)
+        let taken = try #require(LocalPort.occupy(port))
+        defer { close(taken) }
         let state = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("state")).path
         let outcome = try await DataflowProcess.run([
             "serve", "--bootstrap", try TestBroker.bootstrap(), "--local-broker", "--namespace", TestBroker.uniqueName("busy"),

@@ -15,7 +15,6 @@ struct PipelineValidator {
     var name: String { resource.name.value }
 
     mutating func validate() throws(ResourceErrors) -> Pipeline {
-        if let problem = ResourceName.problem(resource.name.value, what: "pipeline") { errors.append(resource.name.error(problem)) }
         var seen: Set<String> = []
         for step in resource.steps {
             if let problem = ResourceName.problem(step.name.value, what: "step (model)") { errors.append(step.name.error(problem)) }
