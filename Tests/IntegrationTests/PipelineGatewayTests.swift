@@ -299,7 +299,6 @@ final class GatewayFixture: Sendable {
     let pipelines: PipelineFixture
     let gateway: PipelineGateway
     let client: GatewayClient
-    private let running: Task<Void, any Error>
 
     var engine: DataflowEngine { pipelines.engine }
     var topics: TopicNames { pipelines.topics }
@@ -307,7 +306,9 @@ final class GatewayFixture: Sendable {
     private init() async throws {
         pipelines = try await PipelineFixture.shared.value
         gateway = try Self.gateway(pipelines) { $0.maxRequestBytes = 1 << 20 }
+        let running: Task<Void, any Error>
         (client, running) = try await GatewayClient.start(gateway)
+        SuiteLifetime.own(running)
     }
 
     static func gateway(_ pipelines: PipelineFixture, _ configure: (inout PipelineGatewayConfiguration) -> Void = { _ in }) throws -> PipelineGateway {

@@ -227,14 +227,14 @@ final class PipelineFixture: Sendable {
 
         let engine = engine
         let gateway = gateway
-        Task { try await engine.run() }
-        Task { try await gateway.run() }
+        let running = [Task { try await engine.run() }, Task { try await gateway.run() }]
         let states = await engine.waitUntilSettled(try await engine.apply(resources).map(\.name))
         try #require(states.allSatisfy { $0.status == .ready }, "\(states.filter { $0.status != .ready })")
         // Once a request went through, the engine and the gateway have their partitions: tests that depend on
         // answers coming within a join window do not wait for consumer groups to form.
         let warmUp = try await request("chain", [PipelineSemanticsTests.fp32("INPUT", [0, 0, 0, 0])], count: 4)
         try #require(try await outputs("chain", keys: warmUp).count == 4, "the warm-up requests were answered")
+        for task in running { SuiteLifetime.own(task) }
     }
 
     /// Writes `count` copies of a request to the pipeline's inputs and returns their keys.
