@@ -124,6 +124,11 @@ struct ControlPlaneTests {
         await c.stop()
     }
 
+    /// Ten aliases of ten aliases, nine levels deep: 10^9 nodes once expanded, from 1 KB of text.
+    static let laughs = "a0: &a0 [lol]\n" + (1...9).map { level in
+        "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]\n"
+    }.joined()
+
     @Test func badYAMLIsRefusedWithFileLineAndFieldAndNothingIsWritten() async throws {
         let a = try await instance()
         let broken = try await send(.POST, a.url + "/v1/resources?file=broken.yaml", body: Self.broken(step: "inputs: [nowhere]"))
@@ -132,6 +137,19 @@ struct ControlPlaneTests {
         #expect(broken.body.contains("inputs"), "\(broken.body)")
         let syntax = try await send(.POST, a.url + "/v1/resources?file=syntax.yaml", body: "kind: [unclosed\n")
         #expect(syntax.status == 400 && syntax.body.contains("syntax.yaml:"), "\(syntax.body)")
+        let laughs = try await send(.POST, a.url + "/v1/resources?file=laughs.yaml", body: Self.laughs)
+        #expect(laughs.status == 400 && laughs.body.contains("laughs.yaml:") && laughs.body.contains("aliases"), "\(laughs.body)")
+        let deep = try await send(.POST, a.url + "/v1/resources?file=deep.yaml", body: "kind: " + String(repeating: "[", count: 1 << 20))
+        #expect(deep.status == 400 && deep.body.contains("deep.yaml:1:"), "\(deep.body)")
+        let outside = try await send(.POST, a.url + "/v1/resources?file=outside.yaml", body: """
+            apiVersion: mlops.seldon.io/v1alpha1
+            kind: Model
+            metadata:
+              name: secrets
+            spec:
+              storageUri: file:///etc
+            """)
+        #expect(outside.status == 400 && outside.body.contains("outside.yaml:6") && outside.body.contains("outside the model roots"), "\(outside.body)")
         #expect(await a.control.desired.entries.isEmpty)
         await a.stop()
     }

@@ -73,7 +73,9 @@ struct ModelLifecycleTests {
             try Self.placed(model: "slow", from: "file://" + storage.path, on: "slow-server", at: address, repository: folder)
                 .write(to: resources, atomically: true, encoding: .utf8)
 
-            let serve = try await DataflowProcess.Serve.start(namespace: TestBroker.uniqueName("unloading"), defaultServer: nil)
+            let serve = try await DataflowProcess.Serve.start(
+                namespace: TestBroker.uniqueName("unloading"), defaultServer: nil, ["--model-roots", "\(TestModelServer.root.path),\(storage.path)"]
+            )
             do {
                 let control = serve.controlFlags
                 #expect(try await run(["apply", "-f", resources.path] + control).status == 0)

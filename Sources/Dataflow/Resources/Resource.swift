@@ -30,23 +30,39 @@ public enum Resource: Sendable, Hashable {
 
     /// Reads every document of multi-document YAML text; `file` names it in errors.
     ///
-    /// - Throws: ``ResourceErrors`` with every document's first problem (YAML that does not parse stops at once).
-    public static func load(yaml text: String, file: String) throws(ResourceErrors) -> [Resource] {
-        try documents(yaml: text, file: file).map(\.resource)
+    /// - Throws: ``ResourceErrors`` with every document's first problem (YAML that does not parse, or goes past
+    ///   `limits`, stops at once).
+    public static func load(yaml text: String, file: String, limits: YAMLLimits = .standard) throws(ResourceErrors) -> [Resource] {
+        try documents(yaml: text, file: file, limits: limits).map(\.resource)
     }
 
     /// Reads every document of multi-document YAML text, each resource with the YAML of its own document, so that
     /// resources can be stored and read back one by one.
     ///
     /// - Throws: ``ResourceErrors`` as ``load(yaml:file:)``.
-    public static func documents(yaml text: String, file: String) throws(ResourceErrors) -> [(resource: Resource, yaml: String)] {
+    public static func documents(
+        yaml text: String, file: String, limits: YAMLLimits = .standard
+    ) throws(ResourceErrors) -> [(resource: Resource, yaml: String)] {
         var documents: [Node] = []
+        do throws(YAMLLimits.Violation) {
+            try limits.checkNesting(text)
+        } catch {
+            throw ResourceErrors(errors: [error.resourceError(file: file)])
+        }
         do {
             // Parser rather than compose_all, whose sequence ends quietly at a syntax error.
             let parser = try Parser(yaml: text)
-            while let document = try parser.nextRoot() { documents.append(document) }
+            while let document = try parser.nextRoot() {
+                documents.append(document)
+                if documents.count > limits.documents { break }
+            }
         } catch {
             throw ResourceErrors(errors: [syntaxError(error, file: file)])
+        }
+        do throws(YAMLLimits.Violation) {
+            try limits.checkSize(documents)
+        } catch {
+            throw ResourceErrors(errors: [error.resourceError(file: file)])
         }
         var resources: [(Resource, String)] = []
         var errors: [ResourceError] = []
@@ -125,5 +141,11 @@ public enum Resource: Sendable, Hashable {
         default:
             return ResourceError(location: SourceLocation(file: file, line: 0, column: 0), field: "", problem: "not valid YAML: \(error)")
         }
+    }
+}
+
+extension YAMLLimits.Violation {
+    func resourceError(file: String) -> ResourceError {
+        ResourceError(location: SourceLocation(file: file, line: line, column: column), field: "", problem: problem)
     }
 }

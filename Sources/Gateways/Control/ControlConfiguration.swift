@@ -23,6 +23,9 @@ public struct ControlConfiguration: GatewayKafkaClients, Sendable {
     /// The roles this instance runs, as it reports them (`engine`, `model-gateway`, `pipeline-gateway`, `control`);
     /// when empty, those of the parts its deployment holds.
     public var roles: [String] = []
+    /// The folders a Model's `storageUri` and a Server's `repository` may name; resources naming others are
+    /// refused. Default: the working directory.
+    public var modelRoots: ModelRoots = .workingDirectory
     /// How often this instance reports itself on the status topic. Default: 1 s.
     public var heartbeatInterval: Duration = .seconds(1)
     /// How long after its last report an instance still counts in the aggregated status. Default: 10 s.

@@ -37,7 +37,7 @@ public actor ControlPlane: Service {
         self.deployment = deployment
         self.logger = logger
         board = StatusBoard(livenessMs: Int64(configuration.liveness.milliseconds))
-        scheduler = ModelScheduler(logger: logger)
+        scheduler = ModelScheduler(roots: configuration.modelRoots, logger: logger)
         producer = try KafkaProducer(configuration: configuration.producer, logger: logger)
     }
 
@@ -306,6 +306,8 @@ public actor ControlPlane: Service {
             throw .invalid(error.description)
         }
         guard !documents.isEmpty else { throw .invalid("\(file): no resource in the document") }
+        let outside = configuration.modelRoots.problems(documents.map(\.resource))
+        guard outside.isEmpty else { throw .invalid(outside.map(\.description).joined(separator: "\n")) }
         let pipelines = documents.compactMap { if case .pipeline(let pipeline) = $0.resource { pipeline } else { nil } }
         do {
             _ = try Pipeline.validate(pipelines, replacing: state.pipelines)

@@ -23,11 +23,14 @@ public actor ModelScheduler {
 
     private let logger: Logger
     private let client: HTTPClient
+    private let roots: ModelRoots
     /// The replicas loaded, with the storageUri each was loaded from.
     private var loaded: [Replica: String] = [:]
     private var failures: [String: String] = [:]
 
-    public init(client: HTTPClient = .shared, logger: Logger) {
+    /// Models are copied only from and into folders inside `roots`.
+    public init(roots: ModelRoots, client: HTTPClient = .shared, logger: Logger) {
+        self.roots = roots
         self.client = client
         self.logger = logger
     }
@@ -88,6 +91,8 @@ public actor ModelScheduler {
         for replica in wanted.sorted(by: { ($0.model, $0.server) < ($1.model, $1.server) }) {
             guard let uri = storage[replica.model], loaded[replica] != uri, let repository = repositories[replica.server] else { continue }
             do {
+                _ = try roots.confine(try ModelRepository.localFolder(of: uri), as: "storageUri")
+                _ = try roots.confine(repository.folder, as: "repository")
                 try await repository.install(replica.model, from: uri)
                 try await repository.load(replica.model)
                 loaded[replica] = uri

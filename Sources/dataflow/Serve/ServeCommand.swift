@@ -62,6 +62,8 @@ struct ServeCommand: AsyncParsableCommand {
     var topicCreation: String?
     @Option(help: "Requests the inference API lets wait for their answers at once; more get 429. Default: 10000.")
     var maxRequestsInFlight: Int?
+    @Option(help: "Folders (comma-separated) a Model's storageUri and a Server's repository may name. Default: the working directory.")
+    var modelRoots: String?
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -106,7 +108,7 @@ struct ServeCommand: AsyncParsableCommand {
             ("partitions", partitions.map(String.init)), ("state-dir", stateDir), ("instance-id", instanceId), ("processing-guarantee", processingGuarantee),
             ("auth-token", authToken), ("inference-auth", inferenceAuth ? "true" : nil), ("local-broker", localBroker ? "true" : nil),
             ("insecure", insecure ? "true" : nil), ("replication-factor", replicationFactor.map(String.init)), ("topic-creation", topicCreation),
-            ("max-requests-in-flight", maxRequestsInFlight.map(String.init)),
+            ("max-requests-in-flight", maxRequestsInFlight.map(String.init)), ("model-roots", modelRoots),
         ]
         for case let (key, value?) in given { flags.set(key, value, source: "--\(key)") }
         for property in kafka {
@@ -144,6 +146,7 @@ struct ServeCommand: AsyncParsableCommand {
         var kafka: [String: String]
         var topicCreation: KafkaTopicCreation
         var maxRequestsInFlight: Int
+        var modelRoots: ModelRoots
 
         init(_ settings: ServeSettings) throws(SettingsError) {
             bootstrap = settings.string("bootstrap")
@@ -183,6 +186,7 @@ struct ServeCommand: AsyncParsableCommand {
             topicCreation = try settings.topicCreation()
             maxRequestsInFlight = try settings.int("max-requests-in-flight") ?? 10_000
             guard maxRequestsInFlight > 0 else { throw SettingsError("\(settings.source("max-requests-in-flight")): 'max-requests-in-flight' must be 1 or more") }
+            modelRoots = settings.list("model-roots").map(ModelRoots.init) ?? .workingDirectory
             if self.roles.contains(.control), authToken == nil, !Self.isLoopback(host), !(try settings.bool("insecure") ?? false) {
                 throw SettingsError(
                     "\(settings.source("host")): the control API would listen on \(host) without a token, so anyone who reaches it could deploy; "
@@ -264,6 +268,7 @@ struct ServeCommand: AsyncParsableCommand {
         control.port = settings.controlPort
         control.authToken = settings.authToken
         control.topicCreation = settings.topicCreation
+        control.modelRoots = settings.modelRoots
         control.instanceID = instanceID
         control.roles = Role.allCases.filter(roles.contains).map(\.rawValue)
         settings.clients(&control)

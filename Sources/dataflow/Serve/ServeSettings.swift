@@ -1,3 +1,4 @@
+import Dataflow
 import Foundation
 import StreamKit
 import Yams
@@ -12,7 +13,7 @@ struct ServeSettings {
     static let keys: [String] = [
         "bootstrap", "role", "http-port", "grpc-port", "control-port", "host", "default-server", "topic-prefix", "namespace",
         "partitions", "state-dir", "instance-id", "processing-guarantee", "auth-token", "inference-auth", "local-broker",
-        "insecure", "replication-factor", "topic-creation", "max-requests-in-flight",
+        "insecure", "replication-factor", "topic-creation", "max-requests-in-flight", "model-roots",
     ]
 
     /// A setting's text and where it came from (`file.yaml:12`, `DATAFLOW_HTTP_PORT`, `--http-port`).
@@ -45,11 +46,22 @@ struct ServeSettings {
     /// The settings of a YAML config file: a mapping of the keys above, and `kafka:` a mapping of properties.
     static func file(_ path: String) throws(SettingsError) -> ServeSettings {
         guard let data = FileManager.default.contents(atPath: path) else { throw SettingsError("\(path): cannot be read") }
+        let text = String(decoding: data, as: UTF8.self)
         let root: Node?
+        do throws(YAMLLimits.Violation) {
+            try YAMLLimits.standard.checkNesting(text)
+        } catch {
+            throw SettingsError("\(path):\(error.line):\(error.column): \(error.problem)")
+        }
         do {
-            root = try Yams.compose(yaml: String(decoding: data, as: UTF8.self))
+            root = try Yams.compose(yaml: text)
         } catch {
             throw SettingsError("\(path): not YAML: \(error)")
+        }
+        do throws(YAMLLimits.Violation) {
+            try YAMLLimits.standard.checkSize(root.map { [$0] } ?? [])
+        } catch {
+            throw SettingsError("\(path):\(error.line):\(error.column): \(error.problem)")
         }
         var settings = ServeSettings()
         guard let root else { return settings }
