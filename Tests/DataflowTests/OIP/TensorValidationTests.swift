@@ -45,6 +45,14 @@ import Testing
         #expect(Self.jsonError(#"{"id":"x"}"#) == "missing field 'inputs'")
     }
 
+    @Test func nestingBeyondTheDecodersDepthIsRefusedNotFollowed() {
+        let deep = String(repeating: "[", count: 100_000) + "1" + String(repeating: "]", count: 100_000)
+        #expect(Self.jsonError(Self.input("INT32", shape: "[1]", data: deep)).hasPrefix("not valid JSON"))
+        let parameters = String(repeating: #"{"a":"#, count: 100_000) + "1" + String(repeating: "}", count: 100_000)
+        #expect(Self.jsonError(#"{"parameters":\#(parameters),"inputs":[]}"#).hasPrefix("not valid JSON"))
+        #expect(Self.jsonError(Self.input("INT32", shape: "[1000000000000]", data: "[1]")).contains("needs 1000000000000 INT32 elements, found 1"))
+    }
+
     @Test func protobufContentsMustBeInTheDatatypesField() throws {
         var message = Inference_ModelInferRequest()
         var tensor = Inference_ModelInferRequest.InferInputTensor()
