@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdTLS
 import Logging
 
 /// The port a server listens on, for whoever waits to know it (useful when configured with port 0); `nil` for
@@ -18,10 +19,11 @@ actor ListeningPort {
         return await withCheckedContinuation { waiters.append($0) }
     }
 
-    /// An HTTP server for `router` on `host`:`port` that reports here the port it listens on.
-    func application(router: Router<BasicRequestContext>, host: String, port: Int, logger: Logger) -> some ApplicationProtocol {
+    /// An HTTP server for `router` on `host`:`port` (HTTPS with `tls`) that reports here the port it listens on.
+    func application(router: Router<BasicRequestContext>, host: String, port: Int, tls: ServerTLS?, logger: Logger) throws -> some ApplicationProtocol {
         Application(
             router: router,
+            server: try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1(),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "swift-dataflow"),
             onServerRunning: { channel in await self.set(channel.localAddress?.port) },
             logger: logger

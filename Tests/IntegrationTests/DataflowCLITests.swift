@@ -27,8 +27,8 @@ struct DataflowCLITests {
         return folder.path
     }
 
-    func run(_ arguments: [String], token: String? = nil) async throws -> DataflowProcess.Outcome {
-        try await DataflowProcess.run(arguments, environment: token.map { ["DATAFLOW_AUTH_TOKEN": $0] } ?? [:])
+    func run(_ arguments: [String], token: String? = nil, environment: [String: String] = [:]) async throws -> DataflowProcess.Outcome {
+        try await DataflowProcess.run(arguments, environment: environment.merging(token.map { ["DATAFLOW_AUTH_TOKEN": $0] } ?? [:]) { $1 })
     }
 
     /// The data of the first output tensor of an OIP response printed with `--output json`.
@@ -94,6 +94,59 @@ struct DataflowCLITests {
             throw error
         }
         #expect(await serve.stop() == 0, "a clean stop on SIGTERM")
+    }
+
+    /// A self-signed certificate for 127.0.0.1 and its key, made with openssl in a new folder.
+    static func certificate() throws -> (certificate: String, key: String) {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("tls")).path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem",
+        ]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0, "openssl made the certificate")
+        return (folder + "/cert.pem", folder + "/key.pem")
+    }
+
+    @Test func everyAPIServesTLSWithAGeneratedCertificateAndOnlyTLS() async throws {
+        let tls = try Self.certificate()
+        let serve = try await Serve.start(namespace: TestBroker.uniqueName("tls"), tls: tls)
+        do {
+            let trusted = serve.controlFlags + ["--cacert", tls.certificate]
+            let applied = try await run(["apply", "-f", try resources()] + trusted)
+            #expect(applied.status == 0 && applied.output.contains("pipeline chain:"), "\(applied)")
+            let ready = try await run(["status", "pipeline", "chain", "--wait", "Ready", "--timeout", "90s"] + trusted)
+            #expect(ready.status == 0 && ready.output.hasPrefix("chain: Ready"), "\(ready)")
+
+            let https = try await run(["infer", "chain", Self.chainRequest, "--output", "json", "--server", serve.serverURL, "--cacert", tls.certificate])
+            #expect(https.status == 0 && outputData(https, tensor: "OUTPUT") == [110, 120, 130, 140], "\(https)")
+            let grpcs = try await run(["infer", "chain", Self.chainRequest, "--grpc", "--server", "grpcs://127.0.0.1:\(serve.grpc)"], environment: ["DATAFLOW_CACERT": tls.certificate])
+            #expect(grpcs.status == 0 && grpcs.output.contains("OUTPUT FP32 [4] = [110,120,130,140]"), "\(grpcs)")
+
+            let untrusted = try await run(["get", "pipelines"] + serve.controlFlags)
+            #expect(untrusted.status != 0 && untrusted.errors.lowercased().contains("certificate"), "a certificate the client does not trust is refused: \(untrusted)")
+            let plainControl = try await run(["get", "pipelines", "--control", "http://127.0.0.1:\(serve.control)"])
+            #expect(plainControl.status != 0, "no plain HTTP on the control port: \(plainControl)")
+            let plainHTTP = try await run(["infer", "chain", Self.chainRequest, "--server", "http://127.0.0.1:\(serve.http)", "--timeout", "10s"])
+            #expect(plainHTTP.status != 0, "no plain HTTP on the inference port: \(plainHTTP)")
+            let plainGRPC = try await run(["infer", "chain", Self.chainRequest, "--grpc", "--server", "127.0.0.1:\(serve.grpc)", "--timeout", "10s"])
+            #expect(plainGRPC.status != 0, "no plaintext gRPC: \(plainGRPC)")
+        } catch {
+            await serve.stop()
+            throw error
+        }
+        #expect(await serve.stop() == 0, "a clean stop on SIGTERM")
+
+        let missing = try await run(["serve", "--tls-cert", tls.certificate, "--tls-key", "/nonexistent/key.pem"])
+        #expect(missing.status != 0 && missing.errors.contains("/nonexistent/key.pem"), "a key that cannot be read stops serve at once, naming it: \(missing)")
+        let half = try await run(["serve", "--tls-cert", tls.certificate])
+        #expect(half.status != 0 && half.errors.contains("tls-key"), "\(half)")
     }
 
     /// A port already in use is an error `serve` exits with at once; it used to leave the process up without its

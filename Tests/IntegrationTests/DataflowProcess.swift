@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Gateways
 import ProjectScripts
 import Testing
 
@@ -39,15 +40,21 @@ enum DataflowProcess {
         let control: Int
         /// Its state directory.
         let state: String
-        var controlURL: String { "http://127.0.0.1:\(control)" }
-        var serverURL: String { "http://127.0.0.1:\(http)" }
+        /// `https` when it serves TLS.
+        var scheme = "http"
+        var controlURL: String { "\(scheme)://127.0.0.1:\(control)" }
+        var serverURL: String { "\(scheme)://127.0.0.1:\(http)" }
         /// The flags that point a client command at this instance.
         var controlFlags: [String] { ["--control", controlURL] }
 
         /// Starts it against the test broker in `namespace`, with the test MLServer as the default server unless
         /// told otherwise, and waits until its control API answers.
         /// A new state directory unless `state` names one (to restart an instance where it left off).
-        static func start(namespace: String, defaultServer: String? = TestModelServer.rest, state: String? = nil, _ extra: [String] = []) async throws -> Serve {
+        /// With `tls` (a certificate and its key) its APIs serve TLS only; it is trusted for the health checks.
+        static func start(
+            namespace: String, defaultServer: String? = TestModelServer.rest, state: String? = nil,
+            tls: (certificate: String, key: String)? = nil, _ extra: [String] = []
+        ) async throws -> Serve {
             let (http, grpc, control) = (freePort(), freePort(), freePort())
             let log = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("serve-\(namespace)")).path
             let state = state ?? FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("state")).path
@@ -55,13 +62,15 @@ enum DataflowProcess {
                 "serve", "--bootstrap", try TestBroker.bootstrap(), "--local-broker", "--namespace", namespace,
                 "--http-port", "\(http)", "--grpc-port", "\(grpc)", "--control-port", "\(control)",
                 "--state-dir", state,
-            ] + (defaultServer.map { ["--default-server", $0] } ?? []) + extra, output: log + ".out", errors: log + ".log")
-            let serve = Serve(process: process, http: http, grpc: grpc, control: control, state: state)
+            ] + (defaultServer.map { ["--default-server", $0] } ?? []) + (tls.map { ["--tls-cert", $0.certificate, "--tls-key", $0.key] } ?? []) + extra,
+            output: log + ".out", errors: log + ".log")
+            let serve = Serve(process: process, http: http, grpc: grpc, control: control, state: state, scheme: tls == nil ? "http" : "https")
+            let client = ClientTLS(trustedCertificates: tls?.certificate).httpClient
             let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline {
                 try #require(process.isRunning, "dataflow serve exited: \(process.standardError.suffix(3000))")
                 let request = HTTPClientRequest(url: serve.controlURL + "/v1/health")
-                if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)), response.status == .ok { return serve }
+                if let response = try? await client.execute(request, timeout: .seconds(2)), response.status == .ok { return serve }
                 try await Task.sleep(for: .milliseconds(200))
             }
             Issue.record("dataflow serve did not become healthy in 60 s: \(process.standardError.suffix(3000))")

@@ -7,20 +7,13 @@ import NIOHTTP1
 struct APIConnection: Sendable {
     let baseURL: String
     let token: String?
+    let tls: ClientTLS
 
-    init(baseURL: String, token: String?) {
+    init(baseURL: String, token: String?, tls: ClientTLS = .system) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.token = token
+        self.tls = tls
     }
-
-    /// The HTTP client of the CLI's calls: a server that does not listen is reported at once, not retried
-    /// until the call's deadline.
-    static let client: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.timeout.connect = .seconds(5)
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
 
     enum Failure: Error {
         case unreachable(String)
@@ -39,7 +32,7 @@ struct APIConnection: Sendable {
         let status: Int
         let bytes: [UInt8]
         do {
-            let response = try await Self.client.execute(request, timeout: .seconds(120))
+            let response = try await tls.httpClient.execute(request, timeout: .seconds(120))
             status = Int(response.status.code)
             bytes = Array(buffer: try await response.body.collect(upTo: 64 << 20))
         } catch {

@@ -10,8 +10,9 @@ public struct ControlClient: Sendable {
     /// - Parameters:
     ///   - baseURL: the control API, such as `http://127.0.0.1:9004`.
     ///   - token: sent as `Authorization: Bearer <token>`.
-    public init(baseURL: String, token: String?) {
-        connection = APIConnection(baseURL: baseURL, token: token)
+    ///   - tls: the servers an `https://` URL may reach.
+    public init(baseURL: String, token: String?, tls: ClientTLS = .system) {
+        connection = APIConnection(baseURL: baseURL, token: token, tls: tls)
     }
 
     /// Applies the resources of one YAML file; `file` names it in errors.

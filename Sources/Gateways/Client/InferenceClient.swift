@@ -8,11 +8,13 @@ public struct InferenceClient: Sendable {
     private let transport: any InferenceTransport
 
     /// - Parameters:
-    ///   - server: the REST base URL (`http://127.0.0.1:9000`), or with `grpc` the gRPC `host:port`.
-    public init(server: String, grpc: Bool, maxResponseBytes: Int = 64 << 20) throws {
+    ///   - server: the REST base URL (`http://127.0.0.1:9000`, `https://…`), or with `grpc` the gRPC `host:port`
+    ///     (`grpcs://host:port` over TLS).
+    ///   - tls: the servers an `https://` or `grpcs://` address may reach.
+    public init(server: String, grpc: Bool, tls: ClientTLS = .system, maxResponseBytes: Int = 64 << 20) throws {
         transport = grpc
-            ? try GRPCInferenceTransport(address: server)
-            : RESTInferenceTransport(address: server, client: APIConnection.client, maxResponseBytes: maxResponseBytes)
+            ? try GRPCInferenceTransport(address: server, tls: tls)
+            : RESTInferenceTransport(address: server, client: tls.httpClient, maxResponseBytes: maxResponseBytes)
     }
 
     /// A response and the gateway's `x-*` headers (`x-request-id` among them).
@@ -74,10 +76,12 @@ public struct InferenceClientError: Error, Sendable, CustomStringConvertible {
 extension InferenceClient {
     /// Every record of request `requestID` (or of the pipeline's latest request) on the topics of `pipeline`, as
     /// the pipeline gateway at `server` (its REST URL) reports it in JSON.
-    public static func inspect(server: String, token: String?, pipeline: String, requestID: String?) async throws(InferenceClientError) -> [UInt8] {
+    public static func inspect(
+        server: String, token: String?, tls: ClientTLS = .system, pipeline: String, requestID: String?
+    ) async throws(InferenceClientError) -> [UInt8] {
         let path = "/v2/pipelines/\(ControlClient.escaped(pipeline))/requests" + (requestID.map { "/" + ControlClient.escaped($0) } ?? "")
         do {
-            return try await APIConnection(baseURL: server, token: token).call(.GET, path)
+            return try await APIConnection(baseURL: server, token: token, tls: tls).call(.GET, path)
         } catch {
             switch error {
             case .unreachable(let reason): throw InferenceClientError(status: nil, message: "cannot reach the server: \(reason)")

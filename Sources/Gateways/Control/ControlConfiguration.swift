@@ -15,6 +15,8 @@ public struct ControlConfiguration: GatewayKafkaClients, Sendable {
     public var port: Int = 9004
     /// When set, requests must carry `Authorization: Bearer <token>` or get 401.
     public var authToken: String?
+    /// When set, the control API serves HTTPS only, with this certificate.
+    public var tls: ServerTLS?
     /// How long an apply or delete waits for this instance to have acted on it. Default: 60 s.
     public var applyTimeout: Duration = .seconds(60)
     /// This instance's id on the status topic. Unique among the instances alive; `dataflow serve` keeps it across

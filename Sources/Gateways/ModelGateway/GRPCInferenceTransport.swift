@@ -9,18 +9,21 @@ final class GRPCInferenceTransport: InferenceTransport {
     private let client: GRPCClient<HTTP2ClientTransport.Posix>
     private let connections: Task<Void, Never>
 
-    /// - Parameter address: `host:port`, optionally with a `grpc://` or `http://` scheme.
-    init(address: String) throws {
+    /// - Parameters:
+    ///   - address: `host:port`, optionally with a `grpc://` or `http://` scheme; `grpcs://` or `https://` for TLS.
+    ///   - tls: the servers a TLS address may reach.
+    init(address: String, tls: ClientTLS = .system) throws {
         self.address = address
         var hostPort = Substring(address)
-        for scheme in ["grpc://", "http://"] where hostPort.hasPrefix(scheme) { hostPort = hostPort.dropFirst(scheme.count) }
+        let secure = address.hasPrefix("grpcs://") || address.hasPrefix("https://")
+        for scheme in ["grpc://", "http://", "grpcs://", "https://"] where hostPort.hasPrefix(scheme) { hostPort = hostPort.dropFirst(scheme.count) }
         while hostPort.hasSuffix("/") { hostPort = hostPort.dropLast() }
         guard let colon = hostPort.lastIndex(of: ":"), let port = Int(hostPort[hostPort.index(after: colon)...]) else {
             throw ModelGatewayError("gRPC endpoint '\(address)' is not host:port")
         }
         let transport = try HTTP2ClientTransport.Posix(
             target: .dns(host: String(hostPort[..<colon]), port: port),
-            transportSecurity: .plaintext
+            transportSecurity: secure ? tls.grpc : .plaintext
         )
         let client = GRPCClient(transport: transport)
         self.client = client

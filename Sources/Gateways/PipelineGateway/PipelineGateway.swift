@@ -55,8 +55,9 @@ public final class PipelineGateway: Service, Sendable {
     /// Serves until graceful shutdown or cancellation: the servers stop taking requests and finish those they
     /// have, then the answers stop being read.
     public func run() async throws {
-        let http = await httpPort.application(
-            router: PipelineGatewayRoutes(gateway: self).router(), host: configuration.httpHost, port: configuration.httpPort, logger: logger
+        let http = try await httpPort.application(
+            router: PipelineGatewayRoutes(gateway: self).router(), host: configuration.httpHost, port: configuration.httpPort,
+            tls: configuration.tls, logger: logger
         )
         let grpc = try makeGRPCServer()
         if grpc == nil { await grpcPort.set(nil) }
@@ -121,7 +122,7 @@ public final class PipelineGateway: Service, Sendable {
         guard let port = configuration.grpcPort else { return nil }
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: configuration.httpHost, port: port),
-            transportSecurity: .plaintext,
+            transportSecurity: configuration.tls?.grpc ?? .plaintext,
             config: .defaults { $0.rpc.maxRequestPayloadSize = configuration.maxRequestBytes }
         )
         return GRPCServer(

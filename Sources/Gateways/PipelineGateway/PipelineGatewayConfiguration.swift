@@ -25,6 +25,8 @@ public struct PipelineGatewayConfiguration: GatewayKafkaClients, Sendable {
     /// When set, inference, metadata and inspect calls must carry `Authorization: Bearer <token>` (gRPC: the
     /// `authorization` metadata) or get 401 / UNAUTHENTICATED; health checks and `/metrics` stay open.
     public var authToken: String?
+    /// When set, the HTTP and gRPC APIs serve TLS only, with this certificate.
+    public var tls: ServerTLS?
     /// The most records inspect reads from the end of each partition of each topic. Default: 100,000.
     public var inspectRecordsPerPartition: Int = 100_000
 

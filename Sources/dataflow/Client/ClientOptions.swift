@@ -16,9 +16,19 @@ struct ControlOptions: ParsableArguments {
     @Option(help: "Output: text or json.")
     var output: OutputFormat = .text
 
-    var client: ControlClient { ControlClient(baseURL: control, token: token) }
+    @OptionGroup var trust: TrustOptions
+
+    var client: ControlClient { ControlClient(baseURL: control, token: token, tls: trust.tls) }
 
     func failure(_ error: ControlClientError) -> CLIFailure { CLIFailure(error) }
+}
+
+/// Which servers the CLI trusts over TLS.
+struct TrustOptions: ParsableArguments {
+    @Option(help: "A PEM file of the certificates to trust for https:// and grpcs:// servers (also DATAFLOW_CACERT). Default: the system's.")
+    var cacert: String?
+
+    var tls: ClientTLS { ClientTLS(trustedCertificates: cacert ?? ProcessInfo.processInfo.environment["DATAFLOW_CACERT"]) }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

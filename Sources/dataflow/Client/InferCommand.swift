@@ -18,7 +18,7 @@ struct InferCommand: ClientCommand {
     @Argument(help: "The OIP request: JSON, @file, or - for standard input.") var data: String
     @Flag(help: "Send to a model over its Kafka topics instead of a pipeline.") var model = false
     @Flag(help: "Use the gRPC API (default: REST).") var grpc = false
-    @Option(help: "The inference API: a URL for REST, host:port for gRPC (also DATAFLOW_SERVER). Default: http://127.0.0.1:9000 or 127.0.0.1:9001.")
+    @Option(help: "The inference API: a URL for REST, host:port for gRPC, grpcs://host:port over TLS (also DATAFLOW_SERVER). Default: http://127.0.0.1:9000 or 127.0.0.1:9001.")
     var server: String?
     @Option(name: .customLong("header"), help: "A header to send, k=v (repeatable).") var headers: [String] = []
     @Option(help: "The request id (x-request-id); made up by the gateway when absent.") var requestId: String?
@@ -31,6 +31,7 @@ struct InferCommand: ClientCommand {
     /// The token given, else DATAFLOW_AUTH_TOKEN.
     var token: String? { authToken ?? ProcessInfo.processInfo.environment["DATAFLOW_AUTH_TOKEN"] }
     @Option(help: "Output: text (a line per output tensor) or json (the OIP response).") var output: OutputFormat = .text
+    @OptionGroup var trust: TrustOptions
 
     func validate() throws {
         guard n >= 1 else { throw ValidationError("-n must be 1 or more") }
@@ -42,7 +43,7 @@ struct InferCommand: ClientCommand {
         let address = server ?? ProcessInfo.processInfo.environment["DATAFLOW_SERVER"] ?? (grpc ? "127.0.0.1:9001" : "http://127.0.0.1:9000")
         let client: InferenceClient
         do {
-            client = try InferenceClient(server: address, grpc: grpc)
+            client = try InferenceClient(server: address, grpc: grpc, tls: trust.tls)
         } catch {
             throw CLIFailure("--server \(address): \(error)", code: ExitCodes.usage)
         }

@@ -21,6 +21,7 @@ struct InspectCommand: ClientCommand {
     /// The token given, else DATAFLOW_AUTH_TOKEN.
     var token: String? { authToken ?? ProcessInfo.processInfo.environment["DATAFLOW_AUTH_TOKEN"] }
     @Option(help: "Output: text or json.") var output: OutputFormat = .text
+    @OptionGroup var trust: TrustOptions
 
     /// What the path names.
     struct Selection: Equatable {
@@ -82,7 +83,7 @@ struct InspectCommand: ClientCommand {
         let selection = try Selection(path)
         let body: [UInt8]
         do {
-            body = try await InferenceClient.inspect(server: server, token: token, pipeline: selection.pipeline, requestID: requestId)
+            body = try await InferenceClient.inspect(server: server, token: token, tls: trust.tls, pipeline: selection.pipeline, requestID: requestId)
         } catch {
             throw CLIFailure(error, server: server)
         }

@@ -64,6 +64,9 @@ struct ServeCommand: AsyncParsableCommand {
     var maxRequestsInFlight: Int?
     @Option(help: "Folders (comma-separated) a Model's storageUri and a Server's repository may name. Default: the working directory.")
     var modelRoots: String?
+    @Option(help: "PEM certificate chain: the inference API (HTTP and gRPC) and the control API then serve TLS only (with --tls-key).")
+    var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -109,6 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
             ("auth-token", authToken), ("inference-auth", inferenceAuth ? "true" : nil), ("local-broker", localBroker ? "true" : nil),
             ("insecure", insecure ? "true" : nil), ("replication-factor", replicationFactor.map(String.init)), ("topic-creation", topicCreation),
             ("max-requests-in-flight", maxRequestsInFlight.map(String.init)), ("model-roots", modelRoots),
+            ("tls-cert", tlsCert), ("tls-key", tlsKey),
         ]
         for case let (key, value?) in given { flags.set(key, value, source: "--\(key)") }
         for property in kafka {
@@ -147,6 +151,7 @@ struct ServeCommand: AsyncParsableCommand {
         var topicCreation: KafkaTopicCreation
         var maxRequestsInFlight: Int
         var modelRoots: ModelRoots
+        var tls: ServerTLS?
 
         init(_ settings: ServeSettings) throws(SettingsError) {
             bootstrap = settings.string("bootstrap")
@@ -187,6 +192,22 @@ struct ServeCommand: AsyncParsableCommand {
             maxRequestsInFlight = try settings.int("max-requests-in-flight") ?? 10_000
             guard maxRequestsInFlight > 0 else { throw SettingsError("\(settings.source("max-requests-in-flight")): 'max-requests-in-flight' must be 1 or more") }
             modelRoots = settings.list("model-roots").map(ModelRoots.init) ?? .workingDirectory
+            switch (settings.string("tls-cert"), settings.string("tls-key")) {
+            case (nil, nil):
+                tls = nil
+            case (let certificate?, let key?):
+                let tls = ServerTLS(certificateChain: certificate, privateKey: key)
+                do {
+                    _ = try tls.configuration()
+                } catch {
+                    throw SettingsError("\(settings.source("tls-cert")): \(error)")
+                }
+                self.tls = tls
+            case (nil, _?):
+                throw SettingsError("\(settings.source("tls-key")): a TLS key needs its certificate (tls-cert)")
+            case (_?, nil):
+                throw SettingsError("\(settings.source("tls-cert")): a TLS certificate needs its private key (tls-key)")
+            }
             if self.roles.contains(.control), authToken == nil, !Self.isLoopback(host), !(try settings.bool("insecure") ?? false) {
                 throw SettingsError(
                     "\(settings.source("host")): the control API would listen on \(host) without a token, so anyone who reaches it could deploy; "
@@ -269,6 +290,7 @@ struct ServeCommand: AsyncParsableCommand {
         control.authToken = settings.authToken
         control.topicCreation = settings.topicCreation
         control.modelRoots = settings.modelRoots
+        control.tls = settings.tls
         control.instanceID = instanceID
         control.roles = Role.allCases.filter(roles.contains).map(\.rawValue)
         settings.clients(&control)
@@ -288,6 +310,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.httpPort = settings.httpPort
             configuration.grpcPort = settings.grpcPort
             configuration.maxRequestsInFlight = settings.maxRequestsInFlight
+            configuration.tls = settings.tls
             if settings.inferenceAuth { configuration.authToken = settings.authToken }
             settings.clients(&configuration)
             // Pipelines and their status as every instance reports them, so that this role can run without an engine.
@@ -297,9 +320,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if roles.contains(.control) { services.append(ControlAPI(control: controlPlane, logger: logger)) }
 
+        let scheme = settings.tls == nil ? "http" : "https"
         logger.info("serving", metadata: [
             "roles": "\(control.roles)", "bootstrap": "\(bootstrap)", "instance": "\(control.instanceID)",
-            "inference": "http://\(settings.host):\(settings.httpPort)", "control": "http://\(settings.host):\(settings.controlPort)",
+            "inference": "\(scheme)://\(settings.host):\(settings.httpPort)", "control": "\(scheme)://\(settings.host):\(settings.controlPort)",
         ])
         let group = ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         try await group.run()
