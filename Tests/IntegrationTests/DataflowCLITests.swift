@@ -41,7 +41,9 @@ struct DataflowCLITests {
     }
 
     @Test func applyStatusInferInspectDescribeDeleteWithAToken() async throws {
-        let serve = try await Serve.start(namespace: TestBroker.uniqueName("cli"), ["--auth-token", "s3cret", "--inference-auth"])
+        let serve = try await Serve.start(
+            namespace: TestBroker.uniqueName("cli"), ["--auth-token", "s3cret", "--inference-auth", "--log-format", "json", "--log-level", "debug"]
+        )
         do {
             let control = serve.controlFlags
             let refused = try await run(["get", "pipelines"] + control)
@@ -55,8 +57,14 @@ struct DataflowCLITests {
             let server = ["--server", serve.serverURL]
             let anonymous = try await run(["infer", "chain", Self.chainRequest] + server)
             #expect(anonymous.status == 1 && anonymous.errors.contains("token"), "\(anonymous)")
-            let answered = try await run(["infer", "chain", Self.chainRequest, "--output", "json", "--header", "x-client=cli"] + server, token: "s3cret")
+            let answered = try await run(
+                ["infer", "chain", Self.chainRequest, "--output", "json", "--header", "x-client=cli", "--request-id", "cli-trace-1"] + server, token: "s3cret"
+            )
             #expect(answered.status == 0 && outputData(answered, tensor: "OUTPUT") == [110, 120, 130, 140], "\(answered)")
+            let lines = serve.process.standardError.split(separator: "\n")
+            let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            #expect(!lines.isEmpty && objects.count == lines.count, "every log line is a JSON object: \(lines.first { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) == nil } ?? "")")
+            #expect(objects.contains { $0["x-request-id"] as? String == "cli-trace-1" && $0["message"] as? String == "request answered" }, "the request's log line names it")
             let grpc = try await run(["infer", "chain", Self.chainRequest, "--grpc", "--server", "127.0.0.1:\(serve.grpc)", "-n", "5"], token: "s3cret")
             #expect(grpc.status == 0 && grpc.output.contains("OUTPUT FP32 [4] = [110,120,130,140]") && grpc.errors.contains("5 requests in"), "\(grpc)")
 

@@ -31,6 +31,7 @@ public actor DataflowEngine: Service {
     public init(configuration: DataflowConfiguration, logger: Logger) {
         var streams = configuration.streams
         streams.errorHandling = .deadLetter(configuration.topics.deadLetters)
+        streams.errorHandling.loggedHeaders = [DataflowHeaders.requestID]
         var configuration = configuration
         configuration.streams = streams
         self.configuration = configuration

@@ -372,7 +372,10 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
                 timestamp: Self.timestamp(of: record)
             ))
         } catch let failure as InferenceFailure {
-            logger.debug("request failed", metadata: ["model": "\(route.model)", "offset": "\(record.offset)", "reason": "\(failure)"])
+            logger.debug("request failed", metadata: [
+                "model": "\(route.model)", "offset": "\(record.offset)", "reason": "\(failure)",
+                DataflowHeaders.requestID: "\(record.headers.string(DataflowHeaders.requestID) ?? "-")",
+            ])
             return .failure(reason: failure.reason)
         } catch is CancellationError {
             return nil
@@ -391,7 +394,10 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
                 return true
             } catch {
                 attempt += 1
-                logger.error("could not write an error record", metadata: ["topic": "\(record.topic)", "error": "\(error)"])
+                logger.error("could not write an error record", metadata: [
+                    "topic": "\(record.topic)", "error": "\(error)",
+                    DataflowHeaders.requestID: "\(record.headers.string(DataflowHeaders.requestID) ?? "-")",
+                ])
                 guard (error as? KafkaError)?.code != .closed, !Task.isCancelled else { return false }
                 try? await Task.sleep(for: configuration.calls.retry.backoff(after: attempt))
             }

@@ -168,10 +168,18 @@ public final class PipelineGateway: Service, Sendable {
         do {
             var answer = try await send(target, request, headers: headers, start: start)
             metrics.finished(target, status: 200, since: start)
+            logger.debug("request answered", metadata: [
+                DataflowHeaders.requestID: "\(answer.headers.last { $0.name == DataflowHeaders.requestID }?.value ?? "-")",
+                "target": "\(target)", "status": "200", "duration": "\(ContinuousClock.now - start)",
+            ])
             if let route { answer.headers.append((ExperimentRoute.header, route)) }
             return answer
         } catch {
             metrics.finished(target, status: error.status, since: start)
+            logger.debug("request failed", metadata: [
+                DataflowHeaders.requestID: "\(error.requestID ?? "-")", "target": "\(target)", "status": "\(error.status)",
+                "reason": "\(error.message)", "duration": "\(ContinuousClock.now - start)",
+            ])
             throw error
         }
     }

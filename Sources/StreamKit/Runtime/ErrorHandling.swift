@@ -17,6 +17,9 @@ public struct ErrorHandling: Sendable {
     public var processing: Response = .fail
     /// The broker refused an output record (too large, unknown topic, …). Default: ``Response/fail``.
     public var production: Response = .fail
+    /// Headers of a failed record whose values go into the lines logged about it (a request id), so that
+    /// they can be found by what the record belongs to. Default: none.
+    public var loggedHeaders: [String] = []
 
     public init(deserialization: Response = .fail, processing: Response = .fail, production: Response = .fail) {
         self.deserialization = deserialization

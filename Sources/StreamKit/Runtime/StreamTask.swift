@@ -233,7 +233,7 @@ package actor StreamTask {
         let metadata = RecordMetadata(topic: consumed.topic, partition: consumed.partition, offset: consumed.offset)
         switch response(for: stage) {
         case .logAndContinue:
-            logger.warning("record skipped", metadata: ["stage": "\(stage)", "source": "\(metadata)", "reason": "\(error)"])
+            logger.warning("record skipped", metadata: logged(consumed, ["stage": "\(stage)", "source": "\(metadata)", "reason": "\(error)"]))
             metrics.skipped.increment()
             return true
         case .deadLetter(let topic):
@@ -250,15 +250,24 @@ package actor StreamTask {
                 fail(TaskFailure(task: id, stage: stage, source: metadata, reason: "\(error)"))
                 return false
             }
-            logger.warning("record sent to dead-letter topic", metadata: [
+            logger.warning("record sent to dead-letter topic", metadata: logged(consumed, [
                 "stage": "\(stage)", "source": "\(metadata)", "topic": "\(topic)", "reason": "\(error)",
-            ])
+            ]))
             metrics.skipped.increment()
             return true
         case .fail:
             fail(TaskFailure(task: id, stage: stage, source: metadata, reason: "\(error)"))
             return false
         }
+    }
+
+    /// `metadata` with the values of the record's ``ErrorHandling/loggedHeaders``.
+    private func logged(_ record: KafkaConsumerRecord, _ metadata: Logger.Metadata) -> Logger.Metadata {
+        var metadata = metadata
+        for name in handling.loggedHeaders {
+            if let value = record.headers.string(name) { metadata[name] = "\(value)" }
+        }
+        return metadata
     }
 
     private func deadLetterHeaders(_ stage: FailureStage, reason: String, source: RecordMetadata?) -> [KafkaHeader] {

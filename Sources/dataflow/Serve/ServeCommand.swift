@@ -67,17 +67,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PEM certificate chain: the inference API (HTTP and gRPC) and the control API then serve TLS only (with --tls-key).")
     var tlsCert: String?
     @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(help: "Log lines as text (default) or json (an object per line, for log collectors).") var logFormat: String?
+    @Option(help: "The least severe level logged: trace, debug, info (default), notice, warning, error or critical.") var logLevel: String?
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        var logger = Logger(label: "dataflow")
-        logger.logLevel = .info
         var settings: Settings
         do {
             settings = try Settings(try layeredSettings())
         } catch {
             throw ValidationError(error.description)
         }
+        let logger = settings.log.bootstrap(label: "dataflow")
 
         var broker: LocalBroker?
         if settings.bootstrap == nil {
@@ -112,7 +112,7 @@ struct ServeCommand: AsyncParsableCommand {
             ("auth-token", authToken), ("inference-auth", inferenceAuth ? "true" : nil), ("local-broker", localBroker ? "true" : nil),
             ("insecure", insecure ? "true" : nil), ("replication-factor", replicationFactor.map(String.init)), ("topic-creation", topicCreation),
             ("max-requests-in-flight", maxRequestsInFlight.map(String.init)), ("model-roots", modelRoots),
-            ("tls-cert", tlsCert), ("tls-key", tlsKey),
+            ("tls-cert", tlsCert), ("tls-key", tlsKey), ("log-format", logFormat), ("log-level", logLevel),
         ]
         for case let (key, value?) in given { flags.set(key, value, source: "--\(key)") }
         for property in kafka {
@@ -152,6 +152,7 @@ struct ServeCommand: AsyncParsableCommand {
         var maxRequestsInFlight: Int
         var modelRoots: ModelRoots
         var tls: ServerTLS?
+        var log: LogSetup
 
         init(_ settings: ServeSettings) throws(SettingsError) {
             bootstrap = settings.string("bootstrap")
@@ -192,6 +193,19 @@ struct ServeCommand: AsyncParsableCommand {
             maxRequestsInFlight = try settings.int("max-requests-in-flight") ?? 10_000
             guard maxRequestsInFlight > 0 else { throw SettingsError("\(settings.source("max-requests-in-flight")): 'max-requests-in-flight' must be 1 or more") }
             modelRoots = settings.list("model-roots").map(ModelRoots.init) ?? .workingDirectory
+            log = LogSetup()
+            if let format = settings.string("log-format") {
+                guard let parsed = LogSetup.Format(rawValue: format) else {
+                    throw SettingsError("\(settings.source("log-format")): the log format is text or json, not '\(format)'")
+                }
+                log.format = parsed
+            }
+            if let level = settings.string("log-level") {
+                guard let parsed = Logger.Level(rawValue: level) else {
+                    throw SettingsError("\(settings.source("log-level")): the log level is one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")), not '\(level)'")
+                }
+                log.level = parsed
+            }
             switch (settings.string("tls-cert"), settings.string("tls-key")) {
             case (nil, nil):
                 tls = nil

@@ -14,7 +14,7 @@ struct ServeSettings {
         "bootstrap", "role", "http-port", "grpc-port", "control-port", "host", "default-server", "topic-prefix", "namespace",
         "partitions", "state-dir", "instance-id", "processing-guarantee", "auth-token", "inference-auth", "local-broker",
         "insecure", "replication-factor", "topic-creation", "max-requests-in-flight", "model-roots",
-        "tls-cert", "tls-key",
+        "tls-cert", "tls-key", "log-format", "log-level",
     ]
 
     /// A setting's text and where it came from (`file.yaml:12`, `DATAFLOW_HTTP_PORT`, `--http-port`).

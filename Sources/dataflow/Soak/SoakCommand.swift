@@ -55,9 +55,7 @@ struct SoakCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        var logger = Logger(label: "soak")
-        logger.logLevel = .info
+        let logger = LogSetup().bootstrap(label: "soak")
         let pid = ProcessInfo.processInfo.processIdentifier
         let work = workDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("dataflow-soak-\(pid)").path
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
