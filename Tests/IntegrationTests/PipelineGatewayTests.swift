@@ -210,7 +210,8 @@ struct PipelineGatewayTests {
     @Test func inspectShowsEveryRecordOfARequestInOrder() async throws {
         let client = try await GatewayFixture.shared.value.client
         let input = InferenceRequest(inputs: [InferenceTensor(name: "INPUT", shape: [4], contents: .fp32([1, 2, 3, 4]))])
-        let reply = try await client.infer("chain", input, headers: [("x-request-id", "gw-inspect-1")])
+        let trace = [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"), ("tracestate", "vendor=abc")]
+        let reply = try await client.infer("chain", input, headers: [("x-request-id", "gw-inspect-1")] + trace)
         #expect(reply.status == 200, "\(reply.text)")
         let report = try await client.get("/v2/pipelines/chain/requests/gw-inspect-1")
         #expect(report.status == 200, "\(report.text)")
@@ -218,6 +219,10 @@ struct PipelineGatewayTests {
         let records = try #require(json["records"] as? [[String: Any]])
         let places = records.map { "\($0["step"] as? String ?? "chain").\($0["side"] as? String ?? "?")" }
         #expect(places == ["chain.inputs", "add10.inputs", "add10.outputs", "mul10.inputs", "mul10.outputs", "chain.outputs"], "\(report.text)")
+        for record in records {
+            let headers = record["headers"] as? [String: String] ?? [:]
+            #expect(trace.allSatisfy { headers[$0.0] == $0.1 }, "the W3C trace context travels on every topic: \(record)")
+        }
         let last = try #require(records.last?["response"] as? [String: Any])
         let outputs = try #require(last["outputs"] as? [[String: Any]])
         #expect(outputs.first?["data"] as? [Double] == [110, 120, 130, 140])

@@ -360,7 +360,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
             return .failure(reason: "the request is not a binary ModelInferRequest: \(error)")
         }
         let passed = record.headers.compactMap { header -> (name: String, value: String)? in
-            guard header.key.hasPrefix("x-") || header.key == DataflowHeaders.traceparent, let value = header.value else { return nil }
+            guard DataflowHeaders.travels(header.key), let value = header.value else { return nil }
             return (header.key, String(decoding: value, as: UTF8.self))
         }
         do {

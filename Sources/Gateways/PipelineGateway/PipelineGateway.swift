@@ -218,7 +218,7 @@ public final class PipelineGateway: Service, Sendable {
         }
         var recordHeaders: [KafkaHeader] = [KafkaHeader(key: DataflowHeaders.requestID, value: id)]
         if case .pipeline(let name) = target { recordHeaders.append(KafkaHeader(key: DataflowHeaders.pipeline, value: name)) }
-        for header in headers where Self.travels(header.name) && header.name != DataflowHeaders.requestID {
+        for header in headers where DataflowHeaders.travels(header.name) && header.name != DataflowHeaders.requestID {
             recordHeaders.append(KafkaHeader(key: header.name, value: header.value))
         }
 
@@ -286,8 +286,6 @@ public final class PipelineGateway: Service, Sendable {
         }
         return state
     }
-
-    static func travels(_ header: String) -> Bool { header.hasPrefix("x-") || header == DataflowHeaders.traceparent }
 
     static func newRequestID() -> String { UUID().uuidString.lowercased() }
 
