@@ -153,7 +153,7 @@ let package = Package(
         ),
         .testTarget(name: "DataflowTests", dependencies: ["Dataflow", "StreamKit", "StreamKitTesting"]),
         .testTarget(name: "GatewaysTests", dependencies: ["Gateways", "Dataflow", "StreamKit"]),
-        .testTarget(name: "CommandTests", dependencies: ["dataflow"]),
+        .testTarget(name: "CommandTests", dependencies: ["dataflow", "StreamKit", "Gateways"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

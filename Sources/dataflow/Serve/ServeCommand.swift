@@ -251,20 +251,13 @@ struct ServeCommand: AsyncParsableCommand {
             topics.prefix == "seldon" && topics.namespace == "default" ? "seldon-\(role)" : "\(topics.prefix)-\(topics.namespace)-\(role)"
         }
 
-        func clients<Configuration: GatewayKafkaClients>(_ configuration: inout Configuration) {
-            if localBroker { configuration.useLocalBrokerDefaults() }
-            configuration.consumer.additionalProperties.merge(kafka) { $1 }
-            configuration.producer.additionalProperties.merge(kafka) { $1 }
-        }
     }
 
     /// Runs the roles `settings` name against the Kafka cluster at `settings.bootstrap`.
     private func serve(_ settings: Settings, logger: Logger) async throws {
         let bootstrap = settings.bootstrap ?? ""
-        let localBroker = settings.localBroker
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let servers = bootstrap.split(separator: ",").map(String.init)
         let roles = settings.roles
         let instanceID: String
         do {
@@ -273,41 +266,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("the instance id cannot be kept in the state directory \(settings.stateDir): \(error)")
         }
 
-        var engine: DataflowEngine?
-        if roles.contains(.engine) {
-            var configuration = DataflowConfiguration(bootstrapServers: servers, applicationID: settings.group("dataflow-engine"), topics: settings.topics)
-            configuration.partitions = settings.partitions
-            configuration.streams.stateDirectory = settings.stateDir
-            configuration.streams.instanceID = instanceID
-            configuration.streams.processingGuarantee = settings.guarantee
-            configuration.streams.topicCreation = settings.topicCreation
-            if localBroker { configuration.useLocalBrokerDefaults() }
-            let kafka = settings.kafka
-            if !kafka.isEmpty {
-                let (consumer, producer) = (configuration.streams.consumer, configuration.streams.producer)
-                configuration.streams.consumer = { consumer(&$0); $0.additionalProperties.merge(kafka) { $1 } }
-                configuration.streams.producer = { producer(&$0); $0.additionalProperties.merge(kafka) { $1 } }
-            }
-            engine = DataflowEngine(configuration: configuration, logger: logger)
-        }
-        var modelGateway: ModelGateway?
-        if roles.contains(.modelGateway) {
-            var configuration = ModelGatewayConfiguration(bootstrapServers: servers, groupID: settings.group("modelgateway"), topics: settings.topics)
-            configuration.partitions = settings.partitions
-            configuration.topicCreation = settings.topicCreation
-            settings.clients(&configuration)
-            modelGateway = ModelGateway(configuration: configuration, logger: logger)
-        }
-        var control = ControlConfiguration(bootstrapServers: servers, topics: settings.topics)
-        control.host = settings.host
-        control.port = settings.controlPort
-        control.authToken = settings.authToken
-        control.topicCreation = settings.topicCreation
-        control.modelRoots = settings.modelRoots
-        control.tls = settings.tls
-        control.instanceID = instanceID
-        control.roles = Role.allCases.filter(roles.contains).map(\.rawValue)
-        settings.clients(&control)
+        let engine = roles.contains(.engine) ? DataflowEngine(configuration: settings.engine(instanceID: instanceID), logger: logger) : nil
+        let modelGateway = roles.contains(.modelGateway) ? ModelGateway(configuration: settings.modelGateway(), logger: logger) : nil
+        let control = settings.control(instanceID: instanceID)
         let deployment = LocalDeployment(
             engine: engine,
             modelGateway: modelGateway,
@@ -319,16 +280,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let engine { services.append(engine) }
         if let modelGateway { services.append(modelGateway) }
         if roles.contains(.pipelineGateway) {
-            var configuration = PipelineGatewayConfiguration(bootstrapServers: servers, topics: settings.topics)
-            configuration.httpHost = settings.host
-            configuration.httpPort = settings.httpPort
-            configuration.grpcPort = settings.grpcPort
-            configuration.maxRequestsInFlight = settings.maxRequestsInFlight
-            configuration.tls = settings.tls
-            if settings.inferenceAuth { configuration.authToken = settings.authToken }
-            settings.clients(&configuration)
             // Pipelines and their status as every instance reports them, so that this role can run without an engine.
-            let gateway = try PipelineGateway(configuration: configuration, directory: controlPlane, registry: registry, logger: logger)
+            let gateway = try PipelineGateway(configuration: settings.pipelineGateway(), directory: controlPlane, registry: registry, logger: logger)
             await controlPlane.attach(pipelineGateway: gateway)
             services.append(gateway)
         }
