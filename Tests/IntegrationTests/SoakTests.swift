@@ -33,5 +33,6 @@ struct SoakTests {
         let report = soak.standardOutput
         #expect(status == 0 && report.contains("result: passed"), "\(report)\n\(soak.standardError.suffix(4000))")
         #expect(report.contains("broker 1 (partition leader, coordinator) down for 8"), "\(report)")
+        #expect(report.contains("replication: ") && !report.contains("fewer than 3 replicas"), "every topic has three replicas: \(report)")
     }
 }

@@ -110,7 +110,26 @@ struct SoakRun {
             try? await Task.sleep(for: .seconds(5))
         } while ContinuousClock.now < deadline
         await producer.close()
-        return report(ledger, counts: load.counts.withLock { $0 })
+        let underReplicated = mockCluster == nil ? [] : try await underReplicatedTopics(namespace: topics.namespace)
+        return report(ledger, counts: load.counts.withLock { $0 }, underReplicated: underReplicated)
+    }
+
+    /// On the three-broker cluster: the soak's topics (pipeline, model, control, changelog and repartition
+    /// topics) as lines `name: N replicas` for each that has fewer than three; empty when all have three.
+    private func underReplicatedTopics(namespace: String) async throws -> [String] {
+        let admin = try KafkaAdmin(configuration: KafkaAdminConfiguration(bootstrapServers: [bootstrap]), logger: logger)
+        let described: [KafkaTopicDescription]
+        do {
+            described = try await admin.describeTopics(try await admin.listTopics().filter { $0.contains(namespace) })
+            await admin.close()
+        } catch {
+            await admin.close()
+            throw error
+        }
+        Terminal.output("replication: \(described.count) topics of this soak")
+        return described.flatMap { topic in
+            topic.partitions.filter { $0.replicas.count < 3 }.prefix(1).map { "\(topic.name): \($0.replicas.count) replicas" }
+        }
     }
 
     // MARK: Setting up
@@ -235,7 +254,7 @@ struct SoakRun {
     }
 
     /// Prints the figures per pipeline; whether the soak passed.
-    private func report(_ ledger: SoakLedger, counts: SoakLoad.Counts) -> Bool {
+    private func report(_ ledger: SoakLedger, counts: SoakLoad.Counts, underReplicated: [String]) -> Bool {
         let exactlyOnce = command.processingGuarantee == "exactly-once"
         let summaries = ledger.summaries()
         Terminal.output("")
@@ -268,6 +287,9 @@ struct SoakRun {
             if exactlyOnce, summary.duplicated > 0 {
                 failures.append("\(summary.pipeline): \(summary.duplicated) answered more than once under exactly-once")
             }
+        }
+        if !underReplicated.isEmpty {
+            failures.append("\(underReplicated.count) topics with fewer than 3 replicas, e.g. \(underReplicated.prefix(3).joined(separator: ", "))")
         }
         Terminal.output(failures.isEmpty ? "result: passed" : "result: FAILED\n  " + failures.joined(separator: "\n  "))
         return failures.isEmpty
