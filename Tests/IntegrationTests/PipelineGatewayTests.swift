@@ -207,6 +207,23 @@ struct PipelineGatewayTests {
         #expect(try await client.metric("seldon_pipelinegateway_requests_in_flight") != nil)
     }
 
+    /// Seldon's `pipeline-inputs` sample: both steps answer `OUTPUT`, and the answer holds both in step order.
+    @Test func sameNamedOutputsOfTwoStepsAreBothAnsweredOverRESTAndGRPC() async throws {
+        let client = try await GatewayFixture.shared.value.client
+        let request = InferenceRequest(inputs: [
+            InferenceTensor(name: "INPUT0", shape: [4], contents: .fp32([1, 2, 3, 4])),
+            InferenceTensor(name: "INPUT1", shape: [4], contents: .fp32([1, 2, 3, 4])),
+        ])
+        let reply = try await client.infer("pipeline-inputs", request)
+        #expect(reply.status == 200, "\(reply.text)")
+        let outputs = try reply.response().outputs
+        #expect(outputs.map(\.name) == ["OUTPUT", "OUTPUT"] && outputs.map(\.contents) == [.fp32([10, 20, 30, 40]), .fp32([11, 12, 13, 14])], "\(reply.text)")
+        var message = request.protobuf()
+        message.modelName = "pipeline-inputs.pipeline"
+        let grpc = try InferenceResponse(protobuf: try await client.grpcInfer(message).get().0)
+        #expect(grpc.outputs.map(\.contents) == [.fp32([10, 20, 30, 40]), .fp32([11, 12, 13, 14])])
+    }
+
     @Test func inspectShowsEveryRecordOfARequestInOrder() async throws {
         let client = try await GatewayFixture.shared.value.client
         let input = InferenceRequest(inputs: [InferenceTensor(name: "INPUT", shape: [4], contents: .fp32([1, 2, 3, 4]))])

@@ -178,6 +178,17 @@ struct PipelineSemanticsTests {
         #expect(conditionalOutputs.allSatisfy { $0.tensors == ["OUTPUT": .fp32([15, 15, 15, 15])] })
     }
 
+    @Test func outputStepsAnsweringTheSameTensorNameAreBothAnsweredInStepOrder() async throws {
+        let fixture = try await PipelineFixture.shared.value
+        let keys = try await fixture.request("pipeline-inputs", [Self.fp32("INPUT0", Self.input), Self.fp32("INPUT1", Self.input)], count: 2)
+        let outputs = try await fixture.outputs("pipeline-inputs", keys: keys)
+        #expect(outputs.count == 2)
+        for output in outputs {
+            #expect(output.ordered.map(\.name) == ["OUTPUT", "OUTPUT"], "\(output)")
+            #expect(output.ordered.map(\.contents) == [.fp32([10, 20, 30, 40]), .fp32([11, 12, 13, 14])], "mul10's, then add10's")
+        }
+    }
+
     @Test func irisClassifierTrainedAtSetUp() async throws {
         let fixture = try await PipelineFixture.shared.value
         let flowers = T(name: "predict", shape: [2, 4], contents: .fp32([5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3]))
@@ -201,6 +212,8 @@ final class PipelineFixture: Sendable {
         var key: String
         var partition: Int32
         var tensors: [String: TensorContents] = [:]
+        /// The tensors in the order of the answer (names may repeat).
+        var ordered: [InferenceTensor] = []
         var error: (source: String, reason: String)?
     }
 
@@ -268,7 +281,8 @@ final class PipelineFixture: Sendable {
             if let source = record.headers.string("seldon-pipeline-errors") {
                 output.error = (source, record.value?.string ?? "")
             } else {
-                for tensor in try InferenceResponse(serializedBytes: record.value ?? []).outputs { output.tensors[tensor.name] = tensor.contents }
+                output.ordered = try InferenceResponse(serializedBytes: record.value ?? []).outputs
+                for tensor in output.ordered { output.tensors[tensor.name] = tensor.contents }
             }
             return output
         }

@@ -36,7 +36,7 @@ public struct InferenceRequest: Sendable, Hashable {
 
     /// Checks every input (names, shapes against element counts) and that names are unique.
     public func validate() throws(TensorError) {
-        try inputs.validate(role: "input")
+        try inputs.validate(role: "input", uniqueNames: true)
         var requested: Set<String> = []
         for output in outputs where !requested.insert(output.name).inserted {
             throw TensorError(tensor: output.name, problem: "requested twice among the outputs")

@@ -14,6 +14,7 @@ public struct InferenceResponse: Sendable, Hashable {
         self.outputs = outputs
     }
 
-    /// Checks every output (names, shapes against element counts) and that names are unique.
-    public func validate() throws(TensorError) { try outputs.validate(role: "output") }
+    /// Checks every output (names, shapes against element counts). Two outputs may share a name: a pipeline
+    /// whose output steps each answer `OUTPUT` answers with both, in step order, as Seldon Core 2 does.
+    public func validate() throws(TensorError) { try outputs.validate(role: "output", uniqueNames: false) }
 }

@@ -35,13 +35,14 @@ public struct InferenceTensor: Sendable, Hashable {
 }
 
 extension Array where Element == InferenceTensor {
-    /// Validates every tensor and that no two share a name; `role` ("input", "output") goes into the message.
-    func validate(role: String) throws(TensorError) {
+    /// Validates every tensor and, with `uniqueNames`, that no two share a name; `role` ("input", "output")
+    /// goes into the message.
+    func validate(role: String, uniqueNames: Bool) throws(TensorError) {
         var seen: Set<String> = []
         for (index, tensor) in enumerated() {
             guard !tensor.name.isEmpty else { throw TensorError(tensor: "\(role) #\(index)", problem: "a tensor needs a name") }
             try tensor.validate()
-            guard seen.insert(tensor.name).inserted else {
+            guard !uniqueNames || seen.insert(tensor.name).inserted else {
                 throw TensorError(tensor: tensor.name, problem: "two \(role)s have this name")
             }
         }

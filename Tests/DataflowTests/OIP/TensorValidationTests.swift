@@ -39,6 +39,13 @@ import Testing
         #expect(Self.jsonError(twice) == "tensor 'a': two inputs have this name")
     }
 
+    @Test func aResponseMayRepeatANameAsSeldonsPipelinesDo() throws {
+        let json = #"{"outputs":[{"name":"OUTPUT","shape":[1],"datatype":"FP32","data":[10]},{"name":"OUTPUT","shape":[1],"datatype":"FP32","data":[11]}]}"#
+        let response = try InferenceResponse(json: Array(json.utf8))
+        #expect(response.outputs.map(\.contents) == [.fp32([10]), .fp32([11])])
+        #expect(try InferenceResponse(protobuf: response.protobuf()).outputs.map(\.contents) == [.fp32([10]), .fp32([11])])
+    }
+
     @Test func jsonStructureErrorsSayWhere() {
         #expect(Self.jsonError(#"{"inputs":[{"name":"a","datatype":"INT32","data":[1]}]}"#) == "missing field 'shape' in inputs[0]")
         #expect(Self.jsonError(#"{"inputs": }"#).hasPrefix("not valid JSON"))
