@@ -224,6 +224,26 @@ struct PipelineGatewayTests {
         #expect(grpc.outputs.map(\.contents) == [.fp32([10, 20, 30, 40]), .fp32([11, 12, 13, 14])])
     }
 
+    /// `chain-detector` has no output: its step runs on chain's requests, and nobody can wait for its answer.
+    @Test func aPipelineWithoutOutputRunsOnItsSourceAndRefusesSynchronousRequests() async throws {
+        let client = try await GatewayFixture.shared.value.client
+        let input = InferenceRequest(inputs: [InferenceTensor(name: "INPUT", shape: [4], contents: .fp32([1, 2, 3, 4]))])
+        let refused = try await client.infer("chain-detector", input)
+        #expect(refused.status == 400 && refused.error?.contains("has no output") == true, "\(refused.text)")
+        #expect(try await client.get("/v2/pipelines/chain-detector/ready").status == 200, "Ready: its step runs")
+
+        #expect(try await client.infer("chain", input, headers: [("x-request-id", "gw-detector-1")]).status == 200)
+        var places: [String] = []
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !places.contains("identity.outputs"), ContinuousClock.now < deadline {
+            let report = try await client.get("/v2/pipelines/chain-detector/requests/gw-detector-1")
+            let records = (try? JSONSerialization.jsonObject(with: Data(report.body)) as? [String: Any])?["records"] as? [[String: Any]] ?? []
+            places = records.map { "\($0["step"] as? String ?? "chain-detector").\($0["side"] as? String ?? "?")" }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(places == ["chain-detector.inputs", "identity.inputs", "identity.outputs"], "its step answered chain's request")
+    }
+
     @Test func inspectShowsEveryRecordOfARequestInOrder() async throws {
         let client = try await GatewayFixture.shared.value.client
         let input = InferenceRequest(inputs: [InferenceTensor(name: "INPUT", shape: [4], contents: .fp32([1, 2, 3, 4]))])

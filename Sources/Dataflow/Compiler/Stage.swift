@@ -80,12 +80,14 @@ extension Pipeline {
                 maxRevisits: allowCycles ? maxStepRevisits : nil
             ))
         }
-        stages.append(Stage(
-            pipeline: name, name: "_output",
-            sources: Stage.sources(output.sources), triggers: [],
-            join: output.join, triggersJoin: .inner, windowMs: output.joinWindowMs,
-            renames: renames(output.tensorMap), batch: nil, sink: .pipelineOutputs, maxRevisits: nil
-        ))
+        if let output {
+            stages.append(Stage(
+                pipeline: name, name: "_output",
+                sources: Stage.sources(output.sources), triggers: [],
+                join: output.join, triggersJoin: .inner, windowMs: output.joinWindowMs,
+                renames: renames(output.tensorMap), batch: nil, sink: .pipelineOutputs, maxRevisits: nil
+            ))
+        }
         return stages
     }
 }

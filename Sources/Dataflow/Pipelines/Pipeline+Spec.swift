@@ -30,11 +30,15 @@ extension Pipeline {
                 lines.append("      rolling: \(batch.rolling)")
             }
         }
-        lines.append("output:")
-        lines.append("  steps: \(list(output.sources))")
-        lines.append("  stepsJoin: \(output.join.rawValue)")
-        lines.append("  joinWindowMs: \(output.joinWindowMs)")
-        lines += renames(output.tensorMap, indent: "  ")
+        if let output {
+            lines.append("output:")
+            lines.append("  steps: \(list(output.sources))")
+            lines.append("  stepsJoin: \(output.join.rawValue)")
+            lines.append("  joinWindowMs: \(output.joinWindowMs)")
+            lines += renames(output.tensorMap, indent: "  ")
+        } else {
+            lines.append("output: none (asynchronous only)")
+        }
         lines.append("allowCycles: \(allowCycles)")
         if allowCycles { lines.append("maxStepRevisits: \(maxStepRevisits)") }
         return lines.joined(separator: "\n") + "\n"

@@ -6,7 +6,9 @@ public struct Pipeline: Sendable, Hashable {
 
     public var name: String
     public var steps: [Step]
-    public var output: Output
+    /// `nil` for a pipeline that answers nobody (a detector fed by another pipeline): its steps run, and a
+    /// synchronous request to it is refused.
+    public var output: Output?
     public var input: Input?
     public var allowCycles: Bool
     public var maxStepRevisits: Int64

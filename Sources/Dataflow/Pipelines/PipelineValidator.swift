@@ -32,8 +32,6 @@ struct PipelineValidator {
                 joinWindowMs: window(written.joinWindowMs),
                 tensorMap: renames(written.tensorMap, sources: sources)
             )
-        } else {
-            errors.append(ResourceError(location: resource.name.location, field: "spec.output", problem: "a pipeline needs an output: spec.output.steps"))
         }
         var input: Pipeline.Input?
         if let written = resource.input {
@@ -54,7 +52,7 @@ struct PipelineValidator {
             errors.append(written.error("revisits only happen in cycles; set allowCycles: true"))
         }
         checkCycles(steps)
-        guard errors.isEmpty, let output else { throw ResourceErrors(errors: errors) }
+        guard errors.isEmpty else { throw ResourceErrors(errors: errors) }
         return Pipeline(
             name: name, steps: steps, output: output, input: input,
             allowCycles: resource.allowCycles, maxStepRevisits: revisits, resource: resource
@@ -150,6 +148,10 @@ struct PipelineValidator {
             return TensorReference(pipeline: pipeline, step: parts[2], side: side, tensor: parts.count == 5 ? parts[4] : nil)
         }
         guard let side = self.side(parts, at: 1, written) else { return nil }
+        if side == .outputs, other.output == nil {
+            errors.append(written.error("pipeline '\(pipeline)' has no output (spec.output); read one of its steps: \(pipeline).step.STEP.outputs"))
+            return nil
+        }
         return TensorReference(pipeline: pipeline, step: nil, side: side, tensor: parts.count == 3 ? parts[2] : nil)
     }
 

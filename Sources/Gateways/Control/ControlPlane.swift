@@ -257,7 +257,12 @@ public actor ControlPlane: Service {
     /// The status of pipeline `name` over every instance alive, or `nil` when it is not applied.
     public func pipelineView(_ name: String) -> StatusBoard.PipelineView? {
         guard let entry = state.entry(kind: "Pipeline", name: name) else { return nil }
-        return board.view(of: name, changedAt: entry.offset, now: Self.now(), models: normalised[name]?.steps.map(\.name) ?? [])
+        let pipeline = normalised[name]
+        // A pipeline without output answers nobody: no gateway needs to read its answers for it to be Ready.
+        return board.view(
+            of: name, changedAt: entry.offset, now: Self.now(), models: pipeline?.steps.map(\.name) ?? [],
+            withGateways: pipeline.map { $0.output != nil } ?? true
+        )
     }
 
     /// A model's status and servers (``StatusBoard/modelView(of:resource:servers:now:)``), or `nil` when it is

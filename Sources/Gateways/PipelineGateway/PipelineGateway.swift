@@ -112,7 +112,7 @@ public final class PipelineGateway: Service, Sendable {
     private func followDirectory() async {
         let topics = configuration.topics
         while !Task.isCancelled, await !router.hasStopped {
-            let wanted = await directory.allPipelines().filter { $0.status == .ready }.map { topics.pipelineOutputs($0.name) }
+            let wanted = await directory.allPipelines().filter { $0.status == .ready && $0.pipeline.output != nil }.map { topics.pipelineOutputs($0.name) }
             await router.follow(wanted)
             try? await Task.sleep(for: configuration.directoryRefreshInterval)
         }
@@ -208,6 +208,12 @@ public final class PipelineGateway: Service, Sendable {
     ) async throws(GatewayFailure) -> InferenceAnswer {
         try await checkReady(target)
         let id = Self.requestID(of: request, headers: headers)
+        if case .pipeline(let name) = target, await directory.pipeline(named: name)?.pipeline.output == nil {
+            throw .badRequest(
+                "pipeline \(name) has no output (spec.output), so it answers nobody; write requests to its inputs topic \(target.inputs(configuration.topics)) to run it",
+                requestID: id
+            )
+        }
         var request = request
         request.id = id
         let value: [UInt8]
@@ -314,7 +320,8 @@ extension PipelineGateway {
     /// - Throws: 404 for an unknown target, 503 with the status otherwise.
     func readiness(of target: InferenceTarget) async throws(GatewayFailure) {
         try await checkReady(target)
-        if case .pipeline(let name) = target, await !router.reads(configuration.topics.pipelineOutputs(name)) {
+        if case .pipeline(let name) = target, await directory.pipeline(named: name)?.pipeline.output != nil,
+           await !router.reads(configuration.topics.pipelineOutputs(name)) {
             throw .unavailable("pipeline \(name) is ready, but this gateway instance does not read its answers yet")
         }
     }

@@ -39,6 +39,14 @@ import Testing
         await harness.close()
     }
 
+    @Test func aPipelineWithoutOutputRunsItsStepsAndAnswersNothing() async throws {
+        let harness = try PipelineHarness(Self.pipeline("detector", "steps:\n  - name: sum\n"))
+        try await harness.request("detector", key: "r1", Self.pair)
+        #expect(try await harness.serve(["sum": T.sum]) == ["sum": 1])
+        #expect(try harness.outputs("detector").isEmpty)
+        await harness.close()
+    }
+
     @Test func modelRequestsCarryThePipelineHeaderAndOnlyTheSelectedTensors() async throws {
         let harness = try PipelineHarness(Self.pipeline("pick", """
             steps:

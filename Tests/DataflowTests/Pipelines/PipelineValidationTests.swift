@@ -52,8 +52,8 @@ import Testing
         #expect(texts(pipeline.steps[2].inputs) == ["add10.outputs"])
         #expect(texts(pipeline.steps[2].triggers) == ["chain.inputs"])
         #expect(pipeline.steps[2].joinWindowMs == 250 && pipeline.steps[1].joinWindowMs == Pipeline.defaultJoinWindowMs)
-        #expect(texts(pipeline.output.sources) == ["mul10.outputs", "sum.outputs"])
-        #expect(pipeline.output.tensorMap.map(\.name) == ["RESULT"])
+        #expect(texts(pipeline.output?.sources ?? []) == ["mul10.outputs", "sum.outputs"])
+        #expect(pipeline.output?.tensorMap.map(\.name) == ["RESULT"])
         #expect(pipeline.input.map { texts($0.externalInputs) } == ["upstream.outputs.T", "upstream.step.s.outputs"])
     }
 
@@ -116,7 +116,17 @@ import Testing
             == ["p.yaml:8:20: spec.maxStepRevisits: revisits only happen in cycles; set allowCycles: true"])
     }
 
-    @Test func namesAndTheOutputAreChecked() throws {
+    @Test func aPipelineWithoutOutputRunsItsStepsAndCannotBeReadAsAWhole() throws {
+        let detector = try #require(try Self.resources(Self.pipeline("  steps: [{name: drift}]\n", name: "detector"))["detector"])
+        let pipeline = try Pipeline(detector)
+        #expect(pipeline.output == nil)
+        let reading = "  steps: [{name: a}]\n  output: {steps: [a]}\n  input:\n    externalInputs: [detector.outputs, detector.step.drift.outputs]\n"
+        #expect(try Self.problems(reading, catalog: Self.pipeline("  steps: [{name: drift}]\n", name: "detector")) == [
+            "p.yaml:9:22: spec.input.externalInputs[0]: pipeline 'detector' has no output (spec.output); read one of its steps: detector.step.STEP.outputs",
+        ])
+    }
+
+    @Test func stepNamesAreChecked() throws {
         let resource = try #require(try Self.resources(Self.pipeline("  steps: [{name: Sum_1}]\n", name: "my-pipe"))["my-pipe"])
         let problems: [String]
         do {
@@ -127,7 +137,6 @@ import Testing
         }
         #expect(problems == [
             "p.yaml:6:18: spec.steps[0].name: 'Sum_1' is not a valid step (model) name: use 1–63 lowercase letters, digits and '-', starting and ending with a letter or digit",
-            "p.yaml:4:9: spec.output: a pipeline needs an output: spec.output.steps",
         ])
         #expect(throws: ResourceErrors.self, "a pipeline's own name is checked as it is read") {
             try Self.resources(Self.pipeline("  steps: [{name: a}]\n", name: "My-Pipe"))
