@@ -65,6 +65,15 @@ struct DataflowCLITests {
             let objects = lines.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
             #expect(!lines.isEmpty && objects.count == lines.count, "every log line is a JSON object: \(lines.first { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) == nil } ?? "")")
             #expect(objects.contains { $0["x-request-id"] as? String == "cli-trace-1" && $0["message"] as? String == "request answered" }, "the request's log line names it")
+
+            // Seldon Core 2's model metrics, for its dashboards: every call to a server, per model and endpoint.
+            let metrics = try await serve.metrics().split(separator: "\n")
+            let called = metrics.filter { $0.hasPrefix("seldon_model_infer_total{") && $0.contains(#"model="add10""#) }
+            #expect(called.count == 1 && called[0].contains(#"server="default""#) && called[0].contains(#"server_replica="0""#)
+                && called[0].contains(#"method_type="rest""#) && !called[0].hasSuffix(" 0"), "\(called)")
+            #expect(metrics.contains { $0.hasPrefix("seldon_model_infer_api_seconds_count{") && $0.contains(#"code="200""#) }, "latency histogram")
+            #expect(metrics.contains { $0.hasPrefix("seldon_model_aggregate_infer_seconds_total{") }, "aggregate latency")
+            #expect(metrics.contains { $0.hasPrefix("seldon_modelgateway_request_duration_seconds_count{") }, "our own histogram, with its unit")
             let grpc = try await run(["infer", "chain", Self.chainRequest, "--grpc", "--server", "127.0.0.1:\(serve.grpc)", "-n", "5"], token: "s3cret")
             #expect(grpc.status == 0 && grpc.output.contains("OUTPUT FP32 [4] = [110,120,130,140]") && grpc.errors.contains("5 requests in"), "\(grpc)")
 

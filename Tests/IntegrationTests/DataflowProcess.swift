@@ -77,6 +77,12 @@ enum DataflowProcess {
             return serve
         }
 
+        /// What its `/metrics` shows (Prometheus text).
+        func metrics() async throws -> String {
+            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: serverURL + "/metrics"), timeout: .seconds(10))
+            return String(buffer: try await response.body.collect(upTo: 16 << 20))
+        }
+
         /// Stops it with `signal` and waits until it has exited.
         @discardableResult
         func stop(_ signal: Int32 = SIGTERM) async -> Int32 {

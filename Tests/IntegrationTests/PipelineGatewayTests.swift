@@ -205,6 +205,18 @@ struct PipelineGatewayTests {
         #expect(latencies == 2)
         #expect(try await client.metric("seldon_pipelinegateway_errors_total", ["name": "no-such-metrics-pipeline", "code": "404"]) == 1)
         #expect(try await client.metric("seldon_pipelinegateway_requests_in_flight") != nil)
+
+        // Seldon Core 2's names and labels, for its dashboards.
+        var message = InferenceRequest(inputs: [InferenceTensor(name: "INPUT", shape: [4], contents: .fp32([1, 2, 3, 4]))]).protobuf()
+        message.modelName = "join-inner.pipeline"
+        _ = try await client.grpcInfer(message).get()
+        let seldon = ["server": "pipeline-gateway", "pipeline": "join-inner", "code": "200"]
+        #expect(try await client.metric("seldon_pipeline_infer_total", seldon.merging(["method_type": "rest"]) { $1 }) == 2)
+        #expect(try await client.metric("seldon_pipeline_infer_total", seldon.merging(["method_type": "grpc"]) { $1 }) == 1)
+        #expect(try await client.metric("seldon_pipeline_infer_seconds_total", seldon.merging(["method_type": "rest"]) { $1 }) ?? 0 > 0)
+        #expect(try await client.metric("seldon_pipeline_infer_total", ["pipeline": "no-such-metrics-pipeline", "code": "404"]) == 1)
+        #expect(try await client.metric("seldon_pipeline_aggregate_infer_total", ["server": "pipeline-gateway", "method_type": "grpc"]) ?? 0 >= 1)
+        #expect(try await client.metric("seldon_pipeline_infer_api_seconds_count", ["method": "rest", "code": "200"]) ?? 0 >= 2)
     }
 
     /// Seldon's `pipeline-inputs` sample: both steps answer `OUTPUT`, and the answer holds both in step order.

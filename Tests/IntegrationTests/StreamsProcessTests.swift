@@ -14,6 +14,8 @@ struct StreamsProcessTests {
             let text = Mutex<String>("")
         }
         private let output = Output()
+        /// Where its standard error goes, for the messages of failed expectations.
+        let errors = FileManager.default.temporaryDirectory.appendingPathComponent("streamkit-test-app-\(UUID().uuidString.prefix(8)).log").path
 
         init(_ arguments: [String]) throws {
             let binary = TestBroker.executable("streamkit-test-app")
@@ -22,7 +24,8 @@ struct StreamsProcessTests {
             process.arguments = arguments
             let pipe = Pipe()
             process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
+            _ = FileManager.default.createFile(atPath: errors, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: errors)
             pipe.fileHandleForReading.readabilityHandler = { [output] handle in
                 let data = handle.availableData
                 output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
@@ -51,13 +54,21 @@ struct StreamsProcessTests {
         func kill() { Foundation.kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         func terminate() { process.terminate() }
 
-        func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32? {
+        func waitForExit(timeout: Duration = .seconds(90)) async throws -> Int32? {
             let deadline = ContinuousClock.now + timeout
             while process.isRunning {
                 guard ContinuousClock.now < deadline else { return nil }
                 try await Task.sleep(for: .milliseconds(50))
             }
             return process.terminationStatus
+        }
+
+        /// How it ended (or that it has not) and the end of its standard error.
+        var exitReport: String {
+            let ending = process.isRunning ? "still running"
+                : "\(process.terminationReason == .uncaughtSignal ? "signal" : "exit status") \(process.terminationStatus)"
+            let log = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+            return "\(ending); states \(states); standard error ends: \(log.suffix(3000))"
         }
     }
 
@@ -114,7 +125,7 @@ struct StreamsProcessTests {
         #expect(missing.isEmpty, "\(missing.count) inputs never reached the output, e.g. \(missing.prefix(5))")
         #expect(values.count >= count)
         first.terminate()
-        #expect(try await first.waitForExit() == 0)
+        #expect(try await first.waitForExit() == 0, "\(first.exitReport)")
     }
 
     /// Tansu does not filter records of *aborted* transactions from read_committed readers (it does hold them at
@@ -202,7 +213,7 @@ struct StreamsProcessTests {
         let out = try await StreamsApplicationTests.read(output, count: 300)
         #expect(out.count == 300)
         instance.terminate()
-        #expect(try await instance.waitForExit() == 0)
+        #expect(try await instance.waitForExit() == 0, "\(instance.exitReport)")
         #expect(instance.states.suffix(2) == ["pendingShutdown", "notRunning"])
 
         let inputRecords = try await StreamsApplicationTests.read(input, count: 300)

@@ -63,7 +63,7 @@ struct StreamsRestorationTests {
         try await Self.roundAndCheck(input: input, output: output, expected: 12)
         #expect(Self.restoredRecords(third) == (guarantee == "exactly-once" ? Self.keys * 11 : Self.keys))
         third.terminate()
-        #expect(try await third.waitForExit() == 0)
+        #expect(try await third.waitForExit() == 0, "\(third.exitReport)")
     }
 }
 

@@ -14,6 +14,7 @@ final class InferenceServer: Sendable {
     var name: String { spec.name }
     private let transports: [any InferenceTransport]
     private let calls: InferenceCallSettings
+    private let metrics: ServerCallMetrics
     private let state: Mutex<State>
     private let logger: Logger
     /// Told the server's name and `true`/`false` whenever it becomes available or unavailable.
@@ -38,6 +39,7 @@ final class InferenceServer: Sendable {
         self.spec = spec
         self.transports = transports
         self.calls = calls
+        metrics = ServerCallMetrics(server: spec.name, method: spec.wireProtocol.rawValue, replicas: transports.count)
         self.state = Mutex(State(balancer: EndpointBalancer(endpoints: transports.count)))
         var logger = logger
         logger[metadataKey: "server"] = "\(spec.name)"
@@ -61,12 +63,17 @@ final class InferenceServer: Sendable {
         var reconnects = 0
         while true {
             let endpoint = try await acquire()
+            let started = ContinuousClock.now
             do {
                 let reply = try await transports[endpoint].infer(model: model, request, headers: headers, timeout: calls.timeout)
                 release(endpoint)
+                metrics.record(model: model, replica: endpoint, code: "200", duration: ContinuousClock.now - started)
                 return reply
             } catch {
                 release(endpoint)
+                if let code = error.metricCode {
+                    metrics.record(model: model, replica: endpoint, code: code, duration: ContinuousClock.now - started)
+                }
                 switch error {
                 case .unreachable:
                     reconnects += 1
@@ -181,6 +188,15 @@ struct InferenceFailure: Error, Sendable, CustomStringConvertible {
 }
 
 extension InferenceCallError {
+    /// The `code` of a call that reached the server, for ``ServerCallMetrics``; `nil` for one that did not.
+    var metricCode: String? {
+        switch self {
+        case .serverError(let status, _), .rejected(let status, _): "\(status)"
+        case .timedOut: "timeout"
+        case .unreachable, .invalid: nil
+        }
+    }
+
     var status: Int? {
         switch self {
         case .serverError(let status, _), .rejected(let status, _): status

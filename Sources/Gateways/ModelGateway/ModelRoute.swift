@@ -13,7 +13,7 @@ struct ModelRoute: Sendable {
         self.server = server
         answered = Counter(label: "seldon_modelgateway_requests_total", dimensions: [("model", model), ("outcome", "answered")])
         failed = Counter(label: "seldon_modelgateway_requests_total", dimensions: [("model", model), ("outcome", "failed")])
-        duration = Timer(label: "seldon_modelgateway_request_duration", dimensions: [("model", model)], preferredDisplayUnit: .milliseconds)
+        duration = Timer(label: "seldon_modelgateway_request_duration_seconds", dimensions: [("model", model)])
     }
 
     /// Counts one request, answered or failed, and how long it took from `started` until its record was written.

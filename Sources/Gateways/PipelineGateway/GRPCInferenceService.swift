@@ -49,7 +49,7 @@ struct GRPCInferenceService: Inference_GRPCInferenceService.ServiceProtocol {
             throw Self.rpcError(.badRequest("invalid request: \(error)", requestID: requestID))
         }
         do {
-            return try await gateway.infer(target, request, headers: headers)
+            return try await gateway.infer(target, request, headers: headers, via: .grpc)
         } catch {
             throw Self.rpcError(error)
         }

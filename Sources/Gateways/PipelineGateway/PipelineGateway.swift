@@ -144,13 +144,14 @@ public final class PipelineGateway: Service, Sendable {
     public func infer(
         _ target: InferenceTarget,
         _ request: InferenceRequest,
-        headers: [(name: String, value: String)]
+        headers: [(name: String, value: String)],
+        via api: InferenceAPI = .rest
     ) async throws(GatewayFailure) -> InferenceAnswer {
         let start = ContinuousClock.now
         guard inFlight.add(1, ordering: .relaxed).newValue <= configuration.maxRequestsInFlight else {
             inFlight.subtract(1, ordering: .relaxed)
             metrics.started()
-            metrics.finished(target, status: 429, since: start)
+            metrics.finished(target, status: 429, since: start, via: api)
             throw .tooManyRequests("\(configuration.maxRequestsInFlight) requests are waiting for their answers already; try again shortly")
         }
         defer { inFlight.subtract(1, ordering: .relaxed) }
@@ -167,7 +168,7 @@ public final class PipelineGateway: Service, Sendable {
         metrics.started()
         do {
             var answer = try await send(target, request, headers: headers, start: start)
-            metrics.finished(target, status: 200, since: start)
+            metrics.finished(target, status: 200, since: start, via: api)
             logger.debug("request answered", metadata: [
                 DataflowHeaders.requestID: "\(answer.headers.last { $0.name == DataflowHeaders.requestID }?.value ?? "-")",
                 "target": "\(target)", "status": "200", "duration": "\(ContinuousClock.now - start)",
@@ -175,7 +176,7 @@ public final class PipelineGateway: Service, Sendable {
             if let route { answer.headers.append((ExperimentRoute.header, route)) }
             return answer
         } catch {
-            metrics.finished(target, status: error.status, since: start)
+            metrics.finished(target, status: error.status, since: start, via: api)
             logger.debug("request failed", metadata: [
                 DataflowHeaders.requestID: "\(error.requestID ?? "-")", "target": "\(target)", "status": "\(error.status)",
                 "reason": "\(error.message)", "duration": "\(ContinuousClock.now - start)",
