@@ -21,8 +21,11 @@ final class GRPCInferenceTransport: InferenceTransport {
         guard let colon = hostPort.lastIndex(of: ":"), let port = Int(hostPort[hostPort.index(after: colon)...]) else {
             throw ModelGatewayError("gRPC endpoint '\(address)' is not host:port")
         }
+        let host = String(hostPort[..<colon])
+        // An IP address is no DNS name: TLS would send it as the server name (SNI), which is not allowed.
+        let isIPv4 = host.split(separator: ".", omittingEmptySubsequences: false).count == 4 && host.split(separator: ".").allSatisfy { UInt8($0) != nil }
         let transport = try HTTP2ClientTransport.Posix(
-            target: .dns(host: String(hostPort[..<colon]), port: port),
+            target: isIPv4 ? .ipv4(address: host, port: port) : .dns(host: host, port: port),
             transportSecurity: secure ? tls.grpc : .plaintext
         )
         let client = GRPCClient(transport: transport)
