@@ -5,9 +5,8 @@ import Testing
 /// `dataflow soak` for two minutes against the test broker and MLServer: the sample pipelines on two instances
 /// under load through every fault of the schedule, and every request accounted for.
 ///
-/// Opt-in for now (`DATAFLOW_SOAK_TEST=1 scripts/test --filter SoakTests`): it joins `make test` (run alone, as
-/// the other heavy suites) once it has passed often enough to gate CI.
-@Suite(.enabled(if: TestModelServer.shouldRun && ProcessInfo.processInfo.environment["DATAFLOW_SOAK_TEST"] != nil), .serialized)
+/// `make test` runs it alone, after the other suites (see `scripts/test`).
+@Suite(.enabled(if: TestModelServer.shouldRun), .serialized)
 struct SoakTests {
     @Test func twoMinutesOfFaultsLoseNothing() async throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("soak")).path
