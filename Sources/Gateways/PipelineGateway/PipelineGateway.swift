@@ -207,9 +207,9 @@ public final class PipelineGateway: Service, Sendable {
         headers: [(name: String, value: String)],
         start: ContinuousClock.Instant
     ) async throws(GatewayFailure) -> InferenceAnswer {
-        try await checkReady(target)
+        let state = try await checkReady(target)
         let id = Self.requestID(of: request, headers: headers)
-        if case .pipeline(let name) = target, await directory.pipeline(named: name)?.pipeline.output == nil {
+        if case .pipeline(let name) = target, state?.pipeline.output == nil {
             throw .badRequest(
                 "pipeline \(name) has no output (spec.output), so it answers nobody; write requests to its inputs topic \(target.inputs(configuration.topics)) to run it",
                 requestID: id
@@ -275,14 +275,17 @@ public final class PipelineGateway: Service, Sendable {
         }
     }
 
-    /// 404 for a target that does not exist, 503 for a pipeline that is not ready.
-    func checkReady(_ target: InferenceTarget) async throws(GatewayFailure) {
+    /// 404 for a target that does not exist, 503 for a pipeline that is not ready; a pipeline's state otherwise.
+    @discardableResult
+    func checkReady(_ target: InferenceTarget) async throws(GatewayFailure) -> PipelineState? {
         switch target {
         case .pipeline(let name):
             let state = try await deployed(name)
             guard state.status == .ready else { throw .unavailable("pipeline \(name) is not ready: \(state.status)") }
+            return state
         case .model(let name):
             guard await directory.hasModel(named: name) else { throw .notFound("model \(name) not found") }
+            return nil
         }
     }
 
@@ -320,8 +323,8 @@ extension PipelineGateway {
     ///
     /// - Throws: 404 for an unknown target, 503 with the status otherwise.
     func readiness(of target: InferenceTarget) async throws(GatewayFailure) {
-        try await checkReady(target)
-        if case .pipeline(let name) = target, await directory.pipeline(named: name)?.pipeline.output != nil,
+        let state = try await checkReady(target)
+        if case .pipeline(let name) = target, state?.pipeline.output != nil,
            await !router.reads(configuration.topics.pipelineOutputs(name)) {
             throw .unavailable("pipeline \(name) is ready, but this gateway instance does not read its answers yet")
         }

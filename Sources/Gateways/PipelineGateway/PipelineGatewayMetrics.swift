@@ -107,7 +107,13 @@ public enum InferenceAPI: String, Sendable, Hashable {
 private final class SeldonPipelineMetrics: Sendable {
     static let server = "pipeline-gateway"
     private let factory: any MetricsFactory
-    private let pipelines = Mutex<[String: (calls: Counter, seconds: FloatingPointCounter, latency: Timer)]>([:])
+    private let pipelines = Mutex<[Key: (calls: Counter, seconds: FloatingPointCounter, latency: Timer)]>([:])
+
+    private struct Key: Hashable {
+        var pipeline: String
+        var api: InferenceAPI
+        var status: Int
+    }
     private let aggregates: [InferenceAPI: (calls: Counter, seconds: FloatingPointCounter)]
 
     init(factory: any MetricsFactory) {
@@ -125,7 +131,7 @@ private final class SeldonPipelineMetrics: Sendable {
         let seconds = Double(duration.nanoseconds) / 1e9
         let factory = self.factory
         let metrics = pipelines.withLock { all in
-            let key = "\(pipeline)|\(api.rawValue)|\(status)"
+            let key = Key(pipeline: pipeline, api: api, status: status)
             if let metrics = all[key] { return metrics }
             let dimensions = [("server", Self.server), ("pipeline", pipeline), ("method_type", api.rawValue), ("code", "\(status)")]
             let metrics = (

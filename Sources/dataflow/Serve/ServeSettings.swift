@@ -48,22 +48,15 @@ struct ServeSettings {
     static func file(_ path: String) throws(SettingsError) -> ServeSettings {
         guard let data = FileManager.default.contents(atPath: path) else { throw SettingsError("\(path): cannot be read") }
         let text = String(decoding: data, as: UTF8.self)
+        let beyond = { (error: YAMLLimits.Violation) in SettingsError("\(path):\(error.line):\(error.column): \(error.problem)") }
         let root: Node?
-        do throws(YAMLLimits.Violation) {
-            try YAMLLimits.standard.checkNesting(text)
-        } catch {
-            throw SettingsError("\(path):\(error.line):\(error.column): \(error.problem)")
-        }
+        do throws(YAMLLimits.Violation) { try YAMLLimits.standard.checkNesting(text) } catch { throw beyond(error) }
         do {
             root = try Yams.compose(yaml: text)
         } catch {
             throw SettingsError("\(path): not YAML: \(error)")
         }
-        do throws(YAMLLimits.Violation) {
-            try YAMLLimits.standard.checkSize(root.map { [$0] } ?? [])
-        } catch {
-            throw SettingsError("\(path):\(error.line):\(error.column): \(error.problem)")
-        }
+        do throws(YAMLLimits.Violation) { try YAMLLimits.standard.checkSize(root.map { [$0] } ?? []) } catch { throw beyond(error) }
         var settings = ServeSettings()
         guard let root else { return settings }
         guard let mapping = root.mapping else { throw SettingsError("\(path):\(line(root)): expected a mapping of settings") }
