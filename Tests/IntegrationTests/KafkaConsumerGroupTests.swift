@@ -123,6 +123,38 @@ struct KafkaConsumerGroupTests {
         await checker.close()
     }
 
+    /// As with Kafka's Java consumer, a pause lasts as long as the assignment: a partition paused, revoked and
+    /// assigned again is fetched (librdkafka alone would keep it paused for ever, and with it every record).
+    @Test func aPartitionAssignedAgainIsFetchedThoughItWasPausedBefore() async throws {
+        let topic = TestBroker.uniqueName("repause")
+        let other = TestBroker.uniqueName("repause-other")
+        try await TestBroker.createTopic(topic, partitions: 1)
+        try await TestBroker.createTopic(other, partitions: 1)
+        let member = GroupMember(name: "a")
+        // Eager: a new subscription revokes every partition (a cooperative group would keep the one it has).
+        let consumer = try TestBroker.consumer(group: TestBroker.uniqueName("repause"), listener: member) { $0.assignmentStrategy = .range }
+        member.attach(consumer)
+        let partition = TopicPartition(topic: topic, partition: 0)
+        let producer = try TestBroker.producer()
+        try await consumer.subscribe(topics: [topic])
+        try await waitUntil("the partition is assigned") {
+            member.assigned.contains(partition)
+        } poll: { member.process(try await consumer.poll(maxRecords: 10, timeout: .milliseconds(50))) }
+        try consumer.pause([partition])
+
+        // A new subscription: the group rebalances, the partition is revoked and assigned again.
+        try await consumer.subscribe(topics: [topic, other])
+        try await waitUntil("both topics are assigned") {
+            member.assigned.contains(TopicPartition(topic: other, partition: 0))
+        } poll: { member.process(try await consumer.poll(maxRecords: 10, timeout: .milliseconds(50))) }
+        _ = try await producer.send(KafkaProducerRecord(topic: topic, value: "after".bytes))
+        try await waitUntil("the record written after the new assignment is fetched", timeout: .seconds(60)) {
+            member.consumed.contains { $0.topic == topic }
+        } poll: { member.process(try await consumer.poll(maxRecords: 10, timeout: .milliseconds(50))) }
+        await consumer.close()
+        await producer.close()
+    }
+
     @Test func pausedPartitionsStopDeliveringUntilResumed() async throws {
         let topic = TestBroker.uniqueName("pause")
         try await TestBroker.createTopic(topic, partitions: 1)
@@ -149,12 +181,17 @@ struct KafkaConsumerGroupTests {
 
 /// Polls `condition` every 50 ms for up to `timeout`.
 func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool) async throws {
+    try await waitUntil(what, timeout: timeout, condition) { try await Task.sleep(for: .milliseconds(50)) }
+}
+
+/// Runs `poll` until `condition` holds, for up to `timeout`.
+func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () -> Bool, poll: () async throws -> Void) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
         if ContinuousClock.now >= deadline {
             Issue.record("timed out waiting until \(what)")
             throw CancellationError()
         }
-        try await Task.sleep(for: .milliseconds(50))
+        try await poll()
     }
 }

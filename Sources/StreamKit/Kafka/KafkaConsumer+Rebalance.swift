@@ -31,6 +31,9 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
             } else {
                 report(rd_kafka_assign(handle, partitions), "assign")
             }
+            // librdkafka keeps a partition's pause across assignments; a new assignment starts fetching, as in
+            // Kafka's own consumer, or a partition paused before a rebalance would never be read again.
+            report(rd_kafka_resume_partitions(handle, partitions), "resume")
             if let listener { waitFor { await listener.partitionsAssigned(changed) } }
 
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:

@@ -198,7 +198,8 @@ public final class KafkaConsumer: Sendable {
     /// ``KafkaConsumerConfiguration/separatePartitionQueues``), so that a loop can wait for either at once.
     public var arrivals: Wakeup { client.context.arrivals }
 
-    /// Stops fetching from `partitions` until ``resume(_:)``; the consumer stays in its group.
+    /// Stops fetching from `partitions` until ``resume(_:)``; the consumer stays in its group. A pause lasts as
+    /// long as the assignment, as in Kafka's Java consumer: partitions revoked and assigned again are fetched.
     public func pause(_ partitions: [TopicPartition]) throws {
         try setFetching(partitions, "pause", rd_kafka_pause_partitions)
     }

@@ -111,7 +111,10 @@ struct SoakRun {
         } while ContinuousClock.now < deadline
         await producer.close()
         let underReplicated = mockCluster == nil ? [] : try await underReplicatedTopics(namespace: topics.namespace)
-        return report(ledger, counts: load.counts.withLock { $0 }, underReplicated: underReplicated)
+        let missing = Set(ledger.summaries().flatMap { $0.neverAnswered.prefix(3) + $0.partlyAnswered.prefix(3) })
+        var sightings = try await SoakTrace(reader: reader).sightings(of: missing, topics: try await dataTopics(of: topics))
+        for key in missing where sightings[key] == nil { sightings[key] = ["on no topic"] }
+        return report(ledger, counts: load.counts.withLock { $0 }, underReplicated: underReplicated, sightings: sightings)
     }
 
     /// On the three-broker cluster: the soak's topics (pipeline, model, control, changelog and repartition
@@ -130,6 +133,21 @@ struct SoakRun {
         return described.flatMap { topic in
             topic.partitions.filter { $0.replicas.count < 3 }.prefix(1).map { "\(topic.name): \($0.replicas.count) replicas" }
         }
+    }
+
+    /// The soak's pipeline, model and error topics (not its control topics, nor the engine's internal ones).
+    private func dataTopics(of topics: TopicNames) async throws -> [String] {
+        let admin = try KafkaAdmin(configuration: KafkaAdminConfiguration(bootstrapServers: [bootstrap]), logger: logger)
+        let names: [String]
+        do {
+            names = try await admin.listTopics()
+            await admin.close()
+        } catch {
+            await admin.close()
+            throw error
+        }
+        let prefix = "\(topics.prefix).\(topics.namespace)."
+        return names.filter { $0.hasPrefix(prefix) && !$0.hasPrefix(prefix + "control.") }
     }
 
     // MARK: Setting up
@@ -254,7 +272,7 @@ struct SoakRun {
     }
 
     /// Prints the figures per pipeline; whether the soak passed.
-    private func report(_ ledger: SoakLedger, counts: SoakLoad.Counts, underReplicated: [String]) -> Bool {
+    private func report(_ ledger: SoakLedger, counts: SoakLoad.Counts, underReplicated: [String], sightings: [String: [String]]) -> Bool {
         let exactlyOnce = command.processingGuarantee == "exactly-once"
         let summaries = ledger.summaries()
         Terminal.output("")
@@ -292,6 +310,12 @@ struct SoakRun {
             failures.append("\(underReplicated.count) topics with fewer than 3 replicas, e.g. \(underReplicated.prefix(3).joined(separator: ", "))")
         }
         Terminal.output(failures.isEmpty ? "result: passed" : "result: FAILED\n  " + failures.joined(separator: "\n  "))
+        if !sightings.isEmpty {
+            Terminal.output("where those were last seen (topic[partition]@offset):")
+            for (key, places) in sightings.sorted(by: { $0.key < $1.key }) {
+                Terminal.output("  \(key): \(places.joined(separator: ", "))")
+            }
+        }
         return failures.isEmpty
     }
 
