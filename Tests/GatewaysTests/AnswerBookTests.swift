@@ -104,6 +104,9 @@ struct InferenceTargetTests {
         #expect(InferenceTarget(grpcName: "chain.pipeline", seldonModel: nil) == .pipeline("chain"))
         #expect(InferenceTarget(grpcName: "chain", seldonModel: nil) == .pipeline("chain"))
         #expect(InferenceTarget(grpcName: "chain", seldonModel: "sum") == .model("sum"))
+        #expect(InferenceTarget(modelPath: "x", seldonModel: "sum.model") == .model("sum"), "the explicit model suffix")
+        #expect(InferenceTarget(grpcName: "sum.model", seldonModel: nil) == .model("sum"))
+        #expect(InferenceTarget.headers == ["seldon-model", "seldon-internal-model"])
     }
 
     @Test func answersOfAModelComeOnItsOutputsOrTheErrorsTopic() {

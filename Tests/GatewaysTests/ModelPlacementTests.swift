@@ -27,6 +27,25 @@ struct ModelPlacementTests {
         #expect(placement.shortfalls["big"]?.hasPrefix("on 1 of 2 replicas") == true, "\(placement.shortfalls)")
     }
 
+    @Test func aModelGoesOnlyOnServersCapableOfItsRequirements() {
+        let offers = [
+            Offer(server: "mlserver", capabilities: ["mlserver", "sklearn", "python"]), Offer(server: "triton", capabilities: ["tensorflow", "onnx"]),
+            Offer(server: "any"),
+        ]
+        let placement = ModelPlacement.place(
+            [Demand(model: "iris", replicas: 3, requirements: ["sklearn"]), Demand(model: "resnet", requirements: ["tensorflow"]),
+             Demand(model: "llm", requirements: ["vllm", "gpu"])],
+            on: offers
+        )
+        #expect(Set(placement.servers["iris"] ?? []) == ["mlserver", "any"], "a server that declares nothing takes any model")
+        #expect(placement.shortfalls["iris"]?.hasPrefix("on 2 of 3 replicas") == true, "\(placement.shortfalls)")
+        #expect(placement.servers["resnet"]?.count == 1 && placement.servers["resnet"]?.first != "mlserver")
+        #expect(placement.servers["llm"] == ["any"])
+        let declared = ModelPlacement.place([Demand(model: "llm", requirements: ["vllm"])], on: Array(offers.prefix(2)))
+        #expect(declared.servers["llm"] == nil)
+        #expect(declared.shortfalls["llm"] == "on 0 of 1 replicas: no server has the capabilities it requires (vllm)")
+    }
+
     @Test func aModelNamingItsServerGoesOnlyThere() {
         let placement = ModelPlacement.place([Demand(model: "m", server: "s2")], on: [Offer(server: "s1"), Offer(server: "s2")])
         #expect(placement.servers["m"] == ["s2"])

@@ -82,6 +82,9 @@ struct DataflowCLITests {
             let records = report?["records"] as? [[String: Any]] ?? []
             #expect(tensor.status == 0 && records.count == 1 && records.first?["step"] as? String == "add10", "\(tensor)")
             #expect(tensor.output.contains("11") && tensor.output.contains("14"), "\(tensor)")
+            let recent = try await run(["inspect", "chain.outputs", "--offset", "1", "--verbose", "--truncate", "12"] + server, token: "s3cret")
+            #expect(recent.status == 0 && recent.output.contains("x-request-id: ") && recent.output.contains("pipeline: chain"), "headers shown: \(recent)")
+            #expect(recent.output.split(separator: "\n").contains { $0.hasSuffix("…") && $0.count <= 15 }, "data cut to 12 characters: \(recent)")
             let path = try await run(["inspect", "chain"] + server, token: "s3cret")
             let places = path.output.split(separator: "\n").filter { !$0.hasPrefix(" ") }.dropFirst().map { String($0.prefix { $0 != " " }) }
             #expect(places == ["chain.inputs", "add10.inputs", "add10.outputs", "mul10.inputs", "mul10.outputs", "chain.outputs"], "\(path)")

@@ -137,6 +137,36 @@ struct DataflowEngineTests {
         _ = try? await running.value
     }
 
+    /// Seldon's `spec.dataflow.cleanTopicsOnDelete`: deleting the pipeline deletes its inputs and outputs topics;
+    /// without it they stay, and the shared model topics stay either way.
+    @Test func cleanTopicsOnDeleteDeletesThePipelinesOwnTopics() async throws {
+        let topics = TopicNames(prefix: "seldon", namespace: TestBroker.uniqueName("ns"))
+        let engine = try Self.engine(topics)
+        let running = Task { try await engine.run() }
+        let applied = await engine.waitUntilSettled(try await engine.apply(try Self.resources(
+            Self.pipeline("cleaned", "steps:\n  - name: sum\noutput:\n  steps: [sum]\ndataflow:\n  cleanTopicsOnDelete: true")
+                + Self.pipeline("kept", "steps:\n  - name: sum\noutput:\n  steps: [sum]")
+        )).map(\.name))
+        #expect(applied.allSatisfy { $0.status == .ready })
+        let admin = try KafkaAdmin(configuration: KafkaAdminConfiguration(bootstrapServers: [try TestBroker.bootstrap()]), logger: TestBroker.logger)
+        let own = ["cleaned", "kept"].flatMap { [topics.pipelineInputs($0), topics.pipelineOutputs($0)] }
+        #expect(Set(try await admin.listTopics()).isSuperset(of: own + [topics.modelInputs("sum")]))
+
+        #expect(await engine.delete("cleaned")?.status == .terminated)
+        #expect(await engine.delete("kept")?.status == .terminated)
+        var listed = Set(try await admin.listTopics())
+        let deadline = ContinuousClock.now + .seconds(30)
+        while listed.contains(topics.pipelineInputs("cleaned")), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            listed = Set(try await admin.listTopics())
+        }
+        #expect(!listed.contains(topics.pipelineInputs("cleaned")) && !listed.contains(topics.pipelineOutputs("cleaned")), "deleted with the pipeline")
+        #expect(listed.isSuperset(of: [topics.pipelineInputs("kept"), topics.pipelineOutputs("kept"), topics.modelInputs("sum"), topics.modelOutputs("sum")]))
+        await admin.close()
+        running.cancel()
+        _ = try? await running.value
+    }
+
     /// A pipeline whose topics cannot be joined (a model topic created elsewhere with another partition count)
     /// fails with the reason, and the pipelines running go on.
     @Test func aPipelineThatCannotRunFailsWithTheReasonAndTheOthersGoOn() async throws {

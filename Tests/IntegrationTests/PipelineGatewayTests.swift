@@ -27,6 +27,11 @@ struct PipelineGatewayTests {
             "/v2/models/sum-chain/infer", try Sum.request(1, 3).json(), headers: [("seldon-model", "sum-chain.pipeline")]
         )
         #expect(three.status == 200, "\(three.text)")
+        #expect(Int(three.headers.first(name: "x-pipeline-version") ?? "") ?? 0 >= 1, "the pipeline's version comes back, as from Seldon")
+        let meshInternal = try await client.post(
+            "/v2/models/sum-chain/infer", try Sum.request(1, 3).json(), headers: [("seldon-internal-model", "sum-chain.pipeline")]
+        )
+        #expect(meshInternal.status == 200, "Seldon's mesh-internal header names the target too: \(meshInternal.text)")
         let id = try #require(three.requestID)
         #expect(!id.isEmpty)
         #expect(try three.response().id == id)
@@ -254,6 +259,40 @@ struct PipelineGatewayTests {
             try await Task.sleep(for: .milliseconds(200))
         }
         #expect(places == ["chain-detector.inputs", "identity.inputs", "identity.outputs"], "its step answered chain's request")
+    }
+
+    /// As `seldon pipeline inspect --offset N`: the last N records of the pipeline on each of its topics.
+    @Test func theLastRecordsOfEachTopicOfAPipeline() async throws {
+        let fixture = try await GatewayFixture.shared.value
+        let client = fixture.client
+        // A pipeline of its own: the shared ones take other tests' requests meanwhile.
+        let name = "recent-\(UUID().uuidString.prefix(6).lowercased())"
+        let states = await fixture.engine.waitUntilSettled(try await fixture.engine.apply(try DataflowEngineTests.resources(
+            DataflowEngineTests.pipeline(name, "steps:\n  - name: add10\noutput:\n  steps: [add10]")
+        )).map(\.name))
+        #expect(states.map(\.status) == [.ready])
+        let input = InferenceRequest(inputs: [InferenceTensor(name: "INPUT", shape: [4], contents: .fp32([1, 2, 3, 4]))])
+        var answered = try await client.infer(name, input, headers: [("x-request-id", "gw-recent-1")])
+        let deadline = ContinuousClock.now + .seconds(60)
+        while answered.status == 503, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            answered = try await client.infer(name, input, headers: [("x-request-id", "gw-recent-1")])
+        }
+        #expect(answered.status == 200, "\(answered.text)")
+        for id in ["gw-recent-2", "gw-recent-3"] {
+            #expect(try await client.infer(name, input, headers: [("x-request-id", id)]).status == 200)
+        }
+        let reply = try await client.get("/v2/pipelines/\(name)/messages?last=2")
+        #expect(reply.status == 200, "\(reply.text)")
+        let records = (try JSONSerialization.jsonObject(with: Data(reply.body)) as? [String: Any])?["records"] as? [[String: Any]] ?? []
+        let places = records.map { "\($0["step"] as? String ?? name).\($0["side"] as? String ?? "?")" }
+        #expect(places == ["\(name).inputs", "\(name).inputs", "add10.inputs", "add10.inputs", "add10.outputs", "add10.outputs",
+                           "\(name).outputs", "\(name).outputs"], "\(places)")
+        let ids = records.compactMap { ($0["headers"] as? [String: String])?["x-request-id"] }
+        #expect(ids == Array(repeating: ["gw-recent-2", "gw-recent-3"], count: 4).flatMap { $0 }, "the latest two on each topic, in order: \(ids)")
+        #expect(records.allSatisfy { ($0["headers"] as? [String: String])?["pipeline"] == name }, "other pipelines' records on the shared model topics are left out")
+        #expect(try await client.get("/v2/pipelines/\(name)/messages?last=0").status == 400)
+        #expect(try await client.get("/v2/pipelines/no-such/messages").status == 404)
     }
 
     @Test func inspectShowsEveryRecordOfARequestInOrder() async throws {

@@ -123,7 +123,9 @@ public actor DataflowEngine: Service {
     /// Forgets server `name`.
     public func deleteServer(_ name: String) { servers[name] = nil }
 
-    /// Removes pipeline `name`: its records stop being processed; its topics stay.
+    /// Removes pipeline `name`: its records stop being processed. Its topics stay, unless its resource says
+    /// `spec.dataflow.cleanTopicsOnDelete: true` (as in Seldon Core 2): then its inputs and outputs topics are
+    /// deleted too (model topics, shared with other pipelines, stay).
     ///
     /// - Returns: its final state (terminated), or `nil` when no such pipeline runs.
     @discardableResult
@@ -177,6 +179,15 @@ public actor DataflowEngine: Service {
         guard running[name] != nil else { return nil }
         states[name]?.status = .terminating
         await application.removeTopology(named: name)
+        if pipelineResources[name]?.cleansTopicsOnDelete == true {
+            let topics = [configuration.topics.pipelineInputs(name), configuration.topics.pipelineOutputs(name)]
+            do {
+                try await deleteTopics(topics)
+                logger.info("pipeline topics deleted", metadata: ["pipeline": "\(name)", "topics": "\(topics)"])
+            } catch {
+                logger.warning("pipeline topics could not be deleted", metadata: ["pipeline": "\(name)", "error": "\(error)"])
+            }
+        }
         running[name] = nil
         states[name]?.status = .terminated
         pipelineResources[name] = nil
@@ -193,6 +204,21 @@ public actor DataflowEngine: Service {
         }
         lastChange = Task { _ = await task.value }
         return await task.value
+    }
+
+    /// Deletes `names`; one already gone (another instance deleted it) is no error.
+    private nonisolated func deleteTopics(_ names: [String]) async throws {
+        let admin = try KafkaAdmin(configuration: configuration.streams.adminConfiguration, logger: logger)
+        do {
+            let existing = try await admin.describeExistingTopics(names).map(\.name)
+            if !existing.isEmpty { try await admin.deleteTopics(existing) }
+            await admin.close()
+        } catch let error as KafkaError where error.code == .unknownTopic {
+            await admin.close()
+        } catch {
+            await admin.close()
+            throw error
+        }
     }
 
     private nonisolated func ensureTopics(_ names: some Sequence<String> & Sendable) async throws {

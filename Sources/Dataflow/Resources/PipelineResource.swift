@@ -11,6 +11,9 @@ public struct PipelineResource: Sendable, Hashable {
     /// Fields of `spec` not acted on (such as `dataflow`), kept as written.
     public var otherSpec: [String: ResourceValue]
 
+    /// `spec.dataflow.cleanTopicsOnDelete`: whether deleting the pipeline deletes its inputs and outputs topics.
+    public var cleansTopicsOnDelete: Bool { otherSpec["dataflow"]?["cleanTopicsOnDelete"] == .bool(true) }
+
     /// What the pipeline answers with.
     public struct Output: Sendable, Hashable {
         public var steps: [Located<String>]

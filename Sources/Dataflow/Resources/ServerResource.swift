@@ -13,6 +13,9 @@ public struct ServerResource: Sendable, Hashable {
     public var repository: Located<String>?
     /// How much memory the models placed on it may take together; unlimited when absent.
     public var capacity: Located<MemoryQuantity>?
+    /// What models it can hold (`capabilities`, plus `extraCapabilities`, as in Seldon Core 2); `nil` when the
+    /// resource says neither: then any model's requirements are taken as met.
+    public var capabilities: [String]?
     /// `spec` as written.
     public var spec: [String: ResourceValue]
 
@@ -39,6 +42,11 @@ public struct ServerResource: Sendable, Hashable {
         }
         repository = try spec["repository"].map { node throws(ResourceError) in node.located(try node.string()) }
         capacity = try spec["capacity"]?.memory()
+        let strings = { (key: String) throws(ResourceError) -> [String]? in
+            try spec[key].map { node throws(ResourceError) in try node.list().map { item throws(ResourceError) in try item.string() } }
+        }
+        let (declared, extra) = (try strings("capabilities"), try strings("extraCapabilities"))
+        capabilities = declared == nil && extra == nil ? nil : (declared ?? []) + (extra ?? [])
         self.spec = spec.others(than: [])
     }
 }

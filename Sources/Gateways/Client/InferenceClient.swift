@@ -76,10 +76,21 @@ public struct InferenceClientError: Error, Sendable, CustomStringConvertible {
 extension InferenceClient {
     /// Every record of request `requestID` (or of the pipeline's latest request) on the topics of `pipeline`, as
     /// the pipeline gateway at `server` (its REST URL) reports it in JSON.
+    /// The last `count` records of `pipeline` on each of its topics, in JSON.
+    public static func recentMessages(
+        server: String, token: String?, tls: ClientTLS = .system, pipeline: String, count: Int
+    ) async throws(InferenceClientError) -> [UInt8] {
+        try await get(server: server, token: token, tls: tls, path: "/v2/pipelines/\(ControlClient.escaped(pipeline))/messages?last=\(count)")
+    }
+
     public static func inspect(
         server: String, token: String?, tls: ClientTLS = .system, pipeline: String, requestID: String?
     ) async throws(InferenceClientError) -> [UInt8] {
         let path = "/v2/pipelines/\(ControlClient.escaped(pipeline))/requests" + (requestID.map { "/" + ControlClient.escaped($0) } ?? "")
+        return try await get(server: server, token: token, tls: tls, path: path)
+    }
+
+    private static func get(server: String, token: String?, tls: ClientTLS, path: String) async throws(InferenceClientError) -> [UInt8] {
         do {
             return try await APIConnection(baseURL: server, token: token, tls: tls).call(.GET, path)
         } catch {

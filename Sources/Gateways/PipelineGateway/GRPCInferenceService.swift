@@ -58,7 +58,9 @@ struct GRPCInferenceService: Inference_GRPCInferenceService.ServiceProtocol {
     /// The target a call names, as ``InferenceTarget/init(grpcName:seldonModel:)`` reads it.
     static func target(named name: String, _ metadata: Metadata) -> InferenceTarget {
         var seldonModel: String?
-        for value in metadata[stringValues: "seldon-model"] { seldonModel = value }
+        for header in InferenceTarget.headers.reversed() {
+            for value in metadata[stringValues: header] { seldonModel = value }
+        }
         return InferenceTarget(grpcName: name, seldonModel: seldonModel)
     }
 

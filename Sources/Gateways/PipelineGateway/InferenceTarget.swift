@@ -7,9 +7,15 @@ public enum InferenceTarget: Sendable, Hashable, CustomStringConvertible {
 
     /// The `seldon-model` header's suffix naming a pipeline (`chain.pipeline`).
     static let pipelineSuffix = ".pipeline"
+    /// The suffix naming a model explicitly (`iris.model`), as Seldon Core 2 also reads it.
+    static let modelSuffix = ".model"
+    /// The headers that name the target, in the order they are read: Seldon's clients send `seldon-model`, and
+    /// calls from inside its mesh `seldon-internal-model`.
+    public static let headers = ["seldon-model", "seldon-internal-model"]
 
     /// The target of `POST /v2/models/{name}/infer`: the `seldon-model` header decides, as in Seldon Core 2
-    /// (`{p}.pipeline` a pipeline, `{m}` a model); without the header the name in the path is a pipeline.
+    /// (`{p}.pipeline` a pipeline, `{m}` or `{m}.model` a model); without the header the name in the path is a
+    /// pipeline.
     public init(modelPath name: String, seldonModel header: String?) {
         guard let header, !header.isEmpty else {
             self = .pipeline(name)
@@ -17,18 +23,22 @@ public enum InferenceTarget: Sendable, Hashable, CustomStringConvertible {
         }
         if header.hasSuffix(Self.pipelineSuffix) {
             self = .pipeline(String(header.dropLast(Self.pipelineSuffix.count)))
+        } else if header.hasSuffix(Self.modelSuffix) {
+            self = .model(String(header.dropLast(Self.modelSuffix.count)))
         } else {
             self = .model(header)
         }
     }
 
-    /// The target a gRPC `model_name` (or a readiness call's `name`) names: `{p}.pipeline` is a pipeline, a
-    /// bare name a pipeline too unless the `seldon-model` metadata names a model.
+    /// The target a gRPC `model_name` (or a readiness call's `name`) names: `{p}.pipeline` is a pipeline,
+    /// `{m}.model` a model, a bare name a pipeline unless the `seldon-model` metadata names a model.
     init(grpcName name: String, seldonModel header: String?) {
         if let header, !header.isEmpty {
             self.init(modelPath: name, seldonModel: header)
         } else if name.hasSuffix(Self.pipelineSuffix) {
             self = .pipeline(String(name.dropLast(Self.pipelineSuffix.count)))
+        } else if name.hasSuffix(Self.modelSuffix) {
+            self = .model(String(name.dropLast(Self.modelSuffix.count)))
         } else {
             self = .pipeline(name)
         }

@@ -174,6 +174,9 @@ public final class PipelineGateway: Service, Sendable {
                 "target": "\(target)", "status": "200", "duration": "\(ContinuousClock.now - start)",
             ])
             if let route { answer.headers.append((ExperimentRoute.header, route)) }
+            if case .pipeline(let name) = target, let state = await directory.pipeline(named: name) {
+                answer.headers.append((Self.pipelineVersionHeader, "\(state.version)"))
+            }
             return answer
         } catch {
             metrics.finished(target, status: error.status, since: start, via: api)
@@ -297,6 +300,9 @@ public final class PipelineGateway: Service, Sendable {
         return state
     }
 
+    /// The version of the pipeline that answered, on its answers, as Seldon Core 2 sends it.
+    static let pipelineVersionHeader = "x-pipeline-version"
+
     static func newRequestID() -> String { UUID().uuidString.lowercased() }
 
     /// The client's `x-request-id`, else the request's `id`, else a new one.
@@ -378,6 +384,17 @@ extension PipelineGateway {
             throw failure
         } catch {
             throw .unavailable("the topics of pipeline \(pipeline) could not be read: \(error)", requestID: requestID)
+        }
+    }
+
+    /// The last `count` records of `pipeline` on each of its topics.
+    public func recentMessages(_ pipeline: String, count: Int) async throws(GatewayFailure) -> RequestInspector.Recent {
+        guard let state = await directory.pipeline(named: pipeline) else { throw .notFound("pipeline \(pipeline) not found") }
+        guard (1...1000).contains(count) else { throw .badRequest("last must be from 1 to 1000, not \(count)") }
+        do {
+            return try await RequestInspector(configuration: configuration, logger: logger).recent(state.pipeline, count: count)
+        } catch {
+            throw .unavailable("the topics of pipeline \(pipeline) could not be read: \(error)")
         }
     }
 }

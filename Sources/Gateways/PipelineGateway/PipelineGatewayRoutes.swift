@@ -13,6 +13,8 @@ import NIOCore
 /// - `GET /v2/health/live`, `GET /v2/health/ready`; `GET /metrics` (Prometheus text).
 /// - `GET /v2/pipelines/{name}/requests/{id}`: every record of one request on the pipeline's topics (inspect);
 ///   `GET /v2/pipelines/{name}/requests`: the same for its latest request.
+/// - `GET /v2/pipelines/{name}/messages?last=N`: the last N records (default 1) of the pipeline on each of its
+///   topics, as `seldon pipeline inspect` shows them.
 ///
 /// With ``PipelineGatewayConfiguration/authToken`` set, all but the health checks and `/metrics` need the token.
 ///
@@ -29,26 +31,37 @@ struct PipelineGatewayRoutes: Sendable {
             await infer(.pipeline(try context.parameters.require("name")), request)
         }
         router.post("/v2/models/:name/infer") { request, context in
-            let target = InferenceTarget(modelPath: try context.parameters.require("name"), seldonModel: request.headers[Self.seldonModel])
+            let target = InferenceTarget(modelPath: try context.parameters.require("name"), seldonModel: Self.seldonModel(request))
             return await infer(target, request)
         }
         router.get("/v2/pipelines/:name/ready") { _, context in
             await ready(.pipeline(try context.parameters.require("name")))
         }
         router.get("/v2/models/:name/ready") { request, context in
-            await ready(InferenceTarget(modelPath: try context.parameters.require("name"), seldonModel: request.headers[Self.seldonModel]))
+            await ready(InferenceTarget(modelPath: try context.parameters.require("name"), seldonModel: Self.seldonModel(request)))
         }
         router.get("/v2/pipelines/:name") { _, context in
             await metadata(.pipeline(try context.parameters.require("name")))
         }
         router.get("/v2/models/:name") { request, context in
-            await metadata(InferenceTarget(modelPath: try context.parameters.require("name"), seldonModel: request.headers[Self.seldonModel]))
+            await metadata(InferenceTarget(modelPath: try context.parameters.require("name"), seldonModel: Self.seldonModel(request)))
         }
         router.get("/v2/pipelines/:name/requests/:id") { _, context in
             await inspect(try context.parameters.require("name"), requestID: try context.parameters.require("id"))
         }
         router.get("/v2/pipelines/:name/requests") { _, context in
             await inspect(try context.parameters.require("name"), requestID: nil)
+        }
+        router.get("/v2/pipelines/:name/messages") { request, context in
+            let pipeline = try context.parameters.require("name")
+            guard let count = Int(request.uri.queryParameters.get("last") ?? "1") else {
+                return Self.failure(.badRequest("last must be a whole number"))
+            }
+            do throws(GatewayFailure) {
+                return Self.json(.ok, try await gateway.recentMessages(pipeline, count: count))
+            } catch {
+                return Self.failure(error)
+            }
         }
         router.get("/v2") { _, _ in
             Self.json(.ok, ServerMetadata())
@@ -71,7 +84,10 @@ struct PipelineGatewayRoutes: Sendable {
         return router
     }
 
-    static let seldonModel = HTTPField.Name("seldon-model")!
+    /// The header naming the target (``InferenceTarget/headers``), if the request has one.
+    static func seldonModel(_ request: Request) -> String? {
+        InferenceTarget.headers.lazy.compactMap { HTTPField.Name($0).flatMap { request.headers[$0] } }.first
+    }
 
     // MARK: Handlers
 

@@ -48,6 +48,12 @@ public struct RequestInspector: Sendable {
         var reason: String
     }
 
+    /// The latest records of a pipeline on each of its topics, as `seldon pipeline inspect` shows them.
+    public struct Recent: Encodable, Sendable {
+        var pipeline: String
+        var records: [Entry]
+    }
+
     /// A topic a request of the pipeline can leave records on.
     struct Place {
         var step: String?
@@ -94,6 +100,23 @@ public struct RequestInspector: Sendable {
         }
         entries.sort { ($0.timestamp, places[$0.topic]?.order ?? 0, $0.offset) < ($1.timestamp, places[$1.topic]?.order ?? 0, $1.offset) }
         return Report(pipeline: pipeline.name, requestID: requestID, records: entries)
+    }
+
+    /// The last `count` records of the pipeline on each of its topics (those of other pipelines left out of the
+    /// shared model and error topics), each topic's in the order they were written, topics in the pipeline's order.
+    func recent(_ pipeline: Pipeline, count: Int) async throws -> Recent {
+        let places = places(of: pipeline)
+        var byTopic: [String: [Entry]] = [:]
+        try await scan(try await existingTopics(Array(places.keys)), lastRecords: count * 16) { record in
+            guard record.headers.string(DataflowHeaders.pipeline) == pipeline.name, let entry = entry(record, places: places) else { return }
+            byTopic[record.topic, default: []].append(entry)
+        }
+        var records: [Entry] = []
+        for topic in byTopic.keys.sorted(by: { (places[$0]?.order ?? 0, $0) < (places[$1]?.order ?? 0, $1) }) {
+            let entries = byTopic[topic, default: []].sorted { ($0.timestamp, $0.partition, $0.offset) < ($1.timestamp, $1.partition, $1.offset) }
+            records += entries.suffix(count)
+        }
+        return Recent(pipeline: pipeline.name, records: records)
     }
 
     private func existingTopics(_ names: [String]) async throws -> [KafkaTopicDescription] {
@@ -189,10 +212,15 @@ public struct RequestInspector: Sendable {
         requestID: String,
         places: [String: Place]
     ) -> Entry? {
-        guard record.headers.string(DataflowHeaders.requestID) == requestID,
-              record.headers.string(DataflowHeaders.pipeline) == pipeline,
-              let place = places[record.topic]
-        else { return nil }
+        guard record.headers.string(DataflowHeaders.requestID) == requestID, record.headers.string(DataflowHeaders.pipeline) == pipeline else {
+            return nil
+        }
+        return entry(record, places: places)
+    }
+
+    /// What inspect shows of `record`; `nil` for a topic that is not one of `places`.
+    private func entry(_ record: KafkaConsumerRecord, places: [String: Place]) -> Entry? {
+        guard let place = places[record.topic] else { return nil }
         var headers: [String: String] = [:]
         for header in record.headers { headers[header.key] = header.value.map { String(decoding: $0, as: UTF8.self) } ?? "" }
         var entry = Entry(

@@ -14,12 +14,15 @@ public struct ModelPlacement: Sendable, Hashable {
         public var replicas: Int
         /// The only server it may go on, when its resource names one.
         public var server: String?
+        /// What its server must be capable of.
+        public var requirements: Set<String>
 
-        public init(model: String, memory: Int64 = 0, replicas: Int = 1, server: String? = nil) {
+        public init(model: String, memory: Int64 = 0, replicas: Int = 1, server: String? = nil, requirements: Set<String> = []) {
             self.model = model
             self.memory = memory
             self.replicas = replicas
             self.server = server
+            self.requirements = requirements
         }
     }
 
@@ -30,12 +33,17 @@ public struct ModelPlacement: Sendable, Hashable {
         public var capacity: Int64?
         /// Whether it answers now.
         public var isAvailable: Bool
+        /// What models it can hold; `nil` for any.
+        public var capabilities: Set<String>?
 
-        public init(server: String, capacity: Int64? = nil, isAvailable: Bool = true) {
+        public init(server: String, capacity: Int64? = nil, isAvailable: Bool = true, capabilities: Set<String>? = nil) {
             self.server = server
             self.capacity = capacity
             self.isAvailable = isAvailable
+            self.capabilities = capabilities
         }
+
+        func meets(_ requirements: Set<String>) -> Bool { capabilities.map { requirements.isSubset(of: $0) } ?? true }
     }
 
     /// The servers of each model, in the order they were chosen.
@@ -54,7 +62,7 @@ public struct ModelPlacement: Sendable, Hashable {
         let demands = models.sorted { $0.model < $1.model }
 
         func fits(_ demand: Demand, _ server: String) -> Bool {
-            guard let offer = available[server], demand.server == nil || demand.server == server else { return false }
+            guard let offer = available[server], demand.server == nil || demand.server == server, offer.meets(demand.requirements) else { return false }
             guard let capacity = offer.capacity else { return true }
             return (used[server] ?? 0) + demand.memory <= capacity
         }
@@ -82,8 +90,14 @@ public struct ModelPlacement: Sendable, Hashable {
             }
             if missing > 0 {
                 let placed = placement.servers[demand.model]?.count ?? 0
-                let why = demand.server.map { "its server \($0) is not available or has no room" }
-                    ?? "\(available.count) server(s) available, no other with room for \(MemoryQuantity(bytes: demand.memory))"
+                let capable = offers.filter { $0.meets(demand.requirements) && (demand.server == nil || demand.server == $0.server) }
+                let why = if capable.isEmpty {
+                    "no server has the capabilities it requires (\(demand.requirements.sorted().joined(separator: ", ")))"
+                } else if let server = demand.server {
+                    "its server \(server) is not available or has no room"
+                } else {
+                    "\(available.count) server(s) available, no other capable one with room for \(MemoryQuantity(bytes: demand.memory))"
+                }
                 placement.shortfalls[demand.model] = "on \(placed) of \(demand.replicas) replicas: \(why)"
             }
         }

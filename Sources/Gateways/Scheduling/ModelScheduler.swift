@@ -64,11 +64,15 @@ public actor ModelScheduler {
         }
         let demands = scheduled.map {
             ModelPlacement.Demand(
-                model: $0.name.value, memory: $0.memory?.value.bytes ?? 0, replicas: Int($0.replicas?.value ?? 1), server: $0.server?.value
+                model: $0.name.value, memory: $0.memory?.value.bytes ?? 0, replicas: Int($0.replicas?.value ?? 1), server: $0.server?.value,
+                requirements: Set($0.requirements)
             )
         }
         let offers = servers.filter { $0.repository != nil }.map {
-            ModelPlacement.Offer(server: $0.name.value, capacity: $0.capacity?.value.bytes, isAvailable: available.contains($0.name.value))
+            ModelPlacement.Offer(
+                server: $0.name.value, capacity: $0.capacity?.value.bytes, isAvailable: available.contains($0.name.value),
+                capabilities: $0.capabilities.map(Set.init)
+            )
         }
         let placement = ModelPlacement.place(demands, on: offers, keeping: previous)
 

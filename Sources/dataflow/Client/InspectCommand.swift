@@ -4,7 +4,9 @@ import Gateways
 
 /// `dataflow inspect PIPELINE[.step[.inputs|outputs[.tensor]]] [--request-id ID]`: where one request went through
 /// the pipeline — every record it left on the pipeline's topics, in order — or, without an id, its latest
-/// request; a path narrows it to the pipeline's or one step's inputs or outputs, or one tensor.
+/// request; a path narrows it to the pipeline's or one step's inputs or outputs, or one tensor. With `--offset N`,
+/// the last N records of each topic instead, as `seldon pipeline inspect` shows them; `--verbose` adds headers,
+/// `--truncate` cuts long data.
 struct InspectCommand: ClientCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
@@ -21,6 +23,10 @@ struct InspectCommand: ClientCommand {
     /// The token given, else DATAFLOW_AUTH_TOKEN.
     var token: String? { authToken ?? ProcessInfo.processInfo.environment["DATAFLOW_AUTH_TOKEN"] }
     @Option(help: "Output: text or json.") var output: OutputFormat = .text
+    @Option(help: "Show the last N records of the pipeline on each of its topics (as `seldon pipeline inspect --offset`) instead of one request's path; with --request-id, only that request's among them.")
+    var offset: Int?
+    @Flag(help: "Also show each record's headers.") var verbose = false
+    @Option(help: "Cut each line of tensor data to this many characters.") var truncate: Int?
     @OptionGroup var trust: TrustOptions
 
     /// What the path names.
@@ -79,11 +85,20 @@ struct InspectCommand: ClientCommand {
         }
     }
 
+    func validate() throws {
+        if let offset, !(1...1000).contains(offset) { throw ValidationError("--offset must be from 1 to 1000") }
+        if let truncate, truncate < 1 { throw ValidationError("--truncate must be 1 or more") }
+    }
+
     func execute() async throws(CLIFailure) {
         let selection = try Selection(path)
         let body: [UInt8]
         do {
-            body = try await InferenceClient.inspect(server: server, token: token, tls: trust.tls, pipeline: selection.pipeline, requestID: requestId)
+            if let offset {
+                body = try await InferenceClient.recentMessages(server: server, token: token, tls: trust.tls, pipeline: selection.pipeline, count: offset)
+            } else {
+                body = try await InferenceClient.inspect(server: server, token: token, tls: trust.tls, pipeline: selection.pipeline, requestID: requestId)
+            }
         } catch {
             throw CLIFailure(error, server: server)
         }
@@ -92,19 +107,27 @@ struct InspectCommand: ClientCommand {
         else {
             throw CLIFailure("the gateway's inspect answer is not a report")
         }
-        let selected = records.filter(selection.selects).map(selection.narrowed)
+        let ofRequest = { (record: [String: Any]) in
+            offset == nil || requestId == nil || (record["headers"] as? [String: String])?["x-request-id"] == requestId
+        }
+        let selected = records.filter { selection.selects($0) && ofRequest($0) }.map(selection.narrowed)
         report["records"] = selected
         if output == .json {
             let data = (try? JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .withoutEscapingSlashes])) ?? Data()
             Terminal.output(String(decoding: data, as: UTF8.self))
             return
         }
-        Terminal.output("request \(report["request_id"] as? String ?? "?") of pipeline \(selection.pipeline): \(selected.count) record(s)")
-        for record in selected { Terminal.output(Self.text(record, pipeline: selection.pipeline)) }
+        if let offset {
+            Terminal.output("pipeline \(selection.pipeline): the last \(offset) record(s) of each topic: \(selected.count) record(s)")
+        } else {
+            Terminal.output("request \(report["request_id"] as? String ?? "?") of pipeline \(selection.pipeline): \(selected.count) record(s)")
+        }
+        for record in selected { Terminal.output(Self.text(record, pipeline: selection.pipeline, headers: verbose, truncate: truncate)) }
     }
 
-    /// One record as a heading line and a line per tensor.
-    static func text(_ record: [String: Any], pipeline: String) -> String {
+    /// One record as a heading line, a line per header with `headers`, and a line per tensor (cut to `truncate`
+    /// characters).
+    static func text(_ record: [String: Any], pipeline: String, headers: Bool = false, truncate: Int? = nil) -> String {
         let side = record["side"] as? String ?? "?"
         let place = (record["step"] as? String).map { "\($0).\(side)" } ?? (side == "errors" ? "errors" : "\(pipeline).\(side)")
         let timestamp = (record["timestamp"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue / 1000) }
@@ -113,8 +136,14 @@ struct InspectCommand: ClientCommand {
         if let error = record["error"] as? [String: Any] {
             lines.append("  error from \(error["source"] as? String ?? "?"): \(error["reason"] as? String ?? "")")
         }
+        if headers, let fields = record["headers"] as? [String: String] {
+            lines += fields.sorted { $0.key < $1.key }.map { "  \($0.key): \($0.value)" }
+        }
         for (message, field) in [("request", "inputs"), ("response", "outputs")] {
-            lines += Terminal.tensors((record[message] as? [String: Any])?[field]).map { "  " + $0 }
+            lines += Terminal.tensors((record[message] as? [String: Any])?[field]).map { line in
+                guard let truncate, line.count > truncate else { return "  " + line }
+                return "  " + line.prefix(truncate) + "…"
+            }
         }
         if let undecodable = record["undecodable"] as? String { lines.append("  (undecodable: \(undecodable))") }
         return lines.joined(separator: "\n")

@@ -22,6 +22,7 @@ struct ModelServerFieldsTests {
               storageUri: file:///models/m
               memory: 100Mi
               replicas: 2
+              requirements: [sklearn, python]
             ---
             apiVersion: mlops.seldon.io/v1alpha1
             kind: Server
@@ -31,6 +32,8 @@ struct ModelServerFieldsTests {
               endpoint: http://127.0.0.1:9500
               repository: /srv/models
               capacity: 2Gi
+              capabilities: [mlserver, sklearn]
+              extraCapabilities: [python]
             """, file: "fields.yaml")
         guard case .model(let model) = documents[0].resource, case .server(let server) = documents[1].resource else {
             Issue.record("not a model and a server: \(documents.map(\.resource.kind))")
@@ -38,6 +41,8 @@ struct ModelServerFieldsTests {
         }
         #expect(model.storageUri?.value == "file:///models/m" && model.memory?.value.bytes == 104_857_600 && model.replicas?.value == 2)
         #expect(server.repository?.value == "/srv/models" && server.capacity?.value.description == "2Gi")
+        #expect(model.requirements == ["sklearn", "python"])
+        #expect(server.capabilities == ["mlserver", "sklearn", "python"], "capabilities, then extraCapabilities")
     }
 
     @Test(arguments: [
