@@ -35,6 +35,8 @@ extension AsyncParsableCommand {
 /// - `direct`: clients POST OIP JSON to MLServer (`/v2/models/sum/infer`) over keep-alive connections.
 /// - `model gateway`: clients write `ModelInferRequest`s to the model's input topic and read its output topic;
 ///   the gateway (in this process) calls the same MLServer. Two Kafka hops.
+/// - `gateway -> model`: clients POST OIP JSON to the pipeline gateway's `/v2/models/sum/infer`, which calls
+///   MLServer itself (as Seldon's Envoy routes a model request): no Kafka hop, one more HTTP hop.
 /// - `pipeline 1 step` / `pipeline 3 steps`: clients POST OIP JSON to the pipeline gateway for a pipeline of one
 ///   add/subtract step (four hops: pipeline inputs, model inputs, model outputs, pipeline outputs) and of three
 ///   (eight hops); the engine, the model gateway and the pipeline gateway all run in this process.
@@ -64,14 +66,19 @@ struct GatewayBench: AsyncParsableCommand {
     func run() async throws {
         let direct = try await runDirect()
         let gateway = try await runModelGateway()
-        let (oneStep, threeSteps) = try await runPipelineGateway()
-        let runs = [("MLServer direct", direct, 0), ("model gateway", gateway, 2), ("pipeline 1 step", oneStep, 4), ("pipeline 3 steps", threeSteps, 8)]
+        let (model, oneStep, threeSteps) = try await runPipelineGateway()
+        let runs = [
+            ("MLServer direct", direct, 0), ("gateway -> model", model, 0), ("model gateway", gateway, 2),
+            ("pipeline 1 step", oneStep, 4), ("pipeline 3 steps", threeSteps, 8),
+        ]
         for (name, figures, _) in runs {
             print(String(format: "%@ %5d requests, %d in flight: p50 %.2f  p90 %.2f  p99 %.2f ms   %.0f req/s",
                          name.padding(toLength: 16, withPad: " ", startingAt: 0), figures.latency.totalCount, concurrency,
                          figures.ms(50), figures.ms(90), figures.ms(99), figures.rate))
         }
-        for (name, figures, hops) in runs.dropFirst() {
+        print(String(format: "gateway -> model: +%.2f ms at p50, +%.2f ms at p99 over direct (no Kafka hop); p50 %.2fx, p99 %.2fx, throughput %.2f of MLServer's own",
+                     model.ms(50) - direct.ms(50), model.ms(99) - direct.ms(99), model.ms(50) / direct.ms(50), model.ms(99) / direct.ms(99), model.rate / direct.rate))
+        for (name, figures, hops) in runs.dropFirst(2) {
             print(String(format: "%@: +%.2f ms at p50, +%.2f ms at p99 over direct (%d Kafka hops, %.2f ms each at p50); throughput %.2f of MLServer's own",
                          name, figures.ms(50) - direct.ms(50), figures.ms(99) - direct.ms(99), hops,
                          (figures.ms(50) - direct.ms(50)) / Double(hops), figures.rate / direct.rate))
@@ -178,9 +185,9 @@ struct GatewayBench: AsyncParsableCommand {
 }
 
 extension GatewayBench {
-    /// The engine, the model gateway and the pipeline gateway, with a one-step and a three-step pipeline of the
-    /// add/subtract model: the figures of each.
-    func runPipelineGateway() async throws -> (oneStep: Figures, threeSteps: Figures) {
+    /// The engine, the model gateway and the pipeline gateway, with the add/subtract model called by name and in
+    /// a one-step and a three-step pipeline: the figures of each.
+    func runPipelineGateway() async throws -> (model: Figures, oneStep: Figures, threeSteps: Figures) {
         let topics = TopicNames(prefix: "bench", namespace: "pg\(UInt32.random(in: 0...UInt32.max))")
         var engineConfiguration = DataflowConfiguration(bootstrapServers: [bootstrap], applicationID: "bench-engine-\(topics.namespace)", topics: topics)
         engineConfiguration.useLocalBrokerDefaults()
@@ -205,15 +212,16 @@ extension GatewayBench {
             Task { try await modelGateway.run() },
             Task { try await pipelineGateway.run() },
         ]
-        let applied = try await engine.apply(try Resource.load(yaml: Self.pipelines, file: "gateway-bench.yaml"))
+        let resources = try Resource.load(yaml: Self.pipelines(mlserver: mlserver), file: "gateway-bench.yaml")
+        let applied = try await engine.apply(resources)
         let states = await engine.waitUntilSettled(applied.map(\.name))
         guard states.allSatisfy({ $0.status == .ready }) else { throw BenchError("pipelines not ready: \(states)") }
         let port = await pipelineGateway.listeningPorts().http
         let json = try InferenceRequest(serializedBytes: Self.body).json()
 
         var figures: [Figures] = []
-        for pipeline in ["adder", "sum-chain"] {
-            let (client, call) = httpCaller(url: "http://127.0.0.1:\(port)/v2/pipelines/\(pipeline)/infer", json: json)
+        for path in ["models/sum", "pipelines/adder", "pipelines/sum-chain"] {
+            let (client, call) = httpCaller(url: "http://127.0.0.1:\(port)/v2/\(path)/infer", json: json)
             _ = try await closedLoop(count: min(200, requests), call)
             figures.append(try await closedLoop(count: requests, call))
             try await client.shutdown()
@@ -222,21 +230,29 @@ extension GatewayBench {
             task.cancel()
             _ = try? await task.value
         }
-        return (figures[0], figures[1])
+        return (figures[0], figures[1], figures[2])
     }
 
-    static let pipelines = """
+    static func pipelines(mlserver: String) -> String { """
+        apiVersion: mlops.seldon.io/v1alpha1
+        kind: Server
+        metadata: {name: mlserver}
+        spec: {endpoint: \(mlserver)}
+        ---
         apiVersion: mlops.seldon.io/v1alpha1
         kind: Model
         metadata: {name: sum}
+        spec: {server: mlserver}
         ---
         apiVersion: mlops.seldon.io/v1alpha1
         kind: Model
         metadata: {name: sum-b}
+        spec: {server: mlserver}
         ---
         apiVersion: mlops.seldon.io/v1alpha1
         kind: Model
         metadata: {name: sum-c}
+        spec: {server: mlserver}
         ---
         apiVersion: mlops.seldon.io/v1alpha1
         kind: Pipeline
@@ -259,6 +275,7 @@ extension GatewayBench {
               tensorMap: {sum-b.outputs.OUTPUT0: INPUT0, sum-b.outputs.OUTPUT1: INPUT1}
           output: {steps: [sum-c]}
         """
+    }
 }
 
 /// A shared counter for the concurrent callers.

@@ -1,3 +1,4 @@
+import Dataflow
 import Foundation
 import Testing
 @testable import Gateways
@@ -29,7 +30,8 @@ struct ModelLifecycleTests {
             try [Self.placed(model: "placed-add10", from: storage, on: "repo-server", at: address, repository: folder, "memory: 10Mi"), pipeline]
                 .joined(separator: "\n---\n").write(to: resources, atomically: true, encoding: .utf8)
 
-            let serve = try await DataflowProcess.Serve.start(namespace: TestBroker.uniqueName("lifecycle"), defaultServer: nil)
+            let namespace = TestBroker.uniqueName("lifecycle")
+            let serve = try await DataflowProcess.Serve.start(namespace: namespace, defaultServer: nil)
             do {
                 let control = serve.controlFlags
                 let applied = try await run(["apply", "-f", resources.path] + control)
@@ -41,6 +43,14 @@ struct ModelLifecycleTests {
                 #expect(ready.status == 0, "\(ready)")
                 let answered = try await run(["infer", "placed", #"{"inputs":[{"name":"INPUT","datatype":"FP32","shape":[4],"data":[1,2,3,4]}]}"#, "--server", serve.serverURL])
                 #expect(answered.status == 0 && answered.output.contains("OUTPUT FP32 [4] = [11,12,13,14]"), "\(answered)")
+                let id = TestBroker.uniqueName("direct")
+                let direct = try await run([
+                    "infer", "placed-add10", "--model", #"{"inputs":[{"name":"INPUT","datatype":"FP32","shape":[4],"data":[1,2,3,4]}]}"#,
+                    "--request-id", id, "--server", serve.serverURL,
+                ])
+                #expect(direct.status == 0 && direct.output.contains("OUTPUT FP32 [4] = [11,12,13,14]"), "\(direct)")
+                let modelInputs = TopicNames(prefix: "seldon", namespace: namespace).modelInputs("placed-add10")
+                #expect(try await !PipelineGatewayTests.requestIDs(on: modelInputs).contains(id), "called on the server it was placed on, not through Kafka")
                 let models = try await run(["get", "models"] + control)
                 #expect(models.output.contains("placed-add10") && models.output.contains("Available"), "\(models)")
 

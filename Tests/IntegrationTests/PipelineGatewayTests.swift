@@ -38,14 +38,63 @@ struct PipelineGatewayTests {
         #expect(Sum.outputs(try three.response()) == ["OUTPUT0": .int32([8, 6]), "OUTPUT1": .int32([-4, -2])])
     }
 
-    @Test func seldonModelHeaderNamingAModelGoesStraightToItsTopics() async throws {
+    @Test func aModelIsCalledOnItsServerDirectlyNotThroughItsTopics() async throws {
         let client = try await GatewayFixture.shared.value.client
-        let reply = try await client.post("/v2/models/sum/infer", try Sum.request(7).json(), headers: [("seldon-model", "sum")])
+        let id = TestBroker.uniqueName("direct")
+        let reply = try await client.post("/v2/models/sum/infer", try Sum.request(7).json(), headers: [("seldon-model", "sum"), ("x-request-id", id)])
+        #expect(reply.status == 200, "\(reply.text)")
+        #expect(reply.requestID == id)
+        #expect(Sum.outputs(try reply.response()) == ["OUTPUT0": .int32([17, 3]), "OUTPUT1": .int32([-3, -1])])
+        var message = Sum.request(8).protobuf()
+        message.modelName = "sum.model"
+        let grpc = try await client.grpcInfer(message).get()
+        #expect(Sum.outputs(try InferenceResponse(protobuf: grpc.0)) == ["OUTPUT0": .int32([18, 3]), "OUTPUT1": .int32([-2, -1])])
+        let failed = try await client.post("/v2/models/sum/infer", try Self.floats().json(), headers: [("seldon-model", "sum")])
+        #expect(failed.status == 400, "the server's refusal comes back as it: \(failed.text)")
+        #expect(failed.error?.hasPrefix("sum : ") == true, "\(failed.text)")
+        let topics = try await PipelineFixture.shared.value.topics
+        #expect(try await Self.requestIDs(on: topics.modelInputs("sum")).contains(id) == false, "the direct call went through Kafka")
+    }
+
+    @Test func withModelCallsThroughKafkaAModelIsReachedThroughItsTopics() async throws {
+        let fixture = try await GatewayFixture.shared.value
+        let (client, running) = try await fixture.extraGateway { $0.callsModelsDirectly = false }
+        let id = TestBroker.uniqueName("through-kafka")
+        let reply = try await client.post("/v2/models/sum/infer", try Sum.request(7).json(), headers: [("seldon-model", "sum"), ("x-request-id", id)])
         #expect(reply.status == 200, "\(reply.text)")
         #expect(Sum.outputs(try reply.response()) == ["OUTPUT0": .int32([17, 3]), "OUTPUT1": .int32([-3, -1])])
         let failed = try await client.post("/v2/models/sum/infer", try Self.floats().json(), headers: [("seldon-model", "sum")])
         #expect(failed.status == 400)
         #expect(failed.error?.hasPrefix("sum : ") == true, "\(failed.text)")
+        let topics = try await PipelineFixture.shared.value.topics
+        #expect(try await Self.requestIDs(on: topics.modelInputs("sum")).contains(id), "the request went through the model's topic")
+        running.cancel()
+        try? await running.value
+    }
+
+    /// The `x-request-id` of every record on `topic` so far.
+    static func requestIDs(on topic: String) async throws -> Set<String> {
+        let consumer = try TestBroker.consumer()
+        var ids: Set<String> = []
+        do {
+            let partitions = TestBroker.partitions(topic, count: 4)
+            let ends = try await consumer.watermarks(partitions)
+            try await consumer.assign(partitions.map { TopicPartitionOffset($0, offset: KafkaConsumer.beginning) })
+            var remaining = Set(partitions.filter { (ends[$0]?.high ?? 0) > 0 })
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !remaining.isEmpty, ContinuousClock.now < deadline {
+                for record in try await consumer.poll(maxRecords: 1000, timeout: .milliseconds(100)) {
+                    if let id = record.headers.string("x-request-id") { ids.insert(id) }
+                    if record.offset + 1 >= ends[record.topicPartition]?.high ?? 0 { remaining.remove(record.topicPartition) }
+                }
+            }
+            #expect(remaining.isEmpty, "\(topic) read to its end")
+        } catch {
+            await consumer.close()
+            throw error
+        }
+        await consumer.close()
+        return ids
     }
 
     @Test func grpcThroughOneStepAndThreeStepPipelines() async throws {

@@ -31,6 +31,8 @@ public actor ControlPlane: Service {
     private var scheduled: ModelScheduler.Outcome?
     /// The placement the model gateway here was last given.
     private var routed: [String: [String]]?
+    /// The server of each model that has one, after that placement: where the pipeline gateway calls models.
+    private(set) var modelServers: [String: ModelServer] = [:]
 
     public init(configuration: ControlConfiguration, deployment: LocalDeployment, logger: Logger) throws {
         self.configuration = configuration
@@ -208,7 +210,9 @@ public actor ControlPlane: Service {
         let placement = board.scheduler(now: Self.now())?.placement ?? [:]
         guard placement != routed else { return }
         routed = placement
-        await deployment.route(state: state, placement: placement, logger: logger)
+        let assigned = ModelServer.assign(models: state.models, servers: state.servers, defaultServer: deployment.defaultServer, placement: placement)
+        modelServers = assigned.served
+        await deployment.route(assigned, logger: logger)
     }
 
     /// What this instance runs, as the others see it.

@@ -49,11 +49,9 @@ public struct LocalDeployment: Sendable {
         return modelsChanged
     }
 
-    /// Gives the model gateway the server of every model: the one its resource names (or the default), or, for a
-    /// model the scheduler places, the servers it is loaded on (none yet: its requests wait on its topic).
-    func route(state: DesiredState, placement: [String: [String]], logger: Logger) async {
+    /// Gives the model gateway the server of every model (``ModelServer/assign(models:servers:defaultServer:placement:)``).
+    func route(_ assigned: (served: [String: ModelServer], unserved: [String]), logger: Logger) async {
         guard let modelGateway else { return }
-        let assigned = ModelServer.assign(models: state.models, servers: state.servers, defaultServer: defaultServer, placement: placement)
         if !assigned.unserved.isEmpty {
             logger.warning("models without a server wait for one", metadata: ["models": "\(assigned.unserved)"])
         }

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Dataflow
 import Logging
 import Synchronization
@@ -45,6 +46,26 @@ final class InferenceServer: Sendable {
         logger[metadataKey: "server"] = "\(spec.name)"
         self.logger = logger
         self.availability = availability
+    }
+
+    /// A server reached over the protocol its spec names, REST endpoints through `http`.
+    ///
+    /// - Throws: ``ModelGatewayError`` for a gRPC endpoint that is not an address.
+    convenience init(
+        _ server: ModelServer,
+        http: HTTPClient,
+        maxResponseBytes: Int,
+        calls: InferenceCallSettings,
+        logger: Logger,
+        availability: @escaping @Sendable (String, Bool) -> Void = { _, _ in }
+    ) throws {
+        let transports: [any InferenceTransport] = try server.endpoints.map { endpoint in
+            switch server.wireProtocol {
+            case .rest: RESTInferenceTransport(address: endpoint, client: http, maxResponseBytes: maxResponseBytes)
+            case .grpc: try GRPCInferenceTransport(address: endpoint)
+            }
+        }
+        self.init(spec: server, transports: transports, calls: calls, logger: logger, availability: availability)
     }
 
     /// Whether at least one endpoint is up.

@@ -107,13 +107,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     }
 
     private func makeConnection(_ server: ModelServer) throws -> InferenceServer {
-        let transports: [any InferenceTransport] = try server.endpoints.map { endpoint in
-            switch server.wireProtocol {
-            case .rest: RESTInferenceTransport(address: endpoint, client: http, maxResponseBytes: configuration.maxResponseBytes)
-            case .grpc: try GRPCInferenceTransport(address: endpoint)
-            }
-        }
-        return InferenceServer(spec: server, transports: transports, calls: configuration.calls, logger: logger) {
+        try InferenceServer(server, http: http, maxResponseBytes: configuration.maxResponseBytes, calls: configuration.calls, logger: logger) {
             [weak self] name, available in
             Task { await self?.serverAvailabilityChanged(name, available: available) }
         }

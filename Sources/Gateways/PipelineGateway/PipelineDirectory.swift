@@ -8,6 +8,9 @@ public protocol PipelineDirectory: Sendable {
     func pipeline(named name: String) async -> PipelineState?
     /// Whether a model named `name` is deployed.
     func hasModel(named name: String) async -> Bool
+    /// The server to call model `name` on directly (where it is placed, or the server its resource names), or
+    /// `nil` when it has none yet: its requests then go through its Kafka topics and wait there for one.
+    func server(ofModel name: String) async -> ModelServer?
     /// Every pipeline deployed.
     func allPipelines() async -> [PipelineState]
     /// The experiment whose `default` is `target` (a model or pipeline of its `resourceType`), if one runs.
@@ -16,11 +19,18 @@ public protocol PipelineDirectory: Sendable {
 
 extension PipelineDirectory {
     public func experiment(routing target: InferenceTarget) async -> ExperimentResource? { nil }
+    public func server(ofModel name: String) async -> ModelServer? { nil }
 }
 
 extension DataflowEngine: PipelineDirectory {
     public func pipeline(named name: String) async -> PipelineState? { await state(of: name) }
     public func hasModel(named name: String) async -> Bool { models[name] != nil }
+
+    /// The server a model's resource names; a model the scheduler would place has none here.
+    public func server(ofModel name: String) async -> ModelServer? {
+        guard let model = models[name] else { return nil }
+        return ModelServer.assign(models: [model], servers: servers.values, defaultServer: nil).served[name]
+    }
     public func allPipelines() async -> [PipelineState] { await pipelines() }
 }
 
@@ -34,6 +44,8 @@ extension ControlPlane: PipelineDirectory {
     }
 
     public func hasModel(named name: String) async -> Bool { desired.entry(kind: "Model", name: name) != nil }
+
+    public func server(ofModel name: String) async -> ModelServer? { modelServers[name] }
 
     public func experiment(routing target: InferenceTarget) async -> ExperimentResource? {
         for entry in desired.resources(ofKind: "Experiment") {

@@ -25,6 +25,7 @@ public final class PipelineGateway: Service, Sendable {
     let registry: PrometheusCollectorRegistry
     let logger: Logger
     private let producer: KafkaProducer
+    private let models: DirectModelCalls
     private let inFlight = Atomic<Int>(0)
     private let httpPort = ListeningPort()
     private let grpcPort = ListeningPort()
@@ -45,6 +46,10 @@ public final class PipelineGateway: Service, Sendable {
         metrics = PipelineGatewayMetrics(factory: PrometheusMetricsFactory(registry: registry))
         router = ResponseRouter(configuration: configuration, metrics: metrics, logger: logger)
         producer = try KafkaProducer(configuration: configuration.producer, logger: logger)
+        models = DirectModelCalls(
+            calls: configuration.modelCalls, connectionsPerEndpoint: configuration.connectionsPerEndpoint,
+            maxResponseBytes: configuration.maxResponseBytes, logger: logger
+        )
     }
 
     /// The ports the HTTP and gRPC servers listen on, once they do (useful when configured with port 0).
@@ -81,9 +86,11 @@ public final class PipelineGateway: Service, Sendable {
             }
         } catch {
             await producer.close()
+            await models.shutdown()
             throw error
         }
         await producer.close()
+        await models.shutdown()
     }
 
     /// The HTTP and gRPC servers, until graceful shutdown; the first to fail (a port in use) stops the other.
@@ -220,6 +227,12 @@ public final class PipelineGateway: Service, Sendable {
         }
         var request = request
         request.id = id
+        let deadline = start + configuration.timeout
+        if case .model(let name) = target, configuration.callsModelsDirectly, let server = await directory.server(ofModel: name) {
+            var passed = headers.filter { DataflowHeaders.travels($0.name) && $0.name != DataflowHeaders.requestID }
+            passed.append((DataflowHeaders.requestID, id))
+            return try await models.infer(model: name, on: server, request, headers: passed, until: deadline)
+        }
         let value: [UInt8]
         do {
             value = try request.serializedBytes()
@@ -232,7 +245,6 @@ public final class PipelineGateway: Service, Sendable {
             recordHeaders.append(KafkaHeader(key: header.name, value: header.value))
         }
 
-        let deadline = start + configuration.timeout
         let topics = configuration.topics
         let key: String
         do {

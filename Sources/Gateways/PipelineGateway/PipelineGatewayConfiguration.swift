@@ -27,6 +27,16 @@ public struct PipelineGatewayConfiguration: GatewayKafkaClients, Sendable {
     public var authToken: String?
     /// When set, the HTTP and gRPC APIs serve TLS only, with this certificate.
     public var tls: ServerTLS?
+    /// Whether a request to a model goes straight to a server holding it, as in Seldon Core 2, rather than
+    /// through the model's Kafka topics (which pipelines and asynchronous clients use). A model without a server
+    /// yet is always reached through its topics, where its requests wait for one. Default: `true`.
+    public var callsModelsDirectly = true
+    /// How models are called directly: per-call timeout, retries, checks of an unreachable endpoint.
+    public var modelCalls = InferenceCallSettings()
+    /// Keep-alive connections kept per model server endpoint for direct calls. Default: 64.
+    public var connectionsPerEndpoint = 64
+    /// The largest answer read from a REST model server. Default: 64 MiB.
+    public var maxResponseBytes = 64 << 20
     /// The most records inspect reads from the end of each partition of each topic. Default: 100,000.
     public var inspectRecordsPerPartition: Int = 100_000
 

@@ -16,7 +16,7 @@ struct InferCommand: ClientCommand {
 
     @Argument(help: "The pipeline (or, with --model, the model).") var name: String
     @Argument(help: "The OIP request: JSON, @file, or - for standard input.") var data: String
-    @Flag(help: "Send to a model over its Kafka topics instead of a pipeline.") var model = false
+    @Flag(help: "Send to a model (straight to a server holding it) instead of a pipeline.") var model = false
     @Flag(help: "Use the gRPC API (default: REST).") var grpc = false
     @Option(help: "The inference API: a URL for REST, host:port for gRPC, grpcs://host:port over TLS (also DATAFLOW_SERVER). Default: http://127.0.0.1:9000 or 127.0.0.1:9001.")
     var server: String?

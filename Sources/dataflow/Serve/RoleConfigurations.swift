@@ -52,6 +52,7 @@ extension ServeCommand.Settings {
         configuration.httpPort = httpPort
         configuration.grpcPort = grpcPort
         configuration.maxRequestsInFlight = maxRequestsInFlight
+        configuration.callsModelsDirectly = callsModelsDirectly
         configuration.tls = tls
         if inferenceAuth { configuration.authToken = authToken }
         clients(&configuration)

@@ -62,6 +62,8 @@ struct ServeCommand: AsyncParsableCommand {
     var topicCreation: String?
     @Option(help: "Requests the inference API lets wait for their answers at once; more get 429. Default: 10000.")
     var maxRequestsInFlight: Int?
+    @Option(help: "How the inference API reaches a model asked for directly: direct (to a server holding it, the default) or kafka (through its topics).")
+    var modelCalls: String?
     @Option(help: "Folders (comma-separated) a Model's storageUri and a Server's repository may name. Default: the working directory.")
     var modelRoots: String?
     @Option(help: "PEM certificate chain: the inference API (HTTP and gRPC) and the control API then serve TLS only (with --tls-key).")
@@ -111,7 +113,7 @@ struct ServeCommand: AsyncParsableCommand {
             ("partitions", partitions.map(String.init)), ("state-dir", stateDir), ("instance-id", instanceId), ("processing-guarantee", processingGuarantee),
             ("auth-token", authToken), ("inference-auth", inferenceAuth ? "true" : nil), ("local-broker", localBroker ? "true" : nil),
             ("insecure", insecure ? "true" : nil), ("replication-factor", replicationFactor.map(String.init)), ("topic-creation", topicCreation),
-            ("max-requests-in-flight", maxRequestsInFlight.map(String.init)), ("model-roots", modelRoots),
+            ("max-requests-in-flight", maxRequestsInFlight.map(String.init)), ("model-roots", modelRoots), ("model-calls", modelCalls),
             ("tls-cert", tlsCert), ("tls-key", tlsKey), ("log-format", logFormat), ("log-level", logLevel),
         ]
         for case let (key, value?) in given { flags.set(key, value, source: "--\(key)") }
@@ -150,6 +152,7 @@ struct ServeCommand: AsyncParsableCommand {
         var kafka: [String: String]
         var topicCreation: KafkaTopicCreation
         var maxRequestsInFlight: Int
+        var callsModelsDirectly: Bool
         var modelRoots: ModelRoots
         var tls: ServerTLS?
         var log: LogSetup
@@ -192,6 +195,11 @@ struct ServeCommand: AsyncParsableCommand {
             topicCreation = try settings.topicCreation()
             maxRequestsInFlight = try settings.int("max-requests-in-flight") ?? 10_000
             guard maxRequestsInFlight > 0 else { throw SettingsError("\(settings.source("max-requests-in-flight")): 'max-requests-in-flight' must be 1 or more") }
+            switch settings.string("model-calls") ?? "direct" {
+            case "direct": callsModelsDirectly = true
+            case "kafka": callsModelsDirectly = false
+            case let other: throw SettingsError("\(settings.source("model-calls")): model calls are direct or kafka, not '\(other)'")
+            }
             modelRoots = settings.list("model-roots").map(ModelRoots.init) ?? .workingDirectory
             log = LogSetup()
             if let format = settings.string("log-format") {
