@@ -37,8 +37,10 @@ public struct GatewayFailure: Error, Sendable, Hashable, CustomStringConvertible
         case 400: .invalidArgument
         case 404: .notFound
         case 413, 429: .resourceExhausted
-        case 503: .unavailable
+        case 499: .cancelled
+        case 502, 503: .unavailable
         case 504: .deadlineExceeded
+        case 400..<500: .invalidArgument
         default: .internalError
         }
     }

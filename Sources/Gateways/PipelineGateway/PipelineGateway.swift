@@ -11,7 +11,8 @@ import StreamKit
 import Synchronization
 
 /// Serves synchronous inference over the asynchronous core: a request over HTTP or gRPC is written to its
-/// pipeline's (or model's) input topic, and answered when its answer comes back on the output topic.
+/// pipeline's input topic, and answered when its answer comes back on the output topic. A request to a model by
+/// name goes straight to a server holding it (``PipelineGatewayConfiguration/callsModelsDirectly``).
 ///
 /// HTTP (``PipelineGatewayRoutes``) and gRPC (`inference.GRPCInferenceService`) share ``infer(_:_:headers:)``.
 /// Instances sharing the consumer group share the answer topics' partitions; each keys its requests so that
