@@ -88,7 +88,7 @@ struct GatewayBench: AsyncParsableCommand {
     }
 
     /// An HTTP client for `concurrency` callers, and a call POSTing `json` to `url` that fails unless answered 200.
-    private func httpCaller(url: String, json: [UInt8]) -> (HTTPClient, @Sendable () async throws -> Void) {
+    private func httpCaller(url: String, json: [UInt8], headers: [(String, String)] = []) -> (HTTPClient, @Sendable () async throws -> Void) {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: concurrency)
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
@@ -96,6 +96,7 @@ struct GatewayBench: AsyncParsableCommand {
             var request = HTTPClientRequest(url: url)
             request.method = .POST
             request.headers.add(name: "content-type", value: "application/json")
+            for (name, value) in headers { request.headers.add(name: name, value: value) }
             request.body = .bytes(json)
             let response = try await client.execute(request, timeout: .seconds(30))
             let body = try await response.body.collect(upTo: 1 << 20)
@@ -220,8 +221,8 @@ extension GatewayBench {
         let json = try InferenceRequest(serializedBytes: Self.body).json()
 
         var figures: [Figures] = []
-        for path in ["models/sum", "pipelines/adder", "pipelines/sum-chain"] {
-            let (client, call) = httpCaller(url: "http://127.0.0.1:\(port)/v2/\(path)/infer", json: json)
+        for (path, headers) in [("models/sum", [("seldon-model", "sum")]), ("pipelines/adder", []), ("pipelines/sum-chain", [])] {
+            let (client, call) = httpCaller(url: "http://127.0.0.1:\(port)/v2/\(path)/infer", json: json, headers: headers)
             _ = try await closedLoop(count: min(200, requests), call)
             figures.append(try await closedLoop(count: requests, call))
             try await client.shutdown()
