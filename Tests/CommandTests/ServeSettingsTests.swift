@@ -86,6 +86,24 @@ struct ServeSettingsTests {
         }
     }
 
+    @Test func theInferenceURLForExplainersIsGivenOrThisInstancesOwnAPI() throws {
+        func settings(_ values: [String: String]) throws -> ServeCommand.Settings {
+            var flags = ServeSettings()
+            for (key, value) in values { flags.set(key, value, source: "--\(key)") }
+            return try ServeCommand.Settings(flags)
+        }
+        #expect(try settings([:]).inferenceURL == "http://127.0.0.1:9000")
+        #expect(try settings(["host": "0.0.0.0", "insecure": "true", "http-port": "9100"]).inferenceURL == "http://127.0.0.1:9100")
+        #expect(try settings(["host": "::1"]).inferenceURL == "http://[::1]:9000")
+        #expect(try settings(["host": "[::1]"]).inferenceURL == "http://[::1]:9000")
+        #expect(try settings(["role": "engine,control"]).inferenceURL == nil, "no inference API here")
+        #expect(try settings(["role": "control", "inference-url": "https://gateway.internal:9000"]).inferenceURL == "https://gateway.internal:9000")
+        #expect(throws: SettingsError.self) { try settings(["inference-url": "gateway:9000"]) }
+        #expect(throws: SettingsError.self) { try settings(["model-calls": "sometimes"]) }
+        #expect(try settings(["model-calls": "kafka"]).callsModelsDirectly == false)
+        #expect(try settings([:]).callsModelsDirectly)
+    }
+
     @Test func topicCreationComesFromTheSamePlacesAsEverySetting() throws {
         let path = try file("""
             replication-factor: 3

@@ -106,6 +106,8 @@ struct InferenceTargetTests {
         #expect(InferenceTarget(grpcName: "chain", seldonModel: "sum") == .model("sum"))
         #expect(InferenceTarget(modelPath: "x", seldonModel: "sum.model") == .model("sum"), "the explicit model suffix")
         #expect(InferenceTarget(grpcName: "sum.model", seldonModel: nil) == .model("sum"))
+        #expect(InferenceTarget(modelPath: "sum.model", seldonModel: nil) == .model("sum"), "a path names a model with the suffix, as an explainer's infer_uri does")
+        #expect(InferenceTarget(modelPath: "chain.pipeline", seldonModel: nil) == .pipeline("chain"))
         #expect(InferenceTarget.headers == ["seldon-model", "seldon-internal-model"])
     }
 

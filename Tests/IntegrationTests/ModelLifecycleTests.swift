@@ -71,6 +71,79 @@ struct ModelLifecycleTests {
         }
     }
 
+    /// Explainers placed like models: each is told, in its `model-settings.json`, the inference URL of the model
+    /// or pipeline it explains, and calls it there (an explainer-shaped runtime that answers with what it got).
+    @Test func anExplainerIsPlacedAndCallsTheModelOrPipelineItExplains() async throws {
+        let name = TestBroker.uniqueName("explainers")
+        try await TestModelServer.with(name) { address in
+            let folder = TestModelServer.root.appendingPathComponent(".run/\(name)-models").path
+            let explainer = "file://" + TestModelServer.root.appendingPathComponent("Tests/Explainers/echo").path
+            let resources = FileManager.default.temporaryDirectory.appendingPathComponent(TestBroker.uniqueName("explainers") + ".yaml")
+            try [
+                Self.placed(model: "explained-add10", from: storage("add10"), on: "explainer-server", at: address, repository: folder),
+                """
+                apiVersion: mlops.seldon.io/v1alpha1
+                kind: Pipeline
+                metadata:
+                  name: explained
+                spec:
+                  steps:
+                    - name: explained-add10
+                  output:
+                    steps: [explained-add10]
+                """,
+                Self.explainer("add10-explainer", from: explainer, "modelRef: explained-add10"),
+                Self.explainer("pipeline-explainer", from: explainer, "pipelineRef: explained"),
+            ].joined(separator: "\n---\n").write(to: resources, atomically: true, encoding: .utf8)
+
+            let serve = try await DataflowProcess.Serve.start(namespace: TestBroker.uniqueName("explainers"), defaultServer: nil)
+            do {
+                let control = serve.controlFlags
+                let applied = try await run(["apply", "-f", resources.path] + control)
+                #expect(applied.status == 0, "\(applied)")
+                for model in ["explained-add10", "add10-explainer", "pipeline-explainer"] {
+                    let available = try await run(["status", "model", model, "--wait", "Available", "--timeout", "90s"] + control)
+                    #expect(available.status == 0 && available.output.contains("on server explainer-server"), "\(available)")
+                }
+                #expect(try await run(["status", "pipeline", "explained", "--wait", "Ready", "--timeout", "60s"] + control).status == 0)
+                let settings = try String(contentsOfFile: folder + "/add10-explainer/model-settings.json", encoding: .utf8)
+                #expect(settings.contains(#""explainer_type" : "anchor_tabular""#), "\(settings)")
+
+                for (model, uri) in [
+                    ("add10-explainer", "\(serve.serverURL)/v2/models/explained-add10.model/infer"),
+                    ("pipeline-explainer", "\(serve.serverURL)/v2/pipelines/explained/infer"),
+                ] {
+                    let explained = try await run(["infer", model, "--model", Self.request, "--output", "json", "--server", serve.serverURL])
+                    #expect(explained.status == 0, "\(explained)")
+                    let answer = try JSONSerialization.jsonObject(with: Data(explained.output.utf8)) as? [String: Any]
+                    let parameters = answer?["parameters"] as? [String: Any]
+                    #expect(parameters?["infer_uri"] as? String == uri, "\(explained.output)")
+                    #expect(parameters?["explainer_type"] as? String == "anchor_tabular")
+                    let outputs = answer?["outputs"] as? [[String: Any]]
+                    #expect(outputs?.first?["data"] as? [Double] == [11, 12, 13, 14], "what it explains answered through that URL: \(explained.output)")
+                }
+            } catch {
+                await serve.stop()
+                throw error
+            }
+            await serve.stop()
+        }
+    }
+
+    static func explainer(_ name: String, from storageUri: String, _ reference: String) -> String {
+        """
+        apiVersion: mlops.seldon.io/v1alpha1
+        kind: Model
+        metadata:
+          name: \(name)
+        spec:
+          storageUri: \(storageUri)
+          explainer:
+            type: anchor_tabular
+            \(reference)
+        """
+    }
+
     @Test func aDeletedModelIsUnloadingUntilItsServerHasUnloadedItThenNotFound() async throws {
         let name = TestBroker.uniqueName("unloading")
         try await TestModelServer.with(name) { address in

@@ -1,11 +1,14 @@
 """MLServer custom runtimes for the pipeline tests: small models with exactly known answers."""
 import asyncio
+import json
+import urllib.error
+import urllib.request
 
 import numpy as np
 from mlserver import MLModel
 from mlserver.codecs import NumpyCodec
 from mlserver.errors import MLServerError
-from mlserver.types import InferenceRequest, InferenceResponse
+from mlserver.types import InferenceRequest, InferenceResponse, Parameters, ResponseOutput
 
 
 class BadRequest(MLServerError):
@@ -89,3 +92,38 @@ class SlowUnload(MLModel):
     async def unload(self) -> bool:
         await asyncio.sleep(3)
         return True
+
+
+class EchoExplainer(MLModel):
+    """Explainer-shaped, as MLServer's alibi-explain runtime: reads `infer_uri` and `explainer_type` from
+    `parameters.extra` (written there when the explainer is placed), calls what it explains at that URL with the
+    request, and answers with the outputs it got back, the URL and the type as response parameters."""
+
+    async def load(self) -> bool:
+        extra = (self.settings.parameters.extra if self.settings.parameters else None) or {}
+        self._infer_uri = extra.get("infer_uri")
+        self._explainer_type = extra.get("explainer_type")
+        if not self._infer_uri or not self._explainer_type:
+            raise MLServerError(f"infer_uri and explainer_type must be set in parameters.extra, found {extra}")
+        return True
+
+    async def predict(self, payload: InferenceRequest) -> InferenceResponse:
+        # As alibi's runtime builds its requests: the input tensors alone.
+        inputs = [tensor.model_dump(exclude_none=True, exclude={"parameters"}) for tensor in payload.inputs]
+        body = json.dumps({"inputs": inputs}).encode()
+
+        def call() -> dict:
+            request = urllib.request.Request(self._infer_uri, data=body, headers={"content-type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    return json.loads(response.read())
+            except urllib.error.HTTPError as error:
+                raise BadRequest(f"{self._infer_uri} answered {error.code}: {error.read().decode(errors='replace')}")
+
+        answer = await asyncio.to_thread(call)
+        return InferenceResponse(
+            model_name=self.name,
+            id=payload.id,
+            outputs=[ResponseOutput(**output) for output in answer["outputs"]],
+            parameters=Parameters(infer_uri=self._infer_uri, explainer_type=self._explainer_type),
+        )

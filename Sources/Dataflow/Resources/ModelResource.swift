@@ -15,8 +15,24 @@ public struct ModelResource: Sendable, Hashable {
     public var replicas: Located<Int64>?
     /// What a server must offer to hold it (`sklearn`, `mlflow`, …), matched against servers' capabilities.
     public var requirements: [String]
+    /// Set when the model explains another model or a pipeline (Seldon's `spec.explainer`).
+    public var explainer: Explainer?
     /// `spec` as written, the fields above included.
     public var spec: [String: ResourceValue]
+
+    /// An explainer's kind and what it explains: once placed, its server is told the inference URL of the model
+    /// or pipeline it explains (`parameters.extra.infer_uri`, with `explainer_type`, as MLServer's alibi-explain
+    /// runtime reads them).
+    public struct Explainer: Sendable, Hashable {
+        /// `anchor_tabular`, `anchor_image`, `kernel_shap`, … as the explainer runtime knows them.
+        public var type: Located<String>
+        public var target: Target
+
+        public enum Target: Sendable, Hashable {
+            case model(String)
+            case pipeline(String)
+        }
+    }
 
     init(name: Located<String>, namespace: String?, spec node: YAMLNode) throws(ResourceError) {
         self.name = name
@@ -28,6 +44,25 @@ public struct ModelResource: Sendable, Hashable {
         replicas = try spec["replicas"]?.locatedInt()
         requirements = try (spec["requirements"]?.list() ?? []).map { node throws(ResourceError) in try node.string() }
         if let replicas, replicas.value < 1 { throw replicas.error("a model needs 1 replica or more, not \(replicas.value)") }
+        explainer = try spec["explainer"].map { node throws(ResourceError) in try Self.explainer(node) }
+        if let explainer, storageUri == nil {
+            throw explainer.type.error("an explainer needs a storageUri: it is placed like a model, and its server is told there where to call what it explains")
+        }
         self.spec = spec.others(than: [])
+    }
+
+    private static func explainer(_ node: YAMLNode) throws(ResourceError) -> Explainer {
+        let fields = try node.mapping()
+        let typeNode = try fields.required("type")
+        let type = typeNode.located(try typeNode.string())
+        if type.value.isEmpty { throw typeNode.error("an explainer needs a type (anchor_tabular, kernel_shap, …)") }
+        let model = try fields["modelRef"]?.string()
+        let pipeline = try fields["pipelineRef"]?.string()
+        switch (model, pipeline) {
+        case (let model?, nil) where !model.isEmpty: return Explainer(type: type, target: .model(model))
+        case (nil, let pipeline?) where !pipeline.isEmpty: return Explainer(type: type, target: .pipeline(pipeline))
+        case (_?, _?): throw node.error("an explainer names either modelRef or pipelineRef, not both")
+        default: throw node.error("an explainer names what it explains: modelRef or pipelineRef")
+        }
     }
 }

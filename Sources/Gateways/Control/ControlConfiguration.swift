@@ -28,6 +28,9 @@ public struct ControlConfiguration: GatewayKafkaClients, Sendable {
     /// The folders a Model's `storageUri` and a Server's `repository` may name; resources naming others are
     /// refused. Default: the working directory.
     public var modelRoots: ModelRoots = .workingDirectory
+    /// The inference API's base URL as model servers reach it: an explainer placed here is told to call what it
+    /// explains there. Default: `nil` (explainers cannot be placed).
+    public var inferenceURL: String?
     /// How often this instance reports itself on the status topic. Default: 1 s.
     public var heartbeatInterval: Duration = .seconds(1)
     /// How long after its last report an instance still counts in the aggregated status. Default: 10 s.

@@ -39,7 +39,7 @@ public actor ControlPlane: Service {
         self.deployment = deployment
         self.logger = logger
         board = StatusBoard(livenessMs: Int64(configuration.liveness.milliseconds))
-        scheduler = ModelScheduler(roots: configuration.modelRoots, logger: logger)
+        scheduler = ModelScheduler(roots: configuration.modelRoots, inferenceURL: configuration.inferenceURL, logger: logger)
         producer = try KafkaProducer(configuration: configuration.producer, logger: logger)
     }
 

@@ -1,6 +1,6 @@
 import Dataflow
 
-/// Where a synchronous request goes: through a pipeline, or straight to one model over its Kafka topics.
+/// Where a synchronous request goes: through a pipeline, or to one model alone.
 public enum InferenceTarget: Sendable, Hashable, CustomStringConvertible {
     case pipeline(String)
     case model(String)
@@ -14,11 +14,11 @@ public enum InferenceTarget: Sendable, Hashable, CustomStringConvertible {
     public static let headers = ["seldon-model", "seldon-internal-model"]
 
     /// The target of `POST /v2/models/{name}/infer`: the `seldon-model` header decides, as in Seldon Core 2
-    /// (`{p}.pipeline` a pipeline, `{m}` or `{m}.model` a model); without the header the name in the path is a
-    /// pipeline.
+    /// (`{p}.pipeline` a pipeline, `{m}` or `{m}.model` a model); without the header the name in the path does, as
+    /// a gRPC `model_name` (`{m}.model` a model, otherwise a pipeline).
     public init(modelPath name: String, seldonModel header: String?) {
         guard let header, !header.isEmpty else {
-            self = .pipeline(name)
+            self.init(grpcName: name, seldonModel: nil)
             return
         }
         if header.hasSuffix(Self.pipelineSuffix) {

@@ -33,8 +33,9 @@ public struct ModelRepository: Sendable {
     }
 
     /// Copies the artifacts at `storageUri` into `<folder>/<model>` (replacing what was there), with `model` as the
-    /// name in its `model-settings.json`.
-    public func install(_ model: String, from storageUri: String) async throws(RepositoryFailure) {
+    /// name in its `model-settings.json` and `extra` merged into its `parameters.extra` (where MLServer runtimes
+    /// read their own settings: an explainer's `infer_uri` and `explainer_type`).
+    public func install(_ model: String, from storageUri: String, extra: [String: String] = [:]) async throws(RepositoryFailure) {
         let source = try Self.localFolder(of: storageUri)
         let target = try self.target(model)
         do {
@@ -55,6 +56,13 @@ public struct ModelRepository: Sendable {
                 try files.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 try files.copyItem(atPath: source, toPath: staging)
                 settings["name"] = model
+                if !extra.isEmpty {
+                    var parameters = settings["parameters"] as? [String: Any] ?? [:]
+                    var merged = parameters["extra"] as? [String: Any] ?? [:]
+                    for (key, value) in extra { merged[key] = value }
+                    parameters["extra"] = merged
+                    settings["parameters"] = parameters
+                }
                 try JSONSerialization.data(withJSONObject: settings, options: [.prettyPrinted, .sortedKeys])
                     .write(to: URL(fileURLWithPath: (staging as NSString).appendingPathComponent("model-settings.json")))
                 try? files.removeItem(atPath: target)

@@ -24,13 +24,22 @@ public actor ModelScheduler {
     private let logger: Logger
     private let client: HTTPClient
     private let roots: ModelRoots
-    /// The replicas loaded, with the storageUri each was loaded from.
-    private var loaded: [Replica: String] = [:]
+    private let inferenceURL: String?
+    /// The replicas loaded, with what each was loaded from.
+    private var loaded: [Replica: Artifacts] = [:]
     private var failures: [String: String] = [:]
 
-    /// Models are copied only from and into folders inside `roots`.
-    public init(roots: ModelRoots, client: HTTPClient = .shared, logger: Logger) {
+    /// What a replica is loaded from: its artifacts, and the settings written into its `model-settings.json`.
+    struct Artifacts: Hashable {
+        var storageUri: String
+        var extra: [String: String] = [:]
+    }
+
+    /// Models are copied only from and into folders inside `roots`; an explainer is told to call what it explains
+    /// through the inference API at `inferenceURL` (none: explainers cannot be placed).
+    public init(roots: ModelRoots, inferenceURL: String? = nil, client: HTTPClient = .shared, logger: Logger) {
         self.roots = roots
+        self.inferenceURL = inferenceURL.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.client = client
         self.logger = logger
     }
@@ -91,17 +100,25 @@ public actor ModelScheduler {
                 logger.warning("model could not be unloaded; trying again", metadata: ["model": "\(replica.model)", "error": "\(error)"])
             }
         }
-        let storage = Dictionary(scheduled.map { ($0.name.value, $0.storageUri!.value) }, uniquingKeysWith: { _, last in last })
+        let storage = Dictionary(scheduled.map { ($0.name.value, artifacts(of: $0)) }, uniquingKeysWith: { _, last in last })
         for replica in wanted.sorted(by: { ($0.model, $0.server) < ($1.model, $1.server) }) {
-            guard let uri = storage[replica.model], loaded[replica] != uri, let repository = repositories[replica.server] else { continue }
+            guard let wanted = storage[replica.model], let repository = repositories[replica.server] else { continue }
+            let artifacts: Artifacts
+            switch wanted {
+            case .success(let found): artifacts = found
+            case .failure(let failure):
+                failures[replica.model] = failure.description
+                continue
+            }
+            guard loaded[replica] != artifacts else { continue }
             do {
-                _ = try roots.confine(try ModelRepository.localFolder(of: uri), as: "storageUri")
+                _ = try roots.confine(try ModelRepository.localFolder(of: artifacts.storageUri), as: "storageUri")
                 _ = try roots.confine(repository.folder, as: "repository")
-                try await repository.install(replica.model, from: uri)
+                try await repository.install(replica.model, from: artifacts.storageUri, extra: artifacts.extra)
                 try await repository.load(replica.model)
-                loaded[replica] = uri
+                loaded[replica] = artifacts
                 failures[replica.model] = nil
-                logger.info("model loaded", metadata: ["model": "\(replica.model)", "server": "\(replica.server)", "storageUri": "\(uri)"])
+                logger.info("model loaded", metadata: ["model": "\(replica.model)", "server": "\(replica.server)", "storageUri": "\(artifacts.storageUri)"])
             } catch {
                 failures[replica.model] = error.description
                 logger.error("model could not be loaded", metadata: ["model": "\(replica.model)", "server": "\(replica.server)", "error": "\(error)"])
@@ -114,7 +131,7 @@ public actor ModelScheduler {
             // out while the old version serves, and the model is Available again once the new one is loaded.
             let serving = loaded.keys.filter { $0.model == demand.model }.map(\.server).sorted()
             if !serving.isEmpty { outcome.placement[demand.model] = serving }
-            let current = loaded.keys.filter { $0.model == demand.model && loaded[$0] == storage[demand.model] }
+            let current = loaded.keys.filter { $0.model == demand.model && loaded[$0] == (try? storage[demand.model]?.get()) }
             if !current.isEmpty {
                 outcome.status[demand.model] = "Available"
             } else if let failure = failures[demand.model] {
@@ -132,5 +149,20 @@ public actor ModelScheduler {
         }
         failures = failures.filter { known.contains($0.key) }
         return outcome
+    }
+
+    /// What `model` is to be loaded from; for an explainer, the URL of what it explains.
+    private func artifacts(of model: ModelResource) -> Result<Artifacts, RepositoryFailure> {
+        var artifacts = Artifacts(storageUri: model.storageUri!.value)
+        guard let explainer = model.explainer else { return .success(artifacts) }
+        guard let inferenceURL else {
+            return .failure(RepositoryFailure("an explainer needs the inference API's URL to call what it explains (dataflow serve --inference-url)"))
+        }
+        artifacts.extra["explainer_type"] = explainer.type.value
+        switch explainer.target {
+        case .model(let name): artifacts.extra["infer_uri"] = "\(inferenceURL)/v2/models/\(ModelRepository.pathSegment(name)).model/infer"
+        case .pipeline(let name): artifacts.extra["infer_uri"] = "\(inferenceURL)/v2/pipelines/\(ModelRepository.pathSegment(name))/infer"
+        }
+        return .success(artifacts)
     }
 }

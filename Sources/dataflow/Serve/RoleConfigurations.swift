@@ -39,6 +39,7 @@ extension ServeCommand.Settings {
         configuration.authToken = authToken
         configuration.topicCreation = topicCreation
         configuration.modelRoots = modelRoots
+        configuration.inferenceURL = inferenceURL
         configuration.tls = tls
         configuration.instanceID = instanceID
         configuration.roles = ServeCommand.Role.allCases.filter(roles.contains).map(\.rawValue)

@@ -62,6 +62,8 @@ struct ServeCommand: AsyncParsableCommand {
     var topicCreation: String?
     @Option(help: "Requests the inference API lets wait for their answers at once; more get 429. Default: 10000.")
     var maxRequestsInFlight: Int?
+    @Option(help: "The inference API's base URL as model servers reach it, for explainers to call what they explain. Default: http(s)://<host>:<http-port> when this instance serves the API.")
+    var inferenceUrl: String?
     @Option(help: "How the inference API reaches a model asked for directly: direct (to a server holding it, the default) or kafka (through its topics).")
     var modelCalls: String?
     @Option(help: "Folders (comma-separated) a Model's storageUri and a Server's repository may name. Default: the working directory.")
@@ -113,7 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
             ("partitions", partitions.map(String.init)), ("state-dir", stateDir), ("instance-id", instanceId), ("processing-guarantee", processingGuarantee),
             ("auth-token", authToken), ("inference-auth", inferenceAuth ? "true" : nil), ("local-broker", localBroker ? "true" : nil),
             ("insecure", insecure ? "true" : nil), ("replication-factor", replicationFactor.map(String.init)), ("topic-creation", topicCreation),
-            ("max-requests-in-flight", maxRequestsInFlight.map(String.init)), ("model-roots", modelRoots), ("model-calls", modelCalls),
+            ("max-requests-in-flight", maxRequestsInFlight.map(String.init)), ("model-roots", modelRoots), ("model-calls", modelCalls), ("inference-url", inferenceUrl),
             ("tls-cert", tlsCert), ("tls-key", tlsKey), ("log-format", logFormat), ("log-level", logLevel),
         ]
         for case let (key, value?) in given { flags.set(key, value, source: "--\(key)") }
@@ -153,6 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
         var topicCreation: KafkaTopicCreation
         var maxRequestsInFlight: Int
         var callsModelsDirectly: Bool
+        var inferenceURL: String?
         var modelRoots: ModelRoots
         var tls: ServerTLS?
         var log: LogSetup
@@ -229,6 +232,18 @@ struct ServeCommand: AsyncParsableCommand {
                 throw SettingsError("\(settings.source("tls-key")): a TLS key needs its certificate (tls-cert)")
             case (_?, nil):
                 throw SettingsError("\(settings.source("tls-cert")): a TLS certificate needs its private key (tls-key)")
+            }
+            if let url = settings.string("inference-url") {
+                guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                    throw SettingsError("\(settings.source("inference-url")): '\(url)' is not an http:// or https:// URL")
+                }
+                inferenceURL = url
+            } else if self.roles.contains(.pipelineGateway), httpPort != 0 {
+                let reachable = host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host
+                let bracketed = reachable.contains(":") && !reachable.hasPrefix("[") ? "[\(reachable)]" : reachable
+                inferenceURL = "\(tls == nil ? "http" : "https")://\(bracketed):\(httpPort)"
+            } else {
+                inferenceURL = nil
             }
             if self.roles.contains(.control), authToken == nil, !Self.isLoopback(host), !(try settings.bool("insecure") ?? false) {
                 throw SettingsError(

@@ -57,4 +57,33 @@ struct ModelServerFieldsTests {
             #expect(error.description.hasPrefix(expected), "\(error)")
         }
     }
+
+    @Test func explainersNameTheModelOrPipelineTheyExplain() throws {
+        func explainer(_ lines: String) throws -> ModelResource.Explainer? {
+            let documents = try Resource.documents(
+                yaml: "apiVersion: mlops.seldon.io/v1alpha1\nkind: Model\nmetadata:\n  name: e\nspec:\n  storageUri: ./e\n  explainer:\n\(lines)",
+                file: "explainer.yaml"
+            )
+            guard case .model(let model) = documents[0].resource else { return nil }
+            return model.explainer
+        }
+        let ofModel = try explainer("    type: anchor_tabular\n    modelRef: income\n")
+        #expect(ofModel?.type.value == "anchor_tabular" && ofModel?.target == .model("income"))
+        #expect(try explainer("    type: kernel_shap\n    pipelineRef: chain\n")?.target == .pipeline("chain"))
+    }
+
+    @Test(arguments: [
+        ("  storageUri: ./e\n  explainer:\n    type: anchor_tabular\n", "explainer.yaml:8:5: spec.explainer: an explainer names what it explains: modelRef or pipelineRef"),
+        ("  storageUri: ./e\n  explainer:\n    type: anchor_tabular\n    modelRef: a\n    pipelineRef: b\n", "explainer.yaml:8:5: spec.explainer: an explainer names either modelRef or pipelineRef, not both"),
+        ("  storageUri: ./e\n  explainer:\n    modelRef: a\n", "explainer.yaml:8:5: spec.explainer: missing field 'type'"),
+        ("  explainer:\n    type: anchor_tabular\n    modelRef: a\n", "explainer.yaml:7:11: spec.explainer.type: an explainer needs a storageUri"),
+    ])
+    func wrongExplainersNameLineAndField(_ lines: String, _ expected: String) {
+        do {
+            _ = try Resource.documents(yaml: "apiVersion: mlops.seldon.io/v1alpha1\nkind: Model\nmetadata:\n  name: e\nspec:\n\(lines)", file: "explainer.yaml")
+            Issue.record("taken: \(lines)")
+        } catch {
+            #expect(error.description.hasPrefix(expected), "\(error)")
+        }
+    }
 }
