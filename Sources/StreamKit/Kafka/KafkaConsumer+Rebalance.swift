@@ -8,6 +8,9 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
     let listener: (any KafkaRebalanceListener)?
     /// Set with separate partition queues: opened before partitions are assigned, closed once unassigned.
     let partitionQueues: RDKafkaPartitionQueues?
+    /// The application's pauses, lifted when their partitions are revoked or lost: librdkafka would keep them
+    /// into the next assignment of the same partitions, which would then never be fetched.
+    let paused: PausedPartitions
     /// Whether the configured assignor is cooperative: what to go by when librdkafka cannot say which protocol
     /// the group uses (it answers nothing while the consumer is closing).
     let configuredCooperative: Bool
@@ -31,9 +34,6 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
             } else {
                 report(rd_kafka_assign(handle, partitions), "assign")
             }
-            // librdkafka keeps a partition's pause across assignments; a new assignment starts fetching, as in
-            // Kafka's own consumer, or a partition paused before a rebalance would never be read again.
-            report(rd_kafka_resume_partitions(handle, partitions), "resume")
             if let listener { waitFor { await listener.partitionsAssigned(changed) } }
 
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
@@ -47,6 +47,7 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
                     if lost { await listener.partitionsLost(changed) } else { await listener.partitionsRevoked(changed) }
                 }
             }
+            resumePaused(handle, changed)
             if cooperative {
                 report(rd_kafka_incremental_unassign(handle, partitions), "incremental unassign")
             } else {
@@ -56,6 +57,7 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
 
         default:
             logger.error("rebalance failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(event)))"])
+            resumePaused(handle, changed)
             if cooperative {
                 report(rd_kafka_incremental_unassign(handle, partitions), "incremental unassign")
             } else {
@@ -63,6 +65,14 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
             }
             partitionQueues?.close(changed)
         }
+    }
+
+    /// Lifts the application's pause of those of `partitions` it paused, before they are unassigned.
+    private func resumePaused(_ handle: OpaquePointer, _ partitions: [TopicPartition]) {
+        let lifted = paused.take(partitions)
+        guard !lifted.isEmpty else { return }
+        let list = RDKafkaTopicPartitionList(lifted)
+        report(rd_kafka_resume_partitions(handle, list.pointer), "resume")
     }
 
     /// Blocks the poll thread (a Dispatch thread, never a cooperative one) until the listener is done.

@@ -24,6 +24,7 @@ public final class KafkaConsumer: Sendable {
     private let logger: Logger
     private let closed = Atomic<Bool>(false)
     private let partitionQueues = RDKafkaPartitionQueues()
+    private let paused = PausedPartitions()
 
     /// - Throws: ``KafkaError/Code/invalidConfiguration`` naming the property librdkafka rejects.
     public init(
@@ -42,6 +43,7 @@ public final class KafkaConsumer: Sendable {
             rebalanceHandler: KafkaConsumerRebalancer(
                 listener: rebalanceListener,
                 partitionQueues: queues,
+                paused: paused,
                 configuredCooperative: (configuration.additionalProperties["partition.assignment.strategy"] ?? configuration.assignmentStrategy.rawValue)
                     .contains("cooperative"),
                 logger: logger
@@ -202,11 +204,13 @@ public final class KafkaConsumer: Sendable {
     /// long as the assignment, as in Kafka's Java consumer: partitions revoked and assigned again are fetched.
     public func pause(_ partitions: [TopicPartition]) throws {
         try setFetching(partitions, "pause", rd_kafka_pause_partitions)
+        paused.paused(partitions)
     }
 
     /// Resumes fetching from paused `partitions`.
     public func resume(_ partitions: [TopicPartition]) throws {
         try setFetching(partitions, "resume", rd_kafka_resume_partitions)
+        paused.resumed(partitions)
     }
 
     private func setFetching(
