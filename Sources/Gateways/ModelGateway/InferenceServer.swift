@@ -48,6 +48,16 @@ final class InferenceServer: Sendable {
         self.availability = availability
     }
 
+    /// The HTTP client REST endpoints are called through: it never retries a connection itself, so that a refused
+    /// one is seen at once and the endpoint taken out.
+    static func httpClient(connectionsPerEndpoint: Int) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerEndpoint)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(2)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }
+
     /// A server reached over the protocol its spec names, REST endpoints through `http`.
     ///
     /// - Throws: ``ModelGatewayError`` for a gRPC endpoint that is not an address.

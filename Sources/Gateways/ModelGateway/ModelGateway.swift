@@ -48,12 +48,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     public init(configuration: ModelGatewayConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        var http = HTTPClient.Configuration()
-        http.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.connectionsPerEndpoint)
-        // The gateway retries itself, and must see a refused connection at once to pause the server's models.
-        http.connectionPool.retryConnectionEstablishment = false
-        http.timeout.connect = .seconds(2)
-        self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: http)
+        http = InferenceServer.httpClient(connectionsPerEndpoint: configuration.connectionsPerEndpoint)
         (work, workContinuation) = AsyncStream.makeStream()
     }
 

@@ -15,11 +15,7 @@ final class DirectModelCalls: Sendable {
     private let servers = Mutex<[String: InferenceServer]>([:])
 
     init(calls: InferenceCallSettings, connectionsPerEndpoint: Int, maxResponseBytes: Int, logger: Logger) {
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerEndpoint)
-        configuration.connectionPool.retryConnectionEstablishment = false
-        configuration.timeout.connect = .seconds(2)
-        http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        http = InferenceServer.httpClient(connectionsPerEndpoint: connectionsPerEndpoint)
         self.calls = calls
         self.maxResponseBytes = maxResponseBytes
         self.logger = logger

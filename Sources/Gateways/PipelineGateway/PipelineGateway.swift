@@ -182,9 +182,6 @@ public final class PipelineGateway: Service, Sendable {
                 "target": "\(target)", "status": "200", "duration": "\(ContinuousClock.now - start)",
             ])
             if let route { answer.headers.append((ExperimentRoute.header, route)) }
-            if case .pipeline(let name) = target, let state = await directory.pipeline(named: name) {
-                answer.headers.append((Self.pipelineVersionHeader, "\(state.version)"))
-            }
             return answer
         } catch {
             metrics.finished(target, status: error.status, since: start, via: api)
@@ -270,7 +267,9 @@ public final class PipelineGateway: Service, Sendable {
         } catch {
             throw GatewayFailure(status: 499, message: "the client went away", requestID: id)
         }
-        return try answer(record, target: target, id: id)
+        var answer = try answer(record, target: target, id: id)
+        if let state { answer.headers.append((Self.pipelineVersionHeader, "\(state.version)")) }
+        return answer
     }
 
     private func answer(_ record: KafkaConsumerRecord, target: InferenceTarget, id: String) throws(GatewayFailure) -> InferenceAnswer {

@@ -102,9 +102,9 @@ public actor ModelScheduler {
         }
         let storage = Dictionary(scheduled.map { ($0.name.value, artifacts(of: $0)) }, uniquingKeysWith: { _, last in last })
         for replica in wanted.sorted(by: { ($0.model, $0.server) < ($1.model, $1.server) }) {
-            guard let wanted = storage[replica.model], let repository = repositories[replica.server] else { continue }
+            guard let planned = storage[replica.model], let repository = repositories[replica.server] else { continue }
             let artifacts: Artifacts
-            switch wanted {
+            switch planned {
             case .success(let found): artifacts = found
             case .failure(let failure):
                 failures[replica.model] = failure.description
