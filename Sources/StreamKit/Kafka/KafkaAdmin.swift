@@ -200,7 +200,7 @@ public final class KafkaAdmin: Sendable {
     /// One metadata request: for every topic, or for `topic` alone. Call on a blocking thread.
     private static func describe(_ client: RDKafkaClient, topic: OpaquePointer?, timeout: Duration) throws -> [KafkaTopicDescription] {
         var metadata: UnsafePointer<rd_kafka_metadata>?
-        let err = client.withHandle { rd_kafka_metadata($0, topic == nil ? 1 : 0, topic, &metadata, Int32(clamping: timeout.milliseconds)) }
+        let err = try client.withHandle { rd_kafka_metadata($0, topic == nil ? 1 : 0, topic, &metadata, Int32(clamping: timeout.milliseconds)) }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { throw client.unreachable(err, timeout: timeout) }
         defer { rd_kafka_metadata_destroy(metadata) }
         let md = metadata.pointee

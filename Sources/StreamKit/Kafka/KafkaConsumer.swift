@@ -52,7 +52,7 @@ public final class KafkaConsumer: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.pollExecutor = BlockingExecutor(label: "streamkit.kafka.consumer.poll", serial: true)
-        if let queues { client.withHandle { queues.watchConsumerQueue($0) } }
+        if let queues { try client.withHandle { queues.watchConsumerQueue($0) } }
     }
 
     deinit {
@@ -73,7 +73,7 @@ public final class KafkaConsumer: Sendable {
         try await client.ensureReachable(timeout: configuration.connectTimeout)
         let list = RDKafkaTopicPartitionList(capacity: topics.count)
         for topic in topics { list.add(TopicPartition(topic: topic, partition: -1)) }
-        let err = client.withHandle { rd_kafka_subscribe($0, list.pointer) }
+        let err = try client.withHandle { rd_kafka_subscribe($0, list.pointer) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "subscribe to \(topics)") }
     }
 
@@ -81,7 +81,7 @@ public final class KafkaConsumer: Sendable {
     /// are assigned until the next ``subscribe(topics:)``.
     public func unsubscribe() throws {
         try client.checkUsable("consumer")
-        let err = client.withHandle { rd_kafka_unsubscribe($0) }
+        let err = try client.withHandle { rd_kafka_unsubscribe($0) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "unsubscribe") }
     }
 
@@ -91,10 +91,10 @@ public final class KafkaConsumer: Sendable {
         try client.checkUsable("consumer")
         try await client.ensureReachable(timeout: configuration.connectTimeout)
         if configuration.separatePartitionQueues {
-            client.withHandle { partitionQueues.open($0, partitions.map(\.topicPartition)) }
+            try client.withHandle { partitionQueues.open($0, partitions.map(\.topicPartition)) }
         }
         let list = RDKafkaTopicPartitionList(partitions)
-        let err = client.withHandle { rd_kafka_assign($0, list.pointer) }
+        let err = try client.withHandle { rd_kafka_assign($0, list.pointer) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "assign") }
     }
 
@@ -109,10 +109,10 @@ public final class KafkaConsumer: Sendable {
         guard !partitions.isEmpty else { return }
         try await client.ensureReachable(timeout: configuration.connectTimeout)
         if configuration.separatePartitionQueues {
-            client.withHandle { partitionQueues.open($0, partitions.map(\.topicPartition)) }
+            try client.withHandle { partitionQueues.open($0, partitions.map(\.topicPartition)) }
         }
         let list = RDKafkaTopicPartitionList(partitions)
-        if let error = client.withHandle({ rd_kafka_incremental_assign($0, list.pointer) }) {
+        if let error = try client.withHandle({ rd_kafka_incremental_assign($0, list.pointer) }) {
             throw KafkaError.consuming(error)
         }
     }
@@ -121,7 +121,7 @@ public final class KafkaConsumer: Sendable {
     public func assignment() throws -> [TopicPartition] {
         try client.checkUsable("consumer")
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        let err = client.withHandle { rd_kafka_assignment($0, &list) }
+        let err = try client.withHandle { rd_kafka_assignment($0, &list) }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError.rdKafka(err, context: "assignment") }
         defer { rd_kafka_topic_partition_list_destroy(list) }
         return RDKafkaTopicPartitionList(borrowing: list).partitions
@@ -130,7 +130,7 @@ public final class KafkaConsumer: Sendable {
     /// This member's group metadata, for ``KafkaProducer/sendOffsetsToTransaction(_:groupMetadata:timeout:)``.
     public func groupMetadata() throws -> KafkaConsumerGroupMetadata {
         try client.checkUsable("consumer")
-        guard let pointer = client.withHandle({ rd_kafka_consumer_group_metadata($0) }) else {
+        guard let pointer = try client.withHandle({ rd_kafka_consumer_group_metadata($0) }) else {
             throw KafkaError(code: .consumer, message: "consumer has no group metadata (no group id?)")
         }
         return KafkaConsumerGroupMetadata(pointer: pointer)
@@ -148,6 +148,7 @@ public final class KafkaConsumer: Sendable {
         let timeoutMs = Int32(clamping: timeout.milliseconds)
         return try await pollExecutor.run { () throws -> [KafkaConsumerRecord] in
             // Checked on the poll queue, which also runs close(): a poll queued behind close sees it.
+            if self.closed.load(ordering: .acquiring) { throw KafkaError.closed("consumer") }
             try client.checkUsable("consumer")
             return try client.withHandle { handle throws in
                 var records: [KafkaConsumerRecord] = []
@@ -220,7 +221,7 @@ public final class KafkaConsumer: Sendable {
     ) throws {
         try client.checkUsable("consumer")
         let list = RDKafkaTopicPartitionList(partitions)
-        let err = client.withHandle { call($0, list.pointer) }
+        let err = try client.withHandle { call($0, list.pointer) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: what) }
         _ = try list.offsets(context: what)
     }
@@ -234,7 +235,7 @@ public final class KafkaConsumer: Sendable {
         let client = self.client
         try await client.blocking.run { () throws in
             let list = RDKafkaTopicPartitionList(offsets)
-            let err = client.withHandle { rd_kafka_commit($0, list.pointer, 0) }
+            let err = try client.withHandle { rd_kafka_commit($0, list.pointer, 0) }
             if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "commit \(offsets)") }
             _ = try list.offsets(context: "commit")
         }
@@ -245,7 +246,7 @@ public final class KafkaConsumer: Sendable {
         try client.checkUsable("consumer")
         guard !offsets.isEmpty else { return }
         let list = RDKafkaTopicPartitionList(offsets)
-        let err = client.withHandle { rd_kafka_commit($0, list.pointer, 1) }
+        let err = try client.withHandle { rd_kafka_commit($0, list.pointer, 1) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "commit") }
     }
 
@@ -256,7 +257,7 @@ public final class KafkaConsumer: Sendable {
         let timeoutMs = Int32(clamping: configuration.requestTimeout.milliseconds)
         return try await client.blocking.run { () throws in
             let list = RDKafkaTopicPartitionList(partitions)
-            let err = client.withHandle { rd_kafka_committed($0, list.pointer, timeoutMs) }
+            let err = try client.withHandle { rd_kafka_committed($0, list.pointer, timeoutMs) }
             if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "committed") }
             return try list.offsets(context: "committed")
         }
@@ -267,7 +268,7 @@ public final class KafkaConsumer: Sendable {
     public func position(_ partitions: [TopicPartition]) throws -> [TopicPartitionOffset] {
         try client.checkUsable("consumer")
         let list = RDKafkaTopicPartitionList(partitions)
-        let err = client.withHandle { rd_kafka_position($0, list.pointer) }
+        let err = try client.withHandle { rd_kafka_position($0, list.pointer) }
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw KafkaError.rdKafka(err, context: "position") }
         return try list.offsets(context: "position")
     }
@@ -279,7 +280,7 @@ public final class KafkaConsumer: Sendable {
         let timeoutMs = Int32(clamping: configuration.requestTimeout.milliseconds)
         try await client.blocking.run { () throws in
             let list = RDKafkaTopicPartitionList(offsets)
-            if let error = client.withHandle({ rd_kafka_seek_partitions($0, list.pointer, timeoutMs) }) {
+            if let error = try client.withHandle({ rd_kafka_seek_partitions($0, list.pointer, timeoutMs) }) {
                 throw KafkaError.consuming(error, context: "seek")
             }
             _ = try list.offsets(context: "seek")
@@ -341,7 +342,7 @@ public final class KafkaConsumer: Sendable {
         let logger = self.logger
         let queues = partitionQueues
         await pollExecutor.run {
-            let err = client.withHandle { rd_kafka_consumer_close($0) }
+            let err = (try? client.withHandle { rd_kafka_consumer_close($0) }) ?? RD_KAFKA_RESP_ERR_NO_ERROR
             if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 logger.warning("consumer close", metadata: ["error": "\(String(cString: rd_kafka_err2str(err)))"])
             }

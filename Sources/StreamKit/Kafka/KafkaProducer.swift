@@ -106,11 +106,11 @@ public final class KafkaProducer: Sendable {
     public func flush(timeout: Duration = .seconds(30)) async throws {
         try client.checkUsable("producer")
         let client = self.client
-        let err = await client.blocking.run {
-            client.withHandle { rd_kafka_flush($0, Int32(clamping: timeout.milliseconds)) }
+        let err = try await client.blocking.run { () throws in
+            try client.withHandle { rd_kafka_flush($0, Int32(clamping: timeout.milliseconds)) }
         }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            let outstanding = client.withHandle { rd_kafka_outq_len($0) }
+            let outstanding = try client.withHandle { rd_kafka_outq_len($0) }
             throw KafkaError(
                 code: .timedOut,
                 message: "flush: \(outstanding) record(s) still outstanding after \(timeout)",
@@ -121,7 +121,7 @@ public final class KafkaProducer: Sendable {
 
     /// The number of records queued or in flight.
     public var outstanding: Int {
-        client.isDestroyed ? 0 : Int(client.withHandle { rd_kafka_outq_len($0) })
+        (try? client.withHandle { Int(rd_kafka_outq_len($0)) }) ?? 0
     }
 
     /// Flushes for up to `timeout`, fails whatever is still outstanding, and releases the native handle.
@@ -140,7 +140,7 @@ public final class KafkaProducer: Sendable {
         let client = self.client
         let poller = self.poller
         await client.blocking.run {
-            client.withHandle { handle in
+            try? client.withHandle { handle in
                 rd_kafka_purge(handle, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT)
                 // Serve the purged records' delivery reports so that every completion runs exactly once.
                 while rd_kafka_outq_len(handle) > 0 { rd_kafka_poll(handle, 10) }
@@ -166,7 +166,7 @@ public final class KafkaProducer: Sendable {
     /// Starts a transaction; records sent from now on belong to it.
     public func beginTransaction() throws {
         try client.checkUsable("producer")
-        if let error = client.withHandle({ rd_kafka_begin_transaction($0) }) {
+        if let error = try client.withHandle({ rd_kafka_begin_transaction($0) }) {
             throw KafkaError.transaction(error, context: "begin transaction")
         }
     }
@@ -207,14 +207,14 @@ public final class KafkaProducer: Sendable {
     ) async throws {
         try client.checkUsable("producer")
         let client = self.client
-        let error = await client.blocking.run { client.withHandle { UncheckedSendableBox(call($0)) } }
+        let error = try await client.blocking.run { () throws in try client.withHandle { UncheckedSendableBox(call($0)) } }
         if let pointer = error.value { throw KafkaError.transaction(pointer, context: what) }
     }
 
     /// Calls `body` with the in-process mock cluster of a producer configured with `test.mock.num.brokers`,
     /// for tests that inject broker errors. Not API.
     func _testWithMockCluster<T>(_ body: (OpaquePointer) -> T) -> T? {
-        client.withHandle { handle in rd_kafka_handle_mock_cluster(handle).map(body) }
+        (try? client.withHandle { handle in rd_kafka_handle_mock_cluster(handle).map(body) }) ?? nil
     }
 
     // MARK: Enqueueing
@@ -242,7 +242,7 @@ public final class KafkaProducer: Sendable {
     /// - Returns: the record's sequence number among the records queued.
     private func queue(_ record: KafkaProducerRecord, _ completion: DeliveryCompletion?) -> Result<UInt64, KafkaError> {
         if let fatal = context.fatalError { return .failure(fatal) }
-        return client.withHandle { handle in
+        return (try? client.withHandle { handle in
             state.withLock { state in
                 guard state.accepting else { return .failure(KafkaError.closed("producer")) }
                 state.queued &+= 1
@@ -255,7 +255,7 @@ public final class KafkaProducer: Sendable {
                 }
                 return .success(sequence)
             }
-        }
+        }) ?? .failure(KafkaError.closed("producer"))
     }
 }
 

@@ -3,10 +3,18 @@ import Logging
 import Metrics
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Owns one `rd_kafka_t` handle and the callback context it points to.
 ///
 /// `@unchecked Sendable`: librdkafka's handle is thread-safe for every call StreamKit makes on it, and the
-/// only mutable Swift state (whether the handle is destroyed) is atomic.
+/// only mutable Swift state (the handle's users, whether it is being destroyed) is atomic.
+///
+/// Every call reaches the handle through ``withHandle(_:)``, which leases it for the call: ``destroy()`` waits
+/// for the leases out, and no lease is granted once it has begun, so no call runs into a destroyed handle
+/// (a consumer polled, or offsets read, on another thread while the client is destroyed).
 final class RDKafkaClient: @unchecked Sendable {
     enum Kind {
         case producer
@@ -23,7 +31,9 @@ final class RDKafkaClient: @unchecked Sendable {
     let bootstrapServers: String
     private let handle: OpaquePointer
     private let unmanagedContext: Unmanaged<RDKafkaCallbackContext>
-    private let destroyed = Atomic<Bool>(false)
+    /// The number of calls using the handle, plus ``destroying`` once destruction has begun.
+    private let leases = Atomic<Int>(0)
+    private static let destroying = 1 << 40
 
     /// Creates the handle.
     ///
@@ -71,19 +81,26 @@ final class RDKafkaClient: @unchecked Sendable {
     }
 
     deinit {
-        if !destroyed.load(ordering: .acquiring) {
+        if !isDestroyed {
             context.logger.debug("Kafka client released without close; destroying handle")
             destroyNow()
         }
     }
 
-    /// Calls `body` with the handle.
+    /// Calls `body` with the handle, which stays valid until `body` returns.
+    /// - Throws: ``KafkaError/Code/closed`` once the handle is being destroyed, or what `body` throws.
     /// - Warning: Do not escape the pointer.
-    func withHandle<T, E: Error>(_ body: (OpaquePointer) throws(E) -> T) throws(E) -> T {
-        try body(handle)
+    func withHandle<T>(_ body: (OpaquePointer) throws -> T) throws -> T {
+        guard leases.wrappingAdd(1, ordering: .acquiring).newValue & Self.destroying == 0 else {
+            leases.wrappingSubtract(1, ordering: .releasing)
+            throw KafkaError.closed("Kafka client")
+        }
+        defer { leases.wrappingSubtract(1, ordering: .releasing) }
+        return try body(handle)
     }
 
-    var isDestroyed: Bool { destroyed.load(ordering: .acquiring) }
+    /// Whether destruction of the handle has begun.
+    var isDestroyed: Bool { leases.load(ordering: .acquiring) & Self.destroying != 0 }
 
     /// Throws ``KafkaError/Code/closed`` once the handle is destroyed, or the client's fatal error.
     func checkUsable(_ what: String) throws(KafkaError) {
@@ -96,9 +113,11 @@ final class RDKafkaClient: @unchecked Sendable {
         await blocking.run { self.destroyNow() }
     }
 
+    /// Stops granting leases, waits for the calls holding one to return, and destroys the handle. Blocks.
     private func destroyNow() {
-        guard destroyed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        guard leases.bitwiseOr(Self.destroying, ordering: .acquiringAndReleasing).oldValue & Self.destroying == 0
         else { return }
+        while leases.load(ordering: .acquiring) != Self.destroying { usleep(1_000) }
         rd_kafka_destroy(handle)
         unmanagedContext.release()
     }
@@ -110,7 +129,9 @@ final class RDKafkaClient: @unchecked Sendable {
         let timeoutMs = Int32(clamping: timeout.milliseconds)
         let error: KafkaError? = await blocking.run {
             var metadata: UnsafePointer<rd_kafka_metadata>?
-            let err = rd_kafka_metadata(self.handle, 0, nil, &metadata, timeoutMs)
+            let err: rd_kafka_resp_err_t
+            do { err = try self.withHandle { rd_kafka_metadata($0, 0, nil, &metadata, timeoutMs) } }
+            catch { return error as? KafkaError ?? KafkaError.closed("client") }
             if let metadata { rd_kafka_metadata_destroy(metadata) }
             guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { return self.unreachable(err, timeout: timeout) }
             return nil

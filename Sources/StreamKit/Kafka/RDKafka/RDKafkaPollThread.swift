@@ -42,7 +42,7 @@ final class RDKafkaPollThread: Sendable {
                 usleep(Self.backOffMicroseconds)
                 continue
             }
-            client.withHandle { _ = rd_kafka_poll($0, 100) }
+            guard (try? client.withHandle { _ = rd_kafka_poll($0, 100) }) != nil else { break }
             client.context.queueSpace.pollRoundFinished()
         }
         exited.signal()
@@ -51,7 +51,7 @@ final class RDKafkaPollThread: Sendable {
     /// Serves the callbacks waiting now, without blocking, on the calling thread, which has just queued the
     /// record numbered `sequence` (a number that changes from one call to the next).
     func pollInline(after sequence: UInt64) {
-        client.withHandle { _ = rd_kafka_poll($0, 0) }
+        try? client.withHandle { _ = rd_kafka_poll($0, 0) }
         inlinePolls.store(sequence, ordering: .relaxed)
     }
 
