@@ -102,6 +102,7 @@ final class InferenceServer: Sendable {
                 return reply
             } catch {
                 release(endpoint)
+                let error = shortened(error, model: model)
                 if let code = error.metricCode {
                     metrics.record(model: model, replica: endpoint, code: code, duration: ContinuousClock.now - started)
                 }
@@ -123,6 +124,21 @@ final class InferenceServer: Sendable {
                 }
             }
         }
+    }
+
+    /// `error` with the server's message cut to its reason (``ServerErrorText``); the whole message is logged.
+    private func shortened(_ error: InferenceCallError, model: String) -> InferenceCallError {
+        let shorter: (Int, String) -> InferenceCallError
+        let status: Int, message: String
+        switch error {
+        case .serverError(let code, let text): (status, message, shorter) = (code, text, { .serverError(status: $0, message: $1) })
+        case .rejected(let code, let text): (status, message, shorter) = (code, text, { .rejected(status: $0, message: $1) })
+        default: return error
+        }
+        let text = ServerErrorText(message)
+        guard let details = text.details else { return error }
+        logger.info("model server error", metadata: ["model": "\(model)", "status": "\(status)", "message": "\(details)"])
+        return shorter(status, text.reason)
     }
 
     /// Stops health checks and fails waiting requests with `CancellationError`.

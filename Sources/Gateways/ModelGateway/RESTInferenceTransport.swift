@@ -79,12 +79,13 @@ struct RESTInferenceTransport: InferenceTransport {
         }
     }
 
-    /// The text of an OIP error answer (`{"error": "…"}`), or its body.
+    /// The text of an OIP error answer (`{"error": "…"}`), or its body (whole: a traceback's last line is the
+    /// reason ``ServerErrorText`` keeps).
     static func errorMessage(_ body: [UInt8]) -> String {
         if let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], let error = object["error"] as? String {
             return error
         }
-        let text = String(decoding: body.prefix(2000), as: UTF8.self)
+        let text = String(decoding: body, as: UTF8.self)
         return text.isEmpty ? "(no message)" : text
     }
 }

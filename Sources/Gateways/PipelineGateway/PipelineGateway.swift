@@ -223,6 +223,11 @@ public final class PipelineGateway: Service, Sendable {
                 requestID: id
             )
         }
+        let tensors = Set(request.inputs.map(\.name))
+        if tensors.isEmpty { throw .badRequest("the request has no inputs: an inference request needs at least one tensor", requestID: id) }
+        if case .pipeline = target, let problem = state?.pipeline.unanswerableRequest(tensors: tensors) {
+            throw .badRequest(problem, requestID: id)
+        }
         var request = request
         request.id = id
         let deadline = start + configuration.timeout
