@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 
@@ -20,11 +21,23 @@ actor ListeningPort {
     }
 
     /// An HTTP server for `router` on `host`:`port` (HTTPS with `tls`) that reports here the port it listens on.
-    func application(router: Router<BasicRequestContext>, host: String, port: Int, tls: ServerTLS?, logger: Logger) throws -> some ApplicationProtocol {
-        Application(
+    func application(
+        router: Router<BasicRequestContext>,
+        host: String,
+        port: Int,
+        tls: ServerTLS?,
+        limits: HTTPLimits,
+        logger: Logger
+    ) throws -> some ApplicationProtocol {
+        let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: .nanoseconds(Int64(limits.idleTimeout.nanoseconds))))
+        return Application(
             router: router,
-            server: try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1(),
-            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "swift-dataflow"),
+            server: try tls.map { try .tls(http1, tlsConfiguration: try $0.configuration()) } ?? http1,
+            configuration: ApplicationConfiguration(
+                address: .hostname(host, port: port),
+                serverName: "swift-dataflow",
+                availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections)
+            ),
             onServerRunning: { channel in await self.set(channel.localAddress?.port) },
             logger: logger
         )

@@ -19,7 +19,8 @@ public final class ControlAPI: Service, Sendable {
     public func run() async throws {
         let configuration = control.configuration
         try await port.application(
-            router: ControlRoutes(control: control).router(), host: configuration.host, port: configuration.port, tls: configuration.tls, logger: logger
+            router: ControlRoutes(control: control).router(), host: configuration.host, port: configuration.port, tls: configuration.tls,
+            limits: configuration.httpLimits, logger: logger
         ).run()
     }
 }

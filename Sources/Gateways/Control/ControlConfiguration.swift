@@ -17,6 +17,8 @@ public struct ControlConfiguration: GatewayKafkaClients, Sendable {
     public var authToken: String?
     /// When set, the control API serves HTTPS only, with this certificate.
     public var tls: ServerTLS?
+    /// Connections, idle time and body time a client may take of the HTTP server (and, for idle time, of gRPC).
+    public var httpLimits = HTTPLimits()
     /// How long an apply or delete waits for this instance to have acted on it. Default: 60 s.
     public var applyTimeout: Duration = .seconds(60)
     /// This instance's id on the status topic. Unique among the instances alive; `dataflow serve` keeps it across

@@ -25,10 +25,12 @@ struct ControlRoutes: Sendable {
         router.post("/v1/resources") { request, _ in
             let file = request.uri.queryParameters.get("file") ?? "request body"
             let body: ByteBuffer
-            do {
-                body = try await request.body.collect(upTo: Self.maxBodyBytes)
-            } catch {
+            do throws(RequestBodyFailure) {
+                body = try await request.collectBody(upTo: Self.maxBodyBytes, limits: control.configuration.httpLimits)
+            } catch .tooLarge {
                 return Self.failure(413, "the resource file is larger than \(Self.maxBodyBytes) bytes")
+            } catch {
+                return Self.failure(error.status, error.message)
             }
             do {
                 return Self.json(.ok, ["resources": try await control.apply(yaml: String(buffer: body), file: file)])

@@ -63,7 +63,7 @@ public final class PipelineGateway: Service, Sendable {
     public func run() async throws {
         let http = try await httpPort.application(
             router: PipelineGatewayRoutes(gateway: self).router(), host: configuration.httpHost, port: configuration.httpPort,
-            tls: configuration.tls, logger: logger
+            tls: configuration.tls, limits: configuration.httpLimits, logger: logger
         )
         let grpc = try makeGRPCServer()
         if grpc == nil { await grpcPort.set(nil) }
@@ -131,7 +131,10 @@ public final class PipelineGateway: Service, Sendable {
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: configuration.httpHost, port: port),
             transportSecurity: configuration.tls?.grpc ?? .plaintext,
-            config: .defaults { $0.rpc.maxRequestPayloadSize = configuration.maxRequestBytes }
+            config: .defaults {
+                $0.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
+                $0.connection.maxIdleTime = configuration.httpLimits.idleTimeout
+            }
         )
         return GRPCServer(
             transport: transport,

@@ -19,6 +19,8 @@ public struct PipelineGatewayConfiguration: GatewayKafkaClients, Sendable {
     /// The most requests waiting for their answers at once; beyond it a request gets 429 with `Retry-After`
     /// (gRPC: RESOURCE_EXHAUSTED) instead of memory growing until every request times out. Default: 10,000.
     public var maxRequestsInFlight: Int = 10_000
+    /// Connections, idle time and body time a client may take of the HTTP server (and, for idle time, of gRPC).
+    public var httpLimits = HTTPLimits()
     /// How often the deployed pipelines and models are looked up, so that their answer topics are read before
     /// the first request comes. Default: 1 s.
     public var directoryRefreshInterval: Duration = .seconds(1)

@@ -95,12 +95,10 @@ struct PipelineGatewayRoutes: Sendable {
         let headers = request.headers.map { (name: $0.name.canonicalName, value: $0.value) }
         let requestID = headers.last { $0.name == DataflowHeaders.requestID }?.value
         let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: gateway.configuration.maxRequestBytes)
-        } catch is NIOTooManyBytesError {
-            return Self.failure(.tooLarge("the request body is larger than \(gateway.configuration.maxRequestBytes) bytes", requestID: requestID))
+        do throws(RequestBodyFailure) {
+            body = try await request.collectBody(upTo: gateway.configuration.maxRequestBytes, limits: gateway.configuration.httpLimits)
         } catch {
-            return Self.failure(.badRequest("the request body could not be read: \(error)", requestID: requestID))
+            return Self.failure(GatewayFailure(status: error.status, message: error.message, requestID: requestID))
         }
         let inference: InferenceRequest
         do {

@@ -36,6 +36,7 @@ extension ServeCommand.Settings {
         var configuration = ControlConfiguration(bootstrapServers: servers, topics: topics)
         configuration.host = host
         configuration.port = controlPort
+        configuration.httpLimits = httpLimits
         configuration.authToken = authToken
         configuration.topicCreation = topicCreation
         configuration.modelRoots = modelRoots
@@ -53,6 +54,7 @@ extension ServeCommand.Settings {
         configuration.httpPort = httpPort
         configuration.grpcPort = grpcPort
         configuration.maxRequestsInFlight = maxRequestsInFlight
+        configuration.httpLimits = httpLimits
         configuration.callsModelsDirectly = callsModelsDirectly
         configuration.tls = tls
         if inferenceAuth { configuration.authToken = authToken }

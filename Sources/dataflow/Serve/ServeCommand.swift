@@ -62,6 +62,12 @@ struct ServeCommand: AsyncParsableCommand {
     var topicCreation: String?
     @Option(help: "Requests the inference API lets wait for their answers at once; more get 429. Default: 10000.")
     var maxRequestsInFlight: Int?
+    @Option(help: "Connections each HTTP API (inference, control) keeps open at once; more wait to be accepted. Default: 10000.")
+    var maxConnections: Int?
+    @Option(help: "Seconds a connection may send nothing (no request, or one left unfinished) before it is closed. Default: 60.")
+    var idleTimeout: Int?
+    @Option(help: "Seconds a request body may take to arrive whole after its headers; slower ones get 408. Default: 30.")
+    var bodyTimeout: Int?
     @Option(help: "The inference API's base URL as model servers reach it, for explainers to call what they explain. Default: http(s)://<host>:<http-port> when this instance serves the API.")
     var inferenceUrl: String?
     @Option(help: "How the inference API reaches a model asked for directly: direct (to a server holding it, the default) or kafka (through its topics).")
@@ -115,7 +121,8 @@ struct ServeCommand: AsyncParsableCommand {
             ("partitions", partitions.map(String.init)), ("state-dir", stateDir), ("instance-id", instanceId), ("processing-guarantee", processingGuarantee),
             ("auth-token", authToken), ("inference-auth", inferenceAuth ? "true" : nil), ("local-broker", localBroker ? "true" : nil),
             ("insecure", insecure ? "true" : nil), ("replication-factor", replicationFactor.map(String.init)), ("topic-creation", topicCreation),
-            ("max-requests-in-flight", maxRequestsInFlight.map(String.init)), ("model-roots", modelRoots), ("model-calls", modelCalls), ("inference-url", inferenceUrl),
+            ("max-requests-in-flight", maxRequestsInFlight.map(String.init)),
+            ("max-connections", maxConnections.map(String.init)), ("idle-timeout", idleTimeout.map(String.init)), ("body-timeout", bodyTimeout.map(String.init)), ("model-roots", modelRoots), ("model-calls", modelCalls), ("inference-url", inferenceUrl),
             ("tls-cert", tlsCert), ("tls-key", tlsKey), ("log-format", logFormat), ("log-level", logLevel),
         ]
         for case let (key, value?) in given { flags.set(key, value, source: "--\(key)") }
@@ -154,6 +161,7 @@ struct ServeCommand: AsyncParsableCommand {
         var kafka: [String: String]
         var topicCreation: KafkaTopicCreation
         var maxRequestsInFlight: Int
+        var httpLimits: HTTPLimits
         var callsModelsDirectly: Bool
         var inferenceURL: String?
         var modelRoots: ModelRoots
@@ -198,6 +206,16 @@ struct ServeCommand: AsyncParsableCommand {
             topicCreation = try settings.topicCreation()
             maxRequestsInFlight = try settings.int("max-requests-in-flight") ?? 10_000
             guard maxRequestsInFlight > 0 else { throw SettingsError("\(settings.source("max-requests-in-flight")): 'max-requests-in-flight' must be 1 or more") }
+            httpLimits = HTTPLimits()
+            for (key, apply) in [
+                ("max-connections", { (limits: inout HTTPLimits, value: Int) in limits.maxConnections = value }),
+                ("idle-timeout", { $0.idleTimeout = .seconds($1) }),
+                ("body-timeout", { $0.bodyTimeout = .seconds($1) }),
+            ] as [(String, (inout HTTPLimits, Int) -> Void)] {
+                guard let value = try settings.int(key) else { continue }
+                guard value > 0 else { throw SettingsError("\(settings.source(key)): '\(key)' must be 1 or more") }
+                apply(&httpLimits, value)
+            }
             switch settings.string("model-calls") ?? "direct" {
             case "direct": callsModelsDirectly = true
             case "kafka": callsModelsDirectly = false
