@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import StreamKit
 import Synchronization
 
 /// Components shared by whole suites (``PipelineFixture``, ``GatewayFixture``) run until the test process
@@ -19,7 +20,18 @@ enum SuiteLifetime {
             defer { state.hooked = true }
             return !state.hooked
         }
-        if hook { atexit { SuiteLifetime.stopAll() } }
+        if hook {
+            openRocksDBOnce()
+            atexit { SuiteLifetime.stopAll() }
+        }
+    }
+
+    /// Opens and closes a database, so that RocksDB has registered its exit handlers before ours, which then
+    /// runs first, whichever component was handed over first.
+    private static func openRocksDBOnce() {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("suite-lifetime-\(UUID().uuidString)").path
+        (try? RocksDBBytesStore(path: path))?.close()
+        try? FileManager.default.removeItem(atPath: path)
     }
 
     private static func stopAll() {

@@ -66,13 +66,21 @@ final class PipelineAssembly {
         let name = "\(owner)/read \(topic)"
         let side = reference.side
         let culprit = reference.step ?? owner
+        // A pipeline's own inputs topic is its alone: a record written there without the pipeline header (by a
+        // producer of the user's) is the pipeline's too. Other topics are shared, and the header says whose.
+        let ownTopic = reference.step == nil && side == .inputs
         var decoded = source(topic)
             .filter(named: "\(name)/own") { record in
-                record.headers.string(DataflowHeaders.pipeline) == owner && record.headers.string(DataflowHeaders.error) == nil
+                (record.headers.string(DataflowHeaders.pipeline) ?? (ownTopic ? owner : nil)) == owner
+                    && record.headers.string(DataflowHeaders.error) == nil
             }
             .mapValues(named: "\(name)/decode") { bytes -> Result<TensorMessage, StageFailure> in
                 do {
-                    return .success(try TensorMessage(bytes: bytes, side: side))
+                    let message = try TensorMessage(bytes: bytes, side: side)
+                    if ownTopic, message.tensors.isEmpty {
+                        return .failure(StageFailure(source: culprit, reason: "\(topic): the request has no inputs"))
+                    }
+                    return .success(message)
                 } catch {
                     return .failure(StageFailure(source: culprit, reason: "\(topic): \(error)"))
                 }
