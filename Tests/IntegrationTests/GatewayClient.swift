@@ -37,9 +37,18 @@ struct GatewayClient: Sendable {
         try await execute(HTTPClientRequest(url: http + path))
     }
 
+    /// A connection for each of many concurrent requests, and a generous wait for one on a loaded machine:
+    /// `HTTPClient.shared` keeps 8 per host and gave up waiting for one while 200 requests were queued.
+    static let httpClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
+        configuration.timeout.connect = .seconds(60)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     private func execute(_ request: HTTPClientRequest) async throws -> Reply {
         // No request may hang: the gateway answers every one within its own timeout.
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(120))
+        let response = try await Self.httpClient.execute(request, timeout: .seconds(120))
         let body = try await response.body.collect(upTo: 64 << 20)
         return Reply(status: Int(response.status.code), headers: response.headers, body: Array(buffer: body))
     }

@@ -125,10 +125,11 @@ package actor StreamTask {
 
     // MARK: Records
 
-    /// Buffers records and starts what may start.
+    /// Buffers records, of one or more of the task's partitions, in timestamp order (``TimestampOrder``) and
+    /// starts what may start.
     package func enqueue(_ records: [KafkaConsumerRecord]) {
         guard !closed, failure == nil else { return }
-        for record in records {
+        for record in TimestampOrder.merged(records) {
             scheduler.enqueue(record)
             if scheduler.queued(record.topicPartition) >= bufferCapacity { fullPartitions.insert(record.topicPartition) }
         }

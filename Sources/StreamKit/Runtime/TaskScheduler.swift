@@ -1,15 +1,23 @@
 import DequeModule
+import HeapModule
 
 /// Decides which of a task's buffered records may start: one record per key at a time, in arrival order per key,
-/// and at most `maxInFlight` at once. Tracks, per partition, the offset below which every record is finished,
+/// and at most `maxInFlight` at once; among the records that may start, the one that arrived first. A key's
+/// later records thus never overtake other keys' earlier ones, which would move stream time ahead of them (and
+/// a join would drop them as late). Tracks, per partition, the offset below which every record is finished,
 /// which is the offset a commit may name.
 ///
 /// A plain state machine with no I/O; the task actor drives it.
 package struct TaskScheduler {
-    package struct Item {
+    package struct Item: Comparable {
         package let record: KafkaConsumerRecord
         fileprivate let key: [UInt8]?
         fileprivate let sequence: Int
+        /// The order of arrival among all the task's records.
+        fileprivate let arrival: Int
+
+        package static func < (lhs: Item, rhs: Item) -> Bool { lhs.arrival < rhs.arrival }
+        package static func == (lhs: Item, rhs: Item) -> Bool { lhs.arrival == rhs.arrival }
     }
 
     private struct PartitionProgress {
@@ -43,7 +51,8 @@ package struct TaskScheduler {
     }
 
     package let maxInFlight: Int
-    private var ready: Deque<Item> = []
+    private var ready = Heap<Item>()
+    private var arrivals = 0
     private var blocked: [[UInt8]?: Deque<Item>] = [:]
     /// Keys with a record in `ready` or in flight; their later records wait in `blocked`.
     private var active: Set<[UInt8]?> = []
@@ -62,10 +71,11 @@ package struct TaskScheduler {
     /// Adds a record at the back of the queue of its key.
     package mutating func enqueue(_ record: KafkaConsumerRecord) {
         let sequence = progress[record.topicPartition, default: PartitionProgress()].arrived(record.offset)
-        let item = Item(record: record, key: record.key, sequence: sequence)
+        let item = Item(record: record, key: record.key, sequence: sequence, arrival: arrivals)
+        arrivals += 1
         buffered += 1
         if active.insert(record.key).inserted {
-            ready.append(item)
+            ready.insert(item)
         } else {
             blocked[record.key, default: []].append(item)
         }
@@ -76,7 +86,7 @@ package struct TaskScheduler {
 
     /// The next record that may start, or `nil` when none may.
     package mutating func start() -> Item? {
-        guard inFlight < maxInFlight, let item = ready.popFirst() else { return nil }
+        guard inFlight < maxInFlight, let item = ready.popMin() else { return nil }
         inFlight += 1
         buffered -= 1
         progress[item.record.topicPartition]?.queued -= 1
@@ -88,7 +98,7 @@ package struct TaskScheduler {
         inFlight -= 1
         progress[item.record.topicPartition]?.finished(item.sequence)
         if let next = takeBlocked(item.key) {
-            ready.prepend(next)
+            ready.insert(next)
         } else {
             active.remove(item.key)
         }
@@ -122,8 +132,8 @@ package struct TaskScheduler {
     /// theirs is in flight.
     package mutating func drop(_ partitions: Set<TopicPartition>) {
         func keep(_ item: Item) -> Bool { !partitions.contains(item.record.topicPartition) }
-        let droppedReady = ready.filter { !keep($0) }
-        ready = Deque(ready.filter(keep))
+        let droppedReady = ready.unordered.filter { !keep($0) }
+        ready = Heap(ready.unordered.filter(keep))
         for item in droppedReady { active.remove(item.key) }
         for (key, queue) in blocked {
             let kept = queue.filter(keep)
@@ -133,7 +143,7 @@ package struct TaskScheduler {
         for item in droppedReady {
             if let next = takeBlocked(item.key) {
                 active.insert(item.key)
-                ready.append(next)
+                ready.insert(next)
             }
         }
         for partition in partitions {

@@ -384,14 +384,16 @@ actor TopologyRuntime {
     private func readPartitions(_ consumer: KafkaConsumer) async throws -> Int {
         var read = 0
         for (id, task) in tasks {
+            // All of a task's partitions at once, so that the task takes them in timestamp order.
+            var records: [KafkaConsumerRecord] = []
             for partition in lifecycle.assigned[id] ?? [] {
                 let room = await task.room(for: partition)
                 guard room > 0 else { continue }
-                let records = try consumer.poll(partition, maxRecords: room)
-                guard !records.isEmpty else { continue }
-                read += records.count
-                await task.enqueue(records)
+                records += try consumer.poll(partition, maxRecords: room)
             }
+            guard !records.isEmpty else { continue }
+            read += records.count
+            await task.enqueue(records)
         }
         return read
     }
