@@ -25,6 +25,17 @@ enum RequestBodyFailure: Error {
         case .unreadable(let reason): "the request body could not be read: \(reason)"
         }
     }
+
+    /// `response` saying `Connection: close` when the client may still be sending the body (408, 413): the rest
+    /// is read and dropped without holding a worker, and the client is told not to send more on this connection.
+    func closing(_ response: Response) -> Response {
+        guard case .unreadable = self else {
+            var response = response
+            response.headers[.connection] = "close"
+            return response
+        }
+        return response
+    }
 }
 
 extension Request {

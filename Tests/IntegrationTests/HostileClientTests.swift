@@ -42,6 +42,7 @@ struct HostileClientTests {
         let answer = try await slow.receive(until: { $0.contains("\r\n\r\n") }, within: .seconds(60))
         #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
         #expect(answer.contains("did not arrive within"), "\(answer)")
+        #expect(answer.lowercased().contains("connection: close"), "the client is told to stop sending: \(answer)")
         #expect(try await Self.good(client) == 200)
     }
 

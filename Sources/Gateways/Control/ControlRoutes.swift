@@ -28,9 +28,10 @@ struct ControlRoutes: Sendable {
             do throws(RequestBodyFailure) {
                 body = try await request.collectBody(upTo: Self.maxBodyBytes, limits: control.configuration.httpLimits)
             } catch .tooLarge {
-                return Self.failure(413, "the resource file is larger than \(Self.maxBodyBytes) bytes")
+                return RequestBodyFailure.tooLarge(limit: Self.maxBodyBytes)
+                    .closing(Self.failure(413, "the resource file is larger than \(Self.maxBodyBytes) bytes"))
             } catch {
-                return Self.failure(error.status, error.message)
+                return error.closing(Self.failure(error.status, error.message))
             }
             do {
                 return Self.json(.ok, ["resources": try await control.apply(yaml: String(buffer: body), file: file)])

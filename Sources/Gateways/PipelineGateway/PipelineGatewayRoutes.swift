@@ -98,7 +98,7 @@ struct PipelineGatewayRoutes: Sendable {
         do throws(RequestBodyFailure) {
             body = try await request.collectBody(upTo: gateway.configuration.maxRequestBytes, limits: gateway.configuration.httpLimits)
         } catch {
-            return Self.failure(GatewayFailure(status: error.status, message: error.message, requestID: requestID))
+            return error.closing(Self.failure(GatewayFailure(status: error.status, message: error.message, requestID: requestID)))
         }
         let inference: InferenceRequest
         do {
