@@ -379,7 +379,8 @@ struct PipelineGatewayTests {
         #expect(reply.status == 504, "\(reply.text)")
         #expect(reply.requestID == "gw-timeout-1")
         #expect(reply.error == "no answer within 800ms")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        // The 800 ms timeout answered, not a later one; on two loaded cores its timer fired 5.3 s late once.
+        #expect(ContinuousClock.now - started < .seconds(20))
         var late: Double?
         let deadline = ContinuousClock.now + .seconds(30)
         while late != 1, ContinuousClock.now < deadline {
