@@ -29,11 +29,9 @@ enum RequestBodyFailure: Error {
     /// `response` saying `Connection: close` when the client may still be sending the body (408, 413): the rest
     /// is read and dropped without holding a worker, and the client is told not to send more on this connection.
     func closing(_ response: Response) -> Response {
-        guard case .unreadable = self else {
-            var response = response
-            response.headers[.connection] = "close"
-            return response
-        }
+        if case .unreadable = self { return response }
+        var response = response
+        response.headers[.connection] = "close"
         return response
     }
 }

@@ -27,11 +27,9 @@ struct ControlRoutes: Sendable {
             let body: ByteBuffer
             do throws(RequestBodyFailure) {
                 body = try await request.collectBody(upTo: Self.maxBodyBytes, limits: control.configuration.httpLimits)
-            } catch .tooLarge {
-                return RequestBodyFailure.tooLarge(limit: Self.maxBodyBytes)
-                    .closing(Self.failure(413, "the resource file is larger than \(Self.maxBodyBytes) bytes"))
             } catch {
-                return error.closing(Self.failure(error.status, error.message))
+                let message = if case .tooLarge = error { "the resource file is larger than \(Self.maxBodyBytes) bytes" } else { error.message }
+                return error.closing(Self.failure(error.status, message))
             }
             do {
                 return Self.json(.ok, ["resources": try await control.apply(yaml: String(buffer: body), file: file)])

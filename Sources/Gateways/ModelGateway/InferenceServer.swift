@@ -128,17 +128,19 @@ final class InferenceServer: Sendable {
 
     /// `error` with the server's message cut to its reason (``ServerErrorText``); the whole message is logged.
     private func shortened(_ error: InferenceCallError, model: String) -> InferenceCallError {
-        let shorter: (Int, String) -> InferenceCallError
-        let status: Int, message: String
         switch error {
-        case .serverError(let code, let text): (status, message, shorter) = (code, text, { .serverError(status: $0, message: $1) })
-        case .rejected(let code, let text): (status, message, shorter) = (code, text, { .rejected(status: $0, message: $1) })
-        default: return error
+        case .serverError(let status, let message): .serverError(status: status, message: reason(message, status: status, model: model))
+        case .rejected(let status, let message): .rejected(status: status, message: reason(message, status: status, model: model))
+        default: error
         }
+    }
+
+    private func reason(_ message: String, status: Int, model: String) -> String {
         let text = ServerErrorText(message)
-        guard let details = text.details else { return error }
-        logger.info("model server error", metadata: ["model": "\(model)", "status": "\(status)", "message": "\(details)"])
-        return shorter(status, text.reason)
+        if let details = text.details {
+            logger.info("model server error", metadata: ["model": "\(model)", "status": "\(status)", "message": "\(details)"])
+        }
+        return text.reason
     }
 
     /// Stops health checks and fails waiting requests with `CancellationError`.

@@ -125,11 +125,11 @@ package actor StreamTask {
 
     // MARK: Records
 
-    /// Buffers records, of one or more of the task's partitions, in timestamp order (``TimestampOrder``) and
-    /// starts what may start.
+    /// Buffers records, in the order given (the runtime merges a task's partitions by timestamp,
+    /// ``TimestampOrder``), and starts what may start.
     package func enqueue(_ records: [KafkaConsumerRecord]) {
         guard !closed, failure == nil else { return }
-        for record in TimestampOrder.merged(records) {
+        for record in records {
             scheduler.enqueue(record)
             if scheduler.queued(record.topicPartition) >= bufferCapacity { fullPartitions.insert(record.topicPartition) }
         }

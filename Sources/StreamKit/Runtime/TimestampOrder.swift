@@ -6,26 +6,16 @@
 /// stream time ran ahead, and the other input's older records came later than the join's window and grace
 /// allow and were dropped as late (seen after an exactly-once restart re-read seconds of both inputs).
 package enum TimestampOrder {
-    /// `records`, of any partitions, merged by timestamp; among equal timestamps the partition seen first wins.
-    package static func merged(_ records: [KafkaConsumerRecord]) -> [KafkaConsumerRecord] {
-        guard let first = records.first, records.contains(where: { $0.partition != first.partition || $0.topic != first.topic }) else {
-            return records
-        }
-        var lanes: [[KafkaConsumerRecord]] = []
-        var laneOf: [TopicPartition: Int] = [:]
-        for record in records {
-            let partition = record.topicPartition
-            if let lane = laneOf[partition] {
-                lanes[lane].append(record)
-            } else {
-                laneOf[partition] = lanes.count
-                lanes.append([record])
-            }
-        }
+    /// `lanes`, each the records of one partition in its order, merged by timestamp; among equal timestamps the
+    /// earlier lane wins.
+    package static func merged(_ lanes: [[KafkaConsumerRecord]]) -> [KafkaConsumerRecord] {
+        let lanes = lanes.filter { !$0.isEmpty }
+        guard lanes.count > 1 else { return lanes.first ?? [] }
+        let total = lanes.reduce(0) { $0 + $1.count }
         var next = [Int](repeating: 0, count: lanes.count)
         var merged: [KafkaConsumerRecord] = []
-        merged.reserveCapacity(records.count)
-        while merged.count < records.count {
+        merged.reserveCapacity(total)
+        while merged.count < total {
             var chosen = -1
             for lane in lanes.indices where next[lane] < lanes[lane].count {
                 if chosen < 0 || lanes[lane][next[lane]].timestamp < lanes[chosen][next[chosen]].timestamp { chosen = lane }

@@ -385,15 +385,16 @@ actor TopologyRuntime {
         var read = 0
         for (id, task) in tasks {
             // All of a task's partitions at once, so that the task takes them in timestamp order.
-            var records: [KafkaConsumerRecord] = []
+            var lanes: [[KafkaConsumerRecord]] = []
             for partition in lifecycle.assigned[id] ?? [] {
                 let room = await task.room(for: partition)
                 guard room > 0 else { continue }
-                records += try consumer.poll(partition, maxRecords: room)
+                let records = try consumer.poll(partition, maxRecords: room)
+                if !records.isEmpty { lanes.append(records) }
             }
-            guard !records.isEmpty else { continue }
-            read += records.count
-            await task.enqueue(records)
+            guard !lanes.isEmpty else { continue }
+            read += lanes.reduce(0) { $0 + $1.count }
+            await task.enqueue(TimestampOrder.merged(lanes))
         }
         return read
     }

@@ -204,18 +204,11 @@ struct ServeCommand: AsyncParsableCommand {
             localBroker = try settings.bool("local-broker") ?? false
             kafka = settings.kafkaProperties
             topicCreation = try settings.topicCreation()
-            maxRequestsInFlight = try settings.int("max-requests-in-flight") ?? 10_000
-            guard maxRequestsInFlight > 0 else { throw SettingsError("\(settings.source("max-requests-in-flight")): 'max-requests-in-flight' must be 1 or more") }
+            maxRequestsInFlight = try settings.positiveInt("max-requests-in-flight") ?? 10_000
             httpLimits = HTTPLimits()
-            for (key, apply) in [
-                ("max-connections", { (limits: inout HTTPLimits, value: Int) in limits.maxConnections = value }),
-                ("idle-timeout", { $0.idleTimeout = .seconds($1) }),
-                ("body-timeout", { $0.bodyTimeout = .seconds($1) }),
-            ] as [(String, (inout HTTPLimits, Int) -> Void)] {
-                guard let value = try settings.int(key) else { continue }
-                guard value > 0 else { throw SettingsError("\(settings.source(key)): '\(key)' must be 1 or more") }
-                apply(&httpLimits, value)
-            }
+            if let connections = try settings.positiveInt("max-connections") { httpLimits.maxConnections = connections }
+            if let seconds = try settings.positiveInt("idle-timeout") { httpLimits.idleTimeout = .seconds(seconds) }
+            if let seconds = try settings.positiveInt("body-timeout") { httpLimits.bodyTimeout = .seconds(seconds) }
             switch settings.string("model-calls") ?? "direct" {
             case "direct": callsModelsDirectly = true
             case "kafka": callsModelsDirectly = false

@@ -120,6 +120,13 @@ struct ServeSettings {
         return number
     }
 
+    /// ``int(_:)``, which must be 1 or more.
+    func positiveInt(_ key: String) throws(SettingsError) -> Int? {
+        guard let number = try int(key) else { return nil }
+        guard number > 0 else { throw SettingsError("\(source(key)): '\(key)' must be 1 or more") }
+        return number
+    }
+
     func bool(_ key: String) throws(SettingsError) -> Bool? {
         guard let value = values[key] else { return nil }
         switch value.text.lowercased() {

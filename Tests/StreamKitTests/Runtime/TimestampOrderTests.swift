@@ -14,13 +14,13 @@ import Testing
     @Test func partitionsAreMergedByTimestampAndEachKeepsItsOrder() {
         let left = [Self.record("l", offset: 0, at: 10), Self.record("l", offset: 1, at: 30), Self.record("l", offset: 2, at: 20)]
         let right = [Self.record("r", offset: 0, at: 15), Self.record("r", offset: 1, at: 30)]
-        let merged = TimestampOrder.merged(left + right).map { "\($0.topic)\($0.offset)" }
+        let merged = TimestampOrder.merged([left, right]).map { "\($0.topic)\($0.offset)" }
         // Each step compares the partitions' next records: l2 (20) waits behind l1 (30), a partition's order
         // never changes, and then goes before r1 (30).
         #expect(merged == ["l0", "r0", "l1", "l2", "r1"])
-        let tie = TimestampOrder.merged([Self.record("r", offset: 0, at: 5), Self.record("l", offset: 0, at: 5)]).map(\.topic)
+        let tie = TimestampOrder.merged([[Self.record("r", offset: 0, at: 5)], [Self.record("l", offset: 0, at: 5)]]).map(\.topic)
         #expect(tie == ["r", "l"], "among equal timestamps the partition seen first")
-        #expect(TimestampOrder.merged(left).map(\.offset) == [0, 1, 2], "one partition stays as it is")
+        #expect(TimestampOrder.merged([left]).map(\.offset) == [0, 1, 2], "one partition stays as it is")
     }
 
     @Test func aJoinFedBothInputsBacklogsAtOnceKeepsEveryPair() async throws {
@@ -45,12 +45,12 @@ import Testing
             onRoom: {}
         )
         try await task.initialize()
-        // Four seconds of both inputs, one pair every 10 ms, read as the runtime reads a backlog: all of the left
-        // partition's records, then all of the right's.
+        // Four seconds of both inputs, one pair every 10 ms, read as the runtime reads a backlog: the left
+        // partition's records and the right's, handed over together.
         let pairs = 400
         let left = (0..<pairs).map { Self.record("left", offset: Int64($0), at: Int64($0) * 10, key: "k\($0 % 7)") }
         let right = (0..<pairs).map { Self.record("right", offset: Int64($0), at: Int64($0) * 10 + 1, key: "k\($0 % 7)") }
-        await task.enqueue(left + right)
+        await task.enqueue(TimestampOrder.merged([left, right]))
         await task.drain(hold: false)
         let joined = Set(topics.records("joined", from: 0).compactMap { $0.value.map { String(decoding: $0, as: UTF8.self) } })
         let expected = (0..<pairs).map { "left-\($0)+right-\($0)" }
