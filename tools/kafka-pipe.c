@@ -6,6 +6,9 @@
  * would have to: a floor no correct stream processor can beat.
  *
  *   kafka-pipe BOOTSTRAP IN_TOPIC OUT_TOPIC GROUP COUNT
+ *
+ * LINGER_MS in the environment sets the producer's linger.ms (default 5), so that a benchmark can give it the
+ * setting of what it is compared with. Each assignment is printed as "assigned N" (N partitions) on stdout.
  */
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
@@ -17,9 +20,21 @@
 static volatile sig_atomic_t stop = 0;
 static void on_signal(int sig) { (void)sig; stop = 1; }
 
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *partitions, void *opaque) {
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_assign(rk, partitions);
+        printf("assigned %d\n", partitions->cnt);
+        fflush(stdout);
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
 static rd_kafka_t *make(rd_kafka_type_t type, const char *bootstrap, const char *group) {
     char errstr[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *linger = getenv("LINGER_MS");
     const char *common[][2] = {
         {"bootstrap.servers", bootstrap}, {"log_level", "3"}, {"socket.nagle.disable", "true"},
     };
@@ -34,9 +49,10 @@ static rd_kafka_t *make(rd_kafka_type_t type, const char *bootstrap, const char 
         };
         for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
             rd_kafka_conf_set(conf, props[i][0], props[i][1], errstr, sizeof(errstr));
+        rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
     } else {
         const char *props[][2] = {
-            {"enable.idempotence", "true"}, {"compression.codec", "lz4"}, {"linger.ms", "5"},
+            {"enable.idempotence", "true"}, {"compression.codec", "lz4"}, {"linger.ms", linger ? linger : "5"},
             {"partitioner", "murmur2_random"},
             /* A full local queue (100,000 by default) stalls this loop for about a second at a time. */
             {"queue.buffering.max.messages", "1000000"},

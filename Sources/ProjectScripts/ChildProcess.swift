@@ -71,6 +71,18 @@ public struct ChildProcess: Sendable {
         }
     }
 
+    /// CPU time it has used so far (user and system, from `/proc/<pid>/stat`); `nil` once it has ended or where
+    /// there is no `/proc`.
+    public var cpuTime: Duration? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let nameEnd = stat.lastIndex(of: ")") else { return nil }
+        // After the command name: state is field 3, utime and stime fields 14 and 15, in clock ticks.
+        let fields = stat[stat.index(after: nameEnd)...].split(separator: " ")
+        guard fields.count > 12, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return nil }
+        let ticks = Int64(sysconf(Int32(_SC_CLK_TCK)))
+        return .milliseconds((user + system) * 1000 / max(ticks, 1))
+    }
+
     public var standardOutput: String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
     public var standardError: String { (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "" }
 }

@@ -18,7 +18,12 @@ final class JoinedCollector: Sendable {
         /// Microseconds, three significant digits, up to an hour.
         var latency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         var hop = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+        /// The right stream copied by kafka-pipe (`--compare`): a bare consume→produce hop.
+        var pipe = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
         var seen: Set<Int64> = []
+        /// Warm-up pairs (negative ids) seen joined, and their right records seen copied by kafka-pipe.
+        var warmUpsJoined: Set<Int64> = []
+        var warmUpsPiped: Set<Int64> = []
         var lastArrival = ContinuousClock.now
     }
 
@@ -28,13 +33,16 @@ final class JoinedCollector: Sendable {
     private let runStart: Int64
     private let expected: Int64
     private let baseline: String
+    private let pipe: String?
 
-    /// Assigns every partition of the joined topic and of the `baseline` topic at their current end.
-    init(consumer: KafkaConsumer, topics: [String: Int32], baseline: String, runStart: Int64, expected: Int64) async throws {
+    /// Assigns every partition of `topics` (the joined topic, the `baseline` topic and the `pipe` topic) at their
+    /// current end.
+    init(consumer: KafkaConsumer, topics: [String: Int32], baseline: String, pipe: String? = nil, runStart: Int64, expected: Int64) async throws {
         self.consumer = consumer
         self.runStart = runStart
         self.expected = expected
         self.baseline = baseline
+        self.pipe = pipe
         try await consumer.assign(try await consumer.endOffsets(topics))
     }
 
@@ -52,9 +60,13 @@ final class JoinedCollector: Sendable {
             state.withLock { tally in
                 tally.lastArrival = .now
                 for record in records {
-                    if record.topic == baseline {
-                        if let value = record.value, let event = try? decoder.decode(PairEvent.self, from: Data(value)), event.ts_ns >= runStart {
-                            tally.hop.record(UInt64(max(0, now - event.ts_ns) / 1000))
+                    if record.topic == baseline || record.topic == pipe {
+                        guard let value = record.value, let event = try? decoder.decode(PairEvent.self, from: Data(value)) else { continue }
+                        if event.id < 0 {
+                            if record.topic == pipe { tally.warmUpsPiped.insert(event.id) }
+                        } else if event.ts_ns >= runStart {
+                            let micros = UInt64(max(0, now - event.ts_ns) / 1000)
+                            if record.topic == baseline { tally.hop.record(micros) } else { tally.pipe.record(micros) }
                         }
                         continue
                     }
@@ -62,7 +74,11 @@ final class JoinedCollector: Sendable {
                         tally.malformed += 1
                         continue
                     }
-                    guard pair.id >= 0, pair.id < expected, min(pair.left_ts_ns, pair.right_ts_ns) >= runStart else {
+                    if pair.id < 0 {
+                        tally.warmUpsJoined.insert(pair.id)
+                        continue
+                    }
+                    guard pair.id < expected, min(pair.left_ts_ns, pair.right_ts_ns) >= runStart else {
                         tally.foreign += 1
                         continue
                     }
@@ -77,6 +93,9 @@ final class JoinedCollector: Sendable {
             }
         }
     }
+
+    /// Warm-up pairs seen joined and seen copied by kafka-pipe.
+    var warmUps: (joined: Int, piped: Int) { state.withLock { ($0.warmUpsJoined.count, $0.warmUpsPiped.count) } }
 
     func stop() { stopped.store(true, ordering: .relaxed) }
 }

@@ -50,9 +50,23 @@ struct PairProducer {
         return Outcome(sent: total, failed: failures.value, elapsed: elapsed)
     }
 
+    /// Sends `count` warm-up pairs (ids -1, -2, …, keys of their own, enough to reach every partition but by a rare chance) that the
+    /// collector counts apart: the run starts once the join and the hop have passed them on.
+    func warmUp(count: Int) async throws {
+        let failures = FailureCount()
+        for index in 1...count {
+            let id = -Int64(index)
+            try await send(left, id: id, failures)
+            try await send(right, id: id, failures)
+        }
+        try await producer.flush()
+        guard failures.value == 0 else { throw HarnessError("\(failures.value) warm-up record(s) could not be sent") }
+    }
+
     private func send(_ topic: String, id: Int64, _ failures: FailureCount) async throws {
         let event = PairEvent(id: id, ts_ns: wallClockNanoseconds())
-        let record = KafkaProducerRecord(topic: topic, key: Array("k\(id % Int64(keys))".utf8), value: event.bytes)
+        let key = id < 0 ? "warm-up\(-id)" : "k\(id % Int64(keys))"
+        let record = KafkaProducerRecord(topic: topic, key: Array(key.utf8), value: event.bytes)
         try await producer.send(record) { result in
             if case .failure = result { failures.increment() }
         }

@@ -18,12 +18,33 @@ struct JoinLatencyTests {
         var p99_ms: Double?
         var max_ms: Double?
         var hop_p50_ms: Double?
+        var late_dropped: Int?
+        var missing_ids: [Int64]?
+        var missing_written_uncommitted: Int?
+        /// The harness's log lines at warning and above (and its own join's, which runs in it), for a failure's message.
+        var warnings = ""
+
+        private enum CodingKeys: String, CodingKey {
+            case sent, joined, missing, duplicates, rate, p50_ms, p99_ms, max_ms, hop_p50_ms, late_dropped, missing_ids, missing_written_uncommitted
+        }
+
+        /// What to show when a pair is missing: how many the join dropped as late, which pairs, whether they were
+        /// written uncommitted, and what the join logged.
+        var diagnosis: String {
+            "late dropped \(late_dropped.map(String.init) ?? "-"), missing pairs \(missing_ids ?? []), "
+                + "of them written but not read committed \(missing_written_uncommitted.map(String.init) ?? "-"); log:\n\(warnings)"
+        }
     }
 
     static func run(_ arguments: [String]) async throws -> Report {
         let process = Process()
         process.executableURL = TestBroker.executable("join-latency")
-        process.arguments = ["--bootstrap", try TestBroker.bootstrap(), "--json"] + arguments
+        process.arguments = ["--bootstrap", try TestBroker.bootstrap(), "--json", "--verbose"] + arguments
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("\(TestBroker.uniqueName("join-latency")).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let logHandle = try FileHandle(forWritingTo: log)
+        defer { try? logHandle.close() }
+        process.standardError = logHandle
         let pipe = Pipe()
         let output = Mutex((data: Data(), ended: false))
         process.standardOutput = pipe
@@ -43,7 +64,10 @@ struct JoinLatencyTests {
         let text = output.withLock { String(decoding: $0.data, as: UTF8.self) }
         #expect(process.terminationStatus == 0, "exit status; output: \(text)")
         let line = try #require(text.split(separator: "\n").last(where: { $0.hasPrefix("{") }), "no JSON line in: \(text)")
-        return try JSONDecoder().decode(Report.self, from: Data(line.utf8))
+        var report = try JSONDecoder().decode(Report.self, from: Data(line.utf8))
+        let logged = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        report.warnings = logged.split(separator: "\n").filter { [" warning ", " error ", " critical "].contains(where: $0.contains) }.suffix(40).joined(separator: "\n")
+        return report
     }
 
     static func topics() -> [String] {
@@ -58,7 +82,7 @@ struct JoinLatencyTests {
             "--rate", "200", "--duration", "3", "--keys", "50", "--guarantee", guarantee, "--drain-seconds", "60", "--quiet-seconds", "45",
         ])
         #expect(report.sent == 600)
-        #expect(report.joined == 600)
+        #expect(report.joined == 600, "\(report.diagnosis)")
         #expect(report.missing == 0)
         #expect(report.duplicates == 0)
         #expect(report.rate > 150)

@@ -97,12 +97,14 @@ final class BatchProcessor: Processor {
         guard let newest = members.last else { return }
         let messages = try members.map { try $0.tensors() }
         var stacked = messages.last!
-        stacked.tensors = messages[0].tensors.indices.map { index in
+        stacked.tensors = try messages[0].tensors.indices.map { index in
             var tensor = messages[0].tensors[index]
             for message in messages.dropFirst() {
-                let next = message.tensors[index]
-                tensor.contents = tensor.contents.appending(next.contents)!
-                tensor.shape[0] += next.rows
+                guard index < message.tensors.count, let contents = tensor.contents.appending(message.tensors[index].contents) else {
+                    throw TensorError(tensor: tensor.name, problem: "the requests of a batch cannot be stacked (other datatypes or tensors)")
+                }
+                tensor.contents = contents
+                tensor.shape[0] += message.tensors[index].rows
             }
             return tensor
         }
