@@ -38,13 +38,14 @@ struct JoinArrival: Sendable {
     var bytes: [UInt8]?
 }
 
-/// How one input's values are written to and read from the join store.
+/// How one input's values are written to and read from the join store (a value still as its source read it
+/// keeps its bytes when the serde is the source's).
 struct JoinInputCodec: Sendable {
-    var encode: @Sendable (any Sendable) throws -> [UInt8]?
+    var encode: @Sendable (AnyRecord) throws -> [UInt8]?
     var decode: @Sendable ([UInt8]?) throws -> any Sendable
 
     init<V>(_ serde: Serde<V>) {
-        encode = { try serde.serialize($0 as! V) }
+        encode = { try $0.valueBytes(serde) }
         decode = { try serde.deserialize($0) }
     }
 }

@@ -61,7 +61,12 @@ public struct RecordMetadata: Sendable, Hashable, CustomStringConvertible {
 /// the DSL checked when the graph was built.
 package struct AnyRecord: Sendable {
     package var key: any Sendable
-    package var value: any Sendable
+    package var value: any Sendable {
+        didSet { encodedValue = nil }
+    }
+    /// The bytes `value` was read from and the serde that read them, while the value is the one read: a store
+    /// with the same serde keeps these bytes instead of encoding the value again.
+    package var encodedValue: EncodedValue?
     package var timestamp: Int64
     package var headers: [KafkaHeader]
     package var metadata: RecordMetadata?
@@ -82,6 +87,18 @@ package struct AnyRecord: Sendable {
             headers: record.headers,
             metadata: record.metadata
         )
+    }
+
+    /// Bytes as a serde read them.
+    package struct EncodedValue: Sendable {
+        package var bytes: [UInt8]?
+        package var serde: SerdeIdentity
+    }
+
+    /// The value's bytes as `serde` writes them: those it was read from when `serde` read them, else encoded now.
+    package func valueBytes<V>(_ serde: Serde<V>) throws -> [UInt8]? {
+        if let encodedValue, encodedValue.serde == serde.identity { return encodedValue.bytes }
+        return try serde.serialize(value as! V)
     }
 
     package func typed<K, V>(_: K.Type = K.self, _: V.Type = V.self) -> Record<K, V> {

@@ -7,6 +7,9 @@ import Foundation
 public struct Serde<Value: Sendable>: Sendable {
     /// A short name used in topology descriptions and error messages.
     public let name: String
+    /// Tells this serde (and its copies) from every other one, so that bytes it read can be kept and written as
+    /// they are instead of encoding the value again.
+    package let identity = SerdeIdentity()
     private let encode: @Sendable (Value) throws -> [UInt8]?
     private let decode: @Sendable ([UInt8]?) throws -> Value
 
@@ -48,6 +51,12 @@ public struct Serde<Value: Sendable>: Sendable {
             deserialize: { bytes in try bytes.map { try inner.deserialize($0) } }
         )
     }
+}
+
+/// The identity of one ``Serde`` value and its copies.
+package final class SerdeIdentity: Sendable, Equatable {
+    package init() {}
+    package static func == (a: SerdeIdentity, b: SerdeIdentity) -> Bool { a === b }
 }
 
 /// A key or value that its serde could not read or write.
@@ -111,12 +120,14 @@ extension Serde where Value: FixedWidthInteger {
 extension Serde where Value: Codable {
     /// JSON through Foundation's `JSONEncoder`/`JSONDecoder`; a decoding error names the path that failed.
     public static func json(_ type: Value.Type = Value.self) -> Serde<Value> {
-        Serde(
+        // One encoder and decoder per serde: making them is a good part of the cost of a small record.
+        let (encoder, decoder) = (JSONEncoder(), JSONDecoder())
+        return Serde(
             name: "json(\(Value.self))",
-            serialize: { value in Array(try JSONEncoder().encode(value)) },
+            serialize: { value in Array(try encoder.encode(value)) },
             deserializePresent: { bytes in
                 do {
-                    return try JSONDecoder().decode(Value.self, from: Data(bytes))
+                    return try decoder.decode(Value.self, from: Data(bytes))
                 } catch let error as DecodingError {
                     throw SerdeError(serde: "json(\(Value.self))", reason: error.readableDescription)
                 }

@@ -95,7 +95,7 @@ extension KStream {
         builder.add(node, parents: [self.node]) {
             FunctionNode { record, context in
                 var tagged = record
-                tagged.value = JoinArrival(input: index, value: record.value, bytes: try codec.encode(record.value))
+                tagged.value = JoinArrival(input: index, value: record.value, bytes: try codec.encode(record))
                 try await context.forward(tagged, to: nil)
             }
         }

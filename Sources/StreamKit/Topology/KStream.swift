@@ -193,7 +193,7 @@ public struct KStream<Key: Sendable, Value: Sendable> {
     private func addSink(_ target: SinkSpec.Target, key: Serde<Key>, value: Serde<Value>, named name: String?) {
         let node = builder.name(name, "SINK")
         let spec = SinkSpec(target: target) { record in
-            (try key.serialize(record.key as! Key), try value.serialize(record.value as! Value))
+            (try key.serialize(record.key as! Key), try record.valueBytes(value))
         }
         builder.add(node, kind: .sink(spec), parents: [self.node]) { SinkNode(spec) }
     }

@@ -110,13 +110,15 @@ public final class StreamsBuilder {
             let valueValue: V
             do { keyValue = try key.deserialize(record.key) } catch { throw SourceDeserializationError(part: "key", error: error) }
             do { valueValue = try value.deserialize(record.value) } catch { throw SourceDeserializationError(part: "value", error: error) }
-            return AnyRecord(
+            var read = AnyRecord(
                 key: keyValue,
                 value: valueValue,
                 timestamp: timestamp?(record) ?? record.timestamp,
                 headers: record.headers,
                 metadata: RecordMetadata(topic: record.topic, partition: record.partition, offset: record.offset)
             )
+            read.encodedValue = AnyRecord.EncodedValue(bytes: record.value, serde: value.identity)
+            return read
         }
         add(node, kind: .source(source), parents: []) { PassThroughNode() }
         return node

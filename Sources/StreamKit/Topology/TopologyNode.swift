@@ -76,16 +76,20 @@ package final class PassThroughNode: NodeProcessor {
 package final class SinkNode: NodeProcessor {
     private let spec: SinkSpec
     private var context: ProcessorNodeContext!
+    private var fixedTopic: String?
 
     package init(_ spec: SinkSpec) { self.spec = spec }
 
-    package func initialize(_ context: ProcessorNodeContext) { self.context = context }
+    package func initialize(_ context: ProcessorNodeContext) {
+        self.context = context
+        if case .topic(let name) = spec.target { fixedTopic = name.resolved(applicationID: context.task.applicationID) }
+    }
 
     package func process(_ record: AnyRecord) async throws {
         let task = context.task
         let topic: String
         switch spec.target {
-        case .topic(let name): topic = name.resolved(applicationID: task.applicationID)
+        case .topic(let name): topic = fixedTopic ?? name.resolved(applicationID: task.applicationID)
         case .chosen(let choose): topic = choose(record)
         }
         let (key, value) = try spec.serialize(record)
