@@ -30,11 +30,33 @@ struct SoakLedgerTests {
         ledger.observed("cut", on: "cycle", error: "mul10: 503")
         ledger.observed("short", on: "cycle", error: nil)
         for _ in 0..<4 { ledger.observed("more", on: "cycle", error: nil) }
+        #expect(!ledger.allAnswered, "the short request's later passes may still come: the soak waits on")
         let summary = ledger.summaries()[0]
         #expect(summary.answeredOnce == 1)
         #expect(summary.errors == ["mul10: 503": 1], "an error record that ended it early")
         #expect(summary.partlyAnswered == ["short"])
         #expect(summary.duplicated == 1)
+    }
+
+    /// The soak waits until each request came back whole, not at its first record (a cycle's first pass).
+    @Test func aRequestIsAnsweredOnceAllItsRecordsCameOrAnErrorEndedIt() {
+        var ledger = SoakLedger()
+        ledger.expectations["cycle"] = SoakLedger.Expectation(answers: 3, errors: 1)
+        ledger.sent("first-pass", to: "cycle")
+        ledger.sent("plain", to: "p")
+        ledger.observed("plain", on: "p", error: nil)
+        ledger.observed("first-pass", on: "cycle", error: nil)
+        #expect(!ledger.allAnswered)
+        ledger.observed("first-pass", on: "cycle", error: nil)
+        ledger.observed("first-pass", on: "cycle", error: nil)
+        #expect(!ledger.allAnswered, "three answers, the error record that ends the cycle still to come")
+        ledger.observed("first-pass", on: "cycle", error: "add10: revisited too often")
+        #expect(ledger.allAnswered)
+        var ended = SoakLedger()
+        ended.expectations["cycle"] = SoakLedger.Expectation(answers: 3, errors: 1)
+        ended.sent("cut", to: "cycle")
+        ended.observed("cut", on: "cycle", error: "mul10: 503")
+        #expect(ended.allAnswered, "an error record ended it early")
     }
 
     @Test func poisonRecordsNeedADeadLetterWithAReason() {

@@ -77,9 +77,14 @@ struct SoakLedger {
     }
 
     /// Whether every request sent has come back at least once.
+    /// Whether every request sent has come back whole — an error record, which ends a request (a cycle's
+    /// expected last record is one), or as many records as its pipeline's ``Expectation`` (a cycle's later passes
+    /// may still be on their way after its first answer) — and every poison record has its dead letter.
     var allAnswered: Bool {
-        requests.values.allSatisfy { $0.values.allSatisfy { $0.answers + $0.errors.count > 0 } }
-            && poison.values.allSatisfy { $0.values.allSatisfy { !$0.isEmpty } }
+        requests.allSatisfy { pipeline, outcomes in
+            let expected = expectations[pipeline] ?? Expectation()
+            return outcomes.values.allSatisfy { !$0.errors.isEmpty || $0.answers >= expected.answers + expected.errors }
+        } && poison.values.allSatisfy { $0.values.allSatisfy { !$0.isEmpty } }
     }
 
     /// The figures per pipeline, in the order pipelines were first sent to.
