@@ -125,6 +125,9 @@ struct JoinLatency: AsyncParsableCommand {
             for process in compared { process.child.send(SIGKILL) }
             throw error
         }
+        var comparedStopped = false
+        // A run that fails on the way leaves no child behind.
+        defer { if !comparedStopped { for process in compared { process.child.send(SIGKILL) } } }
         logger.info("join running")
         var collected = [joined: partitionCounts[joined] ?? partitions, right: partitionCounts[right] ?? partitions]
         if compare { collected[hop] = partitionCounts[hop] ?? partitions }
@@ -163,7 +166,12 @@ struct JoinLatency: AsyncParsableCommand {
         try await collecting.value
         try await witnessing.value
         try await join?.stop()
-        for process in compared { try await process.stop() }
+        comparedStopped = true
+        var stopFailure: (any Error)?
+        for process in compared {
+            do { try await process.stop() } catch { stopFailure = stopFailure ?? error }
+        }
+        if let stopFailure { throw stopFailure }
         var late: Int64? = external ? nil : lateDrops.value
         if let child = compared.first(where: { $0.name == "join" }) {
             late = child.child.standardOutput.split(separator: "\n").lazy.compactMap { $0.hasPrefix("late ") ? Int64($0.dropFirst(5)) : nil }.first
