@@ -160,7 +160,8 @@ struct JoinLatency: AsyncParsableCommand {
             if progress.joined >= total || ContinuousClock.now - progress.lastArrival > .seconds(quietSeconds ?? max(3, windowMs / 500)) { break }
             try await Task.sleep(for: .milliseconds(100))
         }
-        let cpu = Dictionary(uniqueKeysWithValues: compared.map { ($0.name, $0.cpuSinceStart) })
+        let joinCPU = compared.first { $0.name == "join" }?.cpuSinceStart
+        let pipeCPU = compared.first { $0.name == "kafka-pipe" }?.cpuSinceStart
         collector.stop()
         witness.stop()
         try await collecting.value
@@ -178,7 +179,7 @@ struct JoinLatency: AsyncParsableCommand {
         }
         let tally = collector.tally
         let missing = (0..<outcome.sent).filter { !tally.seen.contains($0) }
-        report(outcome, tally, missing: (ids: Array(missing.prefix(10)), written: witness.written(missing).count), lateDrops: late, joinCPU: cpu["join"] ?? nil, pipeCPU: cpu["kafka-pipe"] ?? nil)
+        report(outcome, tally, missing: (ids: Array(missing.prefix(10)), written: witness.written(missing).count), lateDrops: late, joinCPU: joinCPU, pipeCPU: pipeCPU)
     }
 
     /// Sends warm-up pairs and waits until the join has joined them and kafka-pipe copied them, so that neither

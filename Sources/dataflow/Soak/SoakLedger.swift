@@ -76,7 +76,6 @@ struct SoakLedger {
         poison[pipeline]![key]!.append(reason)
     }
 
-    /// Whether every request sent has come back at least once.
     /// Whether every request sent has come back whole — an error record, which ends a request (a cycle's
     /// expected last record is one), or as many records as its pipeline's ``Expectation`` (a cycle's later passes
     /// may still be on their way after its first answer) — and every poison record has its dead letter.
