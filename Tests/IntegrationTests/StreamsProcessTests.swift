@@ -12,6 +12,8 @@ struct StreamsProcessTests {
         let process: Process
         final class Output: Sendable {
             let text = Mutex<String>("")
+            /// The pipe reached its end (the process closed its standard output).
+            let ended = Atomic(false)
         }
         private let output = Output()
         /// Where its standard error goes, for the messages of failed expectations.
@@ -28,6 +30,7 @@ struct StreamsProcessTests {
             process.standardError = FileHandle(forWritingAtPath: errors)
             pipe.fileHandleForReading.readabilityHandler = { [output] handle in
                 let data = handle.availableData
+                if data.isEmpty { output.ended.store(true, ordering: .releasing) }
                 output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
             }
             try process.run()
@@ -60,6 +63,9 @@ struct StreamsProcessTests {
                 guard ContinuousClock.now < deadline else { return nil }
                 try await Task.sleep(for: .milliseconds(50))
             }
+            // What it wrote last may still be in the pipe when it exits: read on to the pipe's end.
+            let drained = ContinuousClock.now + .seconds(10)
+            while !output.ended.load(ordering: .acquiring), ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(20)) }
             return process.terminationStatus
         }
 
