@@ -5,11 +5,11 @@ import Testing
 /// Window and session stores, in memory and on RocksDB, checked against a plain model of what they promise:
 /// seeded random puts (in and out of order, some already expired), point and range reads, and retention.
 @Suite struct WindowAndSessionStoreTests {
-    static func open<S: StateStore>(_ builder: StoreBuilder, in directory: String, as _: S.Type) throws -> S {
+    static func open<S: StateStore>(_ builder: StoreBuilder, in directory: String, as _: S.Type, rocksDB: RocksDBConfiguration = .shared) throws -> S {
         let context = StoreContext(
             task: TaskID(subtopology: 0, partition: 0),
             directory: "\(directory)/\(builder.name)",
-            rocksDB: .shared,
+            rocksDB: rocksDB,
             changelog: nil
         )
         return try #require(builder.spec.make(context) as? S)
@@ -58,6 +58,11 @@ import Testing
 
     static let keys = ["a", "b", "ab", "abc", "z"]
 
+    /// RocksDB stores keep no copy of their recent entries in memory with this.
+    static let withoutRecentEntries = RocksDBConfiguration(recentEntryBytes: 0)
+    /// Room for a few dozen recent entries: a store's floor keeps rising, and fetches below it go to RocksDB.
+    static let fewRecentEntries = RocksDBConfiguration(recentEntryBytes: 3_000)
+
     @Test(arguments: [(1, false), (2, false), (3, true), (4, true)] as [(UInt64, Bool)])
     func windowStoresMatchTheModel(seed: UInt64, duplicates: Bool) async throws {
         let directory = try BytesStoreTests.temporaryDirectory()
@@ -72,6 +77,14 @@ import Testing
             try Self.open(
                 Stores.persistentWindow("rocks", retention: retention, segmentInterval: segment, retainDuplicates: duplicates, key: .string, value: Serde<Int64>.bigEndian),
                 in: directory, as: WindowStore<String, Int64>.self
+            ),
+            try Self.open(
+                Stores.persistentWindow("rocks-uncached", retention: retention, segmentInterval: segment, retainDuplicates: duplicates, key: .string, value: Serde<Int64>.bigEndian),
+                in: directory, as: WindowStore<String, Int64>.self, rocksDB: Self.withoutRecentEntries
+            ),
+            try Self.open(
+                Stores.persistentWindow("rocks-few-recent", retention: retention, segmentInterval: segment, retainDuplicates: duplicates, key: .string, value: Serde<Int64>.bigEndian),
+                in: directory, as: WindowStore<String, Int64>.self, rocksDB: Self.fewRecentEntries
             ),
         ]
         defer { for store in stores { store.close() } }
@@ -141,6 +154,25 @@ import Testing
         let second = try Self.open(builder, in: directory, as: WindowStore<String, String>.self)
         defer { second.close() }
         #expect(try second.fetch("k", from: 0, to: 10_000).map(\.value) == ["one", "two", "three"])
+        // Entries from disk are not among the recent ones held in memory: fetches that reach them still find them.
+        try await second.put("k", "four", at: 4_300)
+        try await second.put("k", "five", at: 5_100)
+        #expect(try second.fetch("k", from: 4_000, to: 10_000).map(\.value) == ["three", "four", "five"])
+        #expect(try second.fetch("k", from: 5_000, to: 10_000).map(\.value) == ["five"])
+    }
+
+    @Test func recentEntriesStayWithinTheirBudgetAndAreReleasedOnClose() async throws {
+        let directory = try BytesStoreTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let configuration = RocksDBConfiguration(recentEntryBytes: 20_000)
+        let builder = Stores.persistentWindow("w", retention: .seconds(100), segmentInterval: .seconds(10), retainDuplicates: true, key: .string, value: .string)
+        let store = try Self.open(builder, in: directory, as: WindowStore<String, String>.self, rocksDB: configuration)
+        for time in Int64(0)..<2_000 { try await store.put("k\(time % 7)", String(repeating: "v", count: 20), at: time) }
+        #expect(configuration.recentEntryUsage > 10_000, "the newest entries are held")
+        #expect(configuration.recentEntryUsage <= 20_000)
+        #expect(try store.fetch("k3", from: 0, to: 2_000).count == 2_000 / 7 + 1, "older entries come from RocksDB")
+        store.close()
+        #expect(configuration.recentEntryUsage == 0)
     }
 
     /// What a session store holds.
@@ -173,6 +205,14 @@ import Testing
         let stores = [
             try Self.open(Stores.inMemorySession("memory", retention: .milliseconds(400), key: .string, value: Serde<Int64>.bigEndian), in: directory, as: SessionStore<String, Int64>.self),
             try Self.open(Stores.persistentSession("rocks", retention: .milliseconds(400), key: .string, value: Serde<Int64>.bigEndian), in: directory, as: SessionStore<String, Int64>.self),
+            try Self.open(
+                Stores.persistentSession("rocks-uncached", retention: .milliseconds(400), key: .string, value: Serde<Int64>.bigEndian),
+                in: directory, as: SessionStore<String, Int64>.self, rocksDB: Self.withoutRecentEntries
+            ),
+            try Self.open(
+                Stores.persistentSession("rocks-few-recent", retention: .milliseconds(400), key: .string, value: Serde<Int64>.bigEndian),
+                in: directory, as: SessionStore<String, Int64>.self, rocksDB: Self.fewRecentEntries
+            ),
         ]
         defer { for store in stores { store.close() } }
         var model = SessionModel(retention: 400)

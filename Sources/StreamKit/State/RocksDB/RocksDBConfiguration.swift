@@ -9,8 +9,12 @@ import CRocksDBMemory
 /// holds about ``memoryBytes`` of RocksDB memory however many stores and tasks it runs (a little more while
 /// an iterator pins blocks). Data is compressed with LZ4.
 ///
-/// The default budget, ``shared``, is 64 MiB of which memtables may use 16 MiB; give an application its own
-/// with ``StreamsConfiguration/rocksDB``.
+/// Window and session stores on disk also keep their newest entries in memory, up to ``recentEntryBytes`` for
+/// all of them together, so that fetching one key's recent entries (what joins and session merges do for each
+/// record) needs no RocksDB iterator.
+///
+/// The default budget, ``shared``, is 64 MiB of which memtables may use 16 MiB, and 32 MiB of recent entries;
+/// give an application its own with ``StreamsConfiguration/rocksDB``.
 ///
 /// `@unchecked Sendable`: the cache and the write-buffer manager are thread-safe inside RocksDB and never
 /// change after creation.
@@ -24,6 +28,9 @@ public final class RocksDBConfiguration: @unchecked Sendable {
     public let writeBufferBytes: Int
     /// The size of one store's memtable before it is flushed (each store has up to two).
     public let memtableBytes: Int
+    /// The memory window and session stores may use together for copies of their newest entries.
+    public var recentEntryBytes: Int { recentEntries.limit }
+    let recentEntries: RecentEntriesBudget
     private let cache: OpaquePointer
     private let writeBufferManager: OpaquePointer
 
@@ -31,11 +38,14 @@ public final class RocksDBConfiguration: @unchecked Sendable {
     ///   - memoryBytes: the cap on RocksDB memory for every store opened with this configuration.
     ///   - writeBufferBytes: how much of it memtables may use together.
     ///   - memtableBytes: one store's memtable size.
-    public init(memoryBytes: Int = 64 << 20, writeBufferBytes: Int = 16 << 20, memtableBytes: Int = 4 << 20) {
+    ///   - recentEntryBytes: the memory window and session stores may use together for their newest entries
+    ///     (beside `memoryBytes`); 0 keeps none.
+    public init(memoryBytes: Int = 64 << 20, writeBufferBytes: Int = 16 << 20, memtableBytes: Int = 4 << 20, recentEntryBytes: Int = 32 << 20) {
         precondition(writeBufferBytes <= memoryBytes, "the write buffers are part of the memory budget")
         self.memoryBytes = memoryBytes
         self.writeBufferBytes = writeBufferBytes
         self.memtableBytes = memtableBytes
+        self.recentEntries = RecentEntriesBudget(limit: recentEntryBytes)
         cache = streamkit_cache_create_lru(memoryBytes, 0.1)
         writeBufferManager = streamkit_write_buffer_manager_create(writeBufferBytes, cache)
     }
@@ -47,6 +57,9 @@ public final class RocksDBConfiguration: @unchecked Sendable {
 
     /// Bytes charged to the shared cache now: blocks read, index and filter blocks, and memtables.
     public var memoryUsage: Int { rocksdb_cache_get_usage(cache) }
+
+    /// Bytes of recent entries held in memory across the window and session stores.
+    public var recentEntryUsage: Int { recentEntries.usage }
 
     /// Bytes of memtables across the stores.
     public var writeBufferUsage: Int { streamkit_write_buffer_manager_memory_usage(writeBufferManager) }

@@ -12,6 +12,8 @@ package final class SegmentedBytesStore {
         var existing: () throws -> [Int64]
         var open: (_ segment: Int64) throws -> any BytesStore
         var drop: (_ segment: Int64, _ store: any BytesStore) -> Void
+        /// Where recent entries are kept in memory as well (for stores on disk).
+        var recentEntries: RecentEntriesBudget? = nil
 
         package static func inMemory() -> Backend {
             Backend(existing: { [] }, open: { _ in InMemoryBytesStore() }, drop: { _, store in store.close() })
@@ -31,7 +33,8 @@ package final class SegmentedBytesStore {
                 drop: { segment, store in
                     store.close()
                     try? FileManager.default.removeItem(atPath: "\(directory)/\(segment)")
-                }
+                },
+                recentEntries: configuration.recentEntryBytes > 0 ? configuration.recentEntries : nil
             )
         }
     }
@@ -44,14 +47,23 @@ package final class SegmentedBytesStore {
     private var closed = false
     /// The largest time written so far (restored writes included).
     package private(set) var observedTime: Int64 = .min
+    private var recent: RecentEntries?
 
     package init(retention: Int64, segmentInterval: Int64, backend: Backend) throws {
         precondition(segmentInterval > 0 && retention >= 0)
         self.retention = retention
         self.segmentInterval = segmentInterval
         self.backend = backend
-        for segment in try backend.existing() { segments[segment] = try backend.open(segment) }
+        let existing = try backend.existing()
+        for segment in existing { segments[segment] = try backend.open(segment) }
+        if let budget = backend.recentEntries {
+            // Entries on disk are at times before the end of the newest segment; what comes later passes through.
+            let floor = existing.max().map { $0 >= Int64.max / segmentInterval ? Int64.max : ($0 + 1) * segmentInterval } ?? .min
+            recent = RecentEntries(budget: budget, floor: floor)
+        }
     }
+
+    deinit { recent?.clear() }
 
     /// Times below this are expired.
     package var earliestLiveTime: Int64 {
@@ -66,6 +78,7 @@ package final class SegmentedBytesStore {
     private func observe(_ time: Int64) {
         guard time > observedTime else { return }
         observedTime = time
+        recent?.raise(to: earliestLiveTime)
         let live = segmentID(earliestLiveTime)
         for (id, store) in segments where id < live {
             backend.drop(id, store)
@@ -88,6 +101,7 @@ package final class SegmentedBytesStore {
         observe(time)
         guard time >= earliestLiveTime else { return false }
         if let value { try segment(segmentID(time)).put(key, value) } else { try segments[segmentID(time)]?.delete(key) }
+        recent?.put(key, time: time, value: value)
         return true
     }
 
@@ -99,9 +113,11 @@ package final class SegmentedBytesStore {
     /// Entries with `from <= key < to` in the segments that may hold times in `times`, segment by segment.
     /// Callers filter by the time in the key; expired segments are skipped.
     package func range(from: [UInt8]?, to: [UInt8]?, times: ClosedRange<Int64>) throws -> [(key: [UInt8], value: [UInt8])] {
-        let lowest = segmentID(max(times.lowerBound, earliestLiveTime))
+        let earliest = max(times.lowerBound, earliestLiveTime)
+        let lowest = segmentID(earliest)
         let highest = segmentID(times.upperBound)
         guard lowest <= highest else { return [] }
+        if let from, let to, let held = recent?.range(from: from, to: to, earliest: earliest) { return held }
         var entries: [(key: [UInt8], value: [UInt8])] = []
         for id in segments.keys.sorted() where id >= lowest && id <= highest {
             entries += try segments[id]!.range(from: from, to: to)
@@ -132,6 +148,7 @@ package final class SegmentedBytesStore {
             let id = segmentID(at)
             if bySegment[id] == nil { order.append(id) }
             bySegment[id, default: []].append(entry)
+            recent?.put(entry.key, time: at, value: entry.value)
         }
         for id in order where segmentID(earliestLiveTime) <= id {
             try segment(id).write(bySegment[id]!)
@@ -147,6 +164,7 @@ package final class SegmentedBytesStore {
 
     package func close() {
         closed = true
+        recent?.clear()
         for store in segments.values { store.close() }
         segments = [:]
     }
