@@ -1,4 +1,5 @@
 import Foundation
+import StreamKit
 
 /// OIP REST JSON for requests and responses.
 ///
@@ -169,6 +170,7 @@ public struct InferenceJSONError: Error, Sendable, CustomStringConvertible {
 /// The JSON coding OIP documents use.
 public enum InferenceJSON {
     static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        if let value = FastJSONDecoder.decode(type, from: bytes) { return value }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         do {
