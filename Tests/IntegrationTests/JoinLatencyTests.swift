@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import StreamKit
-import Synchronization
 import Testing
 
 /// Runs the `join-latency` executable against the test broker: with its own StreamKit join under both guarantees,
@@ -45,23 +44,18 @@ struct JoinLatencyTests {
         let logHandle = try FileHandle(forWritingTo: log)
         defer { try? logHandle.close() }
         process.standardError = logHandle
-        let pipe = Pipe()
-        let output = Mutex((data: Data(), ended: false))
-        process.standardOutput = pipe
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            output.withLock { data.isEmpty ? ($0.ended = true) : $0.data.append(data) }
-        }
+        // A file rather than a pipe: see `StreamsProcessTests.Instance.outputPath`.
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("\(TestBroker.uniqueName("join-latency")).out").path
+        _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let outputHandle = try #require(FileHandle(forWritingAtPath: outputPath))
+        defer { try? outputHandle.close() }
+        process.standardOutput = outputHandle
         try process.run()
         let deadline = ContinuousClock.now + .seconds(150)
         while process.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
         #expect(!process.isRunning, "join-latency did not finish in 150 s")
         if process.isRunning { process.terminate() }
-        // What the process wrote last may still be in the pipe when it exits: read on to its end.
-        let drained = ContinuousClock.now + .seconds(10)
-        while !output.withLock({ $0.ended }), ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(20)) }
-        pipe.fileHandleForReading.readabilityHandler = nil
-        let text = output.withLock { String(decoding: $0.data, as: UTF8.self) }
+        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
         #expect(process.terminationStatus == 0, "exit status; output: \(text)")
         let line = try #require(text.split(separator: "\n").last(where: { $0.hasPrefix("{") }), "no JSON line in: \(text)")
         var report = try JSONDecoder().decode(Report.self, from: Data(line.utf8))

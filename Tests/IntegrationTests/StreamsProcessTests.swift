@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import StreamKit
-import Synchronization
 import Testing
 
 /// Runs `streamkit-test-app` instances as separate processes: killed with SIGKILL, stopped with SIGTERM.
@@ -10,13 +9,10 @@ struct StreamsProcessTests {
     /// One running instance of the test application.
     final class Instance: Sendable {
         let process: Process
-        final class Output: Sendable {
-            let text = Mutex<String>("")
-            /// The pipe reached its end (the process closed its standard output).
-            let ended = Atomic(false)
-        }
-        private let output = Output()
-        /// Where its standard error goes, for the messages of failed expectations.
+        /// Where its standard output and standard error go. Files rather than pipes: a pipe read through
+        /// `readabilityHandler` arms a Dispatch source per read, and libdispatch on Linux crashes when sources of
+        /// several pipes come and go at once (swift-corelibs-libdispatch#949; seen in a `make test` run).
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("streamkit-test-app-\(UUID().uuidString.prefix(8)).out").path
         let errors = FileManager.default.temporaryDirectory.appendingPathComponent("streamkit-test-app-\(UUID().uuidString.prefix(8)).log").path
 
         init(_ arguments: [String]) throws {
@@ -24,15 +20,10 @@ struct StreamsProcessTests {
             process = Process()
             process.executableURL = binary
             process.arguments = arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
+            _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
             _ = FileManager.default.createFile(atPath: errors, contents: nil)
+            process.standardOutput = FileHandle(forWritingAtPath: outputPath)
             process.standardError = FileHandle(forWritingAtPath: errors)
-            pipe.fileHandleForReading.readabilityHandler = { [output] handle in
-                let data = handle.availableData
-                if data.isEmpty { output.ended.store(true, ordering: .releasing) }
-                output.text.withLock { $0 += String(decoding: data, as: UTF8.self) }
-            }
             try process.run()
         }
 
@@ -40,7 +31,7 @@ struct StreamsProcessTests {
 
         /// Lines of standard output that start with `prefix`, without it.
         func lines(prefix: String) -> [String] {
-            output.text.withLock { $0 }.split(separator: "\n").filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
+            ((try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
         }
 
         func waitFor(state: String, timeout: Duration = .seconds(30)) async throws {
@@ -54,7 +45,12 @@ struct StreamsProcessTests {
             }
         }
 
-        func kill() { Foundation.kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        /// Kills it with SIGKILL and returns once it has ended.
+        func kill() {
+            Foundation.kill(process.processIdentifier, SIGKILL)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+        }
         func terminate() { process.terminate() }
 
         func waitForExit(timeout: Duration = .seconds(90)) async throws -> Int32? {
@@ -63,9 +59,6 @@ struct StreamsProcessTests {
                 guard ContinuousClock.now < deadline else { return nil }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            // What it wrote last may still be in the pipe when it exits: read on to the pipe's end.
-            let drained = ContinuousClock.now + .seconds(10)
-            while !output.ended.load(ordering: .acquiring), ContinuousClock.now < drained { try await Task.sleep(for: .milliseconds(20)) }
             return process.terminationStatus
         }
 
