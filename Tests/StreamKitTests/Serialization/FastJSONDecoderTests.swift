@@ -98,6 +98,27 @@ import Testing
         }
     }
 
+    @Test(arguments: 0..<4 as Range<UInt64>)
+    func longDecimalsRoundAsFoundationRoundsThem(seed: UInt64) {
+        var generator = BytesStoreTests.SplitMix64(state: seed)
+        func decimal() -> String {
+            let digits = (0..<Int.random(in: 1...25, using: &generator)).map { _ in String(Int.random(in: 0...9, using: &generator)) }.joined()
+            let point = Int.random(in: 0...digits.count, using: &generator)
+            var text = String(digits.prefix(point)) + "." + String(digits.dropFirst(point))
+            if text.hasPrefix(".") { text = "0" + text }
+            if text.hasSuffix(".") { text += "0" }
+            while text.hasPrefix("0"), !text.hasPrefix("0.") { text.removeFirst() }
+            if Bool.random(using: &generator) { text += "e\(Int.random(in: -40...38, using: &generator))" }
+            return (Bool.random(using: &generator) ? "-" : "") + text
+        }
+        let numbers = (0..<300).map { _ in decimal() }
+        let document = "[" + numbers.joined(separator: ",") + "]"
+        let doubles = Self.agree([Double].self, document)
+        #expect(doubles.fast != nil, "the fast path takes \(document)")
+        // Floats: each alone, so that one out of Float's range leaves only itself to Foundation.
+        for number in numbers { Self.agree([Float].self, "[\(number)]") }
+    }
+
     @Test func malformedOrDoubtfulDocumentsAreLeftToFoundation() {
         let refused = [
             #"{"id":1} x"#, "[1,]", "[01]", "[1.]", "[.5]", "[+1]", "[1e]", "[-]", #"["\u12"]"#, #"["\x"]"#,
