@@ -100,9 +100,17 @@ public final class PipelineGateway: Service, Sendable {
             servers.addTask { try await http.run() }
             if let grpc {
                 servers.addTask {
-                    try await withGracefulShutdownHandler {
-                        try await grpc.serve()
-                    } onGracefulShutdown: {
+                    // `serve()` itself is never cancelled: cancelled while a connection is accepted but not yet
+                    // served, NIO traps ("Deinited NIOAsyncWriter without calling finish()", apple/swift-nio#3481;
+                    // seen in `make test`). Cancellation, like graceful shutdown, stops it gracefully.
+                    let serving = Task { try await grpc.serve() }
+                    try await withTaskCancellationHandler {
+                        try await withGracefulShutdownHandler {
+                            try await serving.value
+                        } onGracefulShutdown: {
+                            grpc.beginGracefulShutdown()
+                        }
+                    } onCancel: {
                         grpc.beginGracefulShutdown()
                     }
                 }
@@ -134,6 +142,8 @@ public final class PipelineGateway: Service, Sendable {
             config: .defaults {
                 $0.rpc.maxRequestPayloadSize = configuration.maxRequestBytes
                 $0.connection.maxIdleTime = configuration.httpLimits.idleTimeout
+                // A client that keeps a call open cannot hold a shutdown up for longer than this.
+                $0.connection.maxGraceTime = .seconds(10)
             }
         )
         return GRPCServer(
