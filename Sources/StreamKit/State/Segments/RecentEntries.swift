@@ -1,4 +1,3 @@
-import Foundation
 import HeapModule
 import Synchronization
 
@@ -43,16 +42,15 @@ package struct RecentEntries {
         let change = byKey[key, default: []].file(raw, value)
         if value == nil, byKey[key]?.isEmpty == true { byKey[key] = nil }
         charge(change)
-        while bytes > budget.share, let oldest = stamps.min?.time {
-            raise(to: oldest == .max ? .max : oldest + 1)
-            if oldest == .max { break }
+        while bytes > budget.share, let oldest = stamps.min?.time, oldest < .max {
+            raise(to: oldest + 1)
         }
     }
 
     /// The entries with `from <= layout < to` when both bounds lie within one key's entries (as a one-key
     /// fetch's do) and that key's entries from `earliest` on are all held here; otherwise `nil`.
     package func range(from: [UInt8], to: [UInt8], earliest: Int64) -> [(key: [UInt8], value: [UInt8])]? {
-        guard earliest >= floor, let key = KeyPrefix(layout: from), Self.starts(to, with: key.bytes) else { return nil }
+        guard earliest >= floor, let key = KeyPrefix(layout: from), to.starts(with: key.bytes) else { return nil }
         guard let entries = byKey[key] else { return [] }
         var found: [(key: [UInt8], value: [UInt8])] = []
         for entry in entries[entries.lowerBound(from)...] {
@@ -91,12 +89,6 @@ package struct RecentEntries {
         guard change != 0 else { return }
         bytes += change
         budget.charge(change)
-    }
-
-    private static func starts(_ bytes: [UInt8], with prefix: [UInt8]) -> Bool {
-        bytes.count >= prefix.count && bytes.withUnsafeBufferPointer { bytes in
-            prefix.withUnsafeBufferPointer { prefix in memcmp(bytes.baseAddress!, prefix.baseAddress!, prefix.count) == 0 }
-        }
     }
 }
 
