@@ -43,7 +43,7 @@ struct KafkaSecurityReachTests {
         expectSecured(producer.properties, "engine producers")
         expectSecured(engine.adminConfiguration.properties, "engine admin")
 
-        let modelGateway = settings.modelGateway()
+        let modelGateway = settings.modelGateway(instanceID: "i1")
         let control = settings.control(instanceID: "i-1")
         let pipelineGateway = settings.pipelineGateway()
         for (role, consumer, producer) in [

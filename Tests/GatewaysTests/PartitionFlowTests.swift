@@ -13,7 +13,7 @@ struct PartitionFlowTests {
         #expect(flow.arrive(record(1)).map(\.offset) == [1])
         #expect(flow.arrive(record(2)).isEmpty)
         #expect(flow.isFull)
-        #expect(flow.finish(1).map(\.offset) == [2])
+        #expect(flow.finish(1).start.map(\.offset) == [2])
         #expect(flow.inFlight == 2)
         #expect(flow.isFull)
     }
@@ -37,7 +37,7 @@ struct PartitionFlowTests {
         _ = flow.arrive(record(0))
         _ = flow.arrive(record(1))
         flow.hold()
-        #expect(flow.finish(0).isEmpty)
+        #expect(flow.finish(0).start.isEmpty)
         #expect(flow.isDrained)
         #expect(!flow.isIdle)
         #expect(flow.commitOffset == 1, "the waiting record is left to the partition's next owner")
@@ -51,5 +51,38 @@ struct PartitionFlowTests {
         _ = flow.finish(7)
         #expect(flow.inFlight == 0)
         #expect(flow.commitOffset == 4)
+    }
+
+    func answer(_ offset: Int64) -> KafkaProducerRecord {
+        KafkaProducerRecord(topic: "out", key: nil, value: Array("\(offset)".utf8))
+    }
+
+    func offsets(_ released: [KafkaProducerRecord]) -> [Int64] {
+        released.map { Int64(String(decoding: $0.value ?? [], as: UTF8.self))! }
+    }
+
+    @Test func answersAreReleasedInOffsetOrderOnceEveryEarlierRequestIsAnswered() {
+        var flow = PartitionFlow(limit: 10)
+        for offset in [5, 6, 8, 9] as [Int64] { _ = flow.arrive(record(offset)) }
+        #expect(flow.finish(6, answers: [answer(6)]).released.isEmpty, "5 is still unanswered")
+        #expect(flow.finish(9, answers: [answer(9)]).released.isEmpty)
+        #expect(flow.commitOffset == 5)
+        #expect(offsets(flow.finish(5, answers: [answer(5)]).released) == [5, 6])
+        #expect(flow.commitOffset == 8, "the offset committed with a transaction covers exactly the answers released")
+        #expect(offsets(flow.finish(8, answers: [answer(8)]).released) == [8, 9])
+        #expect(flow.commitOffset == 10)
+    }
+
+    @Test func heldAnswersBoundHowManyRequestsStartBehindAnUnansweredOne() {
+        var flow = PartitionFlow(limit: 2, window: 3)
+        for offset in 0..<5 as Range<Int64> { _ = flow.arrive(record(offset)) }
+        #expect(flow.inFlight == 2)
+        let progress = flow.finish(1, answers: [answer(1)])
+        #expect(progress.start.map(\.offset) == [2], "0 is unanswered: 0, 1 and 2 fill the window")
+        #expect(flow.finish(2, answers: [answer(2)]).start.isEmpty, "the window is full though one request is in flight")
+        #expect(flow.isFull)
+        let after = flow.finish(0, answers: [answer(0)])
+        #expect(offsets(after.released) == [0, 1, 2])
+        #expect(after.start.map(\.offset) == [3, 4])
     }
 }

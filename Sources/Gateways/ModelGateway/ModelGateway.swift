@@ -9,7 +9,9 @@ import StreamKit
 ///
 /// Many requests of a partition are in flight at once, up to ``ModelGatewayConfiguration/maxInFlightPerPartition``;
 /// offsets are committed only below the oldest unanswered one, so a crash answers some requests twice but skips
-/// none. A request that cannot be answered (the server refuses it, keeps failing or timing out, or the answer
+/// none — or, with a ``ModelGatewayConfiguration/transactionalID`` (exactly-once), answers are written in
+/// transactions that commit the offsets of exactly the requests they answer, so that nothing is answered twice
+/// either (see ``AnswerTransactions``). A request that cannot be answered (the server refuses it, keeps failing or timing out, or the answer
 /// cannot be written) becomes a record on the errors topic with `seldon-pipeline-errors: <model>` and the
 /// reason. While a server cannot be reached at all, its models' partitions are paused: their requests wait on
 /// the topic and are answered once it is back.
@@ -28,6 +30,13 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     private var consumer: KafkaConsumer?
     private var subscription: [String] = []
     private var stopping = false
+    /// Exactly-once: the transactional producer's loop; `nil` at least once.
+    private let transactions: AnswerTransactions?
+    /// Counts the transactions aborted: requests fetched or answered in an earlier epoch are ignored, as the
+    /// partitions are fetched again from their committed offsets.
+    private var epoch = 0
+    /// Whether the partitions are being moved back to their committed offsets (no fetching meanwhile).
+    private var rewinding = false
     /// Counts ``serve(_:)`` calls, so that a call overtaken by a later one while it waited does not undo it.
     private var servings = 0
     private let work: AsyncStream<Request>
@@ -37,6 +46,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     struct Request: Sendable {
         var record: KafkaConsumerRecord
         var route: ModelRoute?
+        var epoch: Int
     }
 
     /// What became of a request.
@@ -50,6 +60,11 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         self.logger = logger
         http = InferenceServer.httpClient(connectionsPerEndpoint: configuration.connectionsPerEndpoint)
         (work, workContinuation) = AsyncStream.makeStream()
+        transactions = configuration.transactionalID.map { id in
+            var producer = configuration.producer
+            producer.transactionalID = id
+            return AnswerTransactions(configuration: producer, logger: logger)
+        }
     }
 
     // MARK: Models
@@ -124,7 +139,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         let consumer = try KafkaConsumer(configuration: configuration.consumer, rebalanceListener: self, logger: logger)
         let producer: KafkaProducer
         do {
-            producer = try KafkaProducer(configuration: configuration.producer, logger: logger)
+            producer = try await transactions?.makeProducer() ?? KafkaProducer(configuration: configuration.producer, logger: logger)
         } catch {
             await consumer.close()
             throw error
@@ -145,8 +160,8 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         }
         stopping = true
         await commit(consumer, synchronously: true)
+        if transactions == nil { await producer.close() }
         await consumer.close()
-        await producer.close()
         self.consumer = nil
         for server in servers.values { server.close() }
         try? await http.shutdown()
@@ -158,13 +173,30 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     }
 
     private func process(_ consumer: KafkaConsumer, _ producer: KafkaProducer) async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await self.fetch(consumer) }
-            group.addTask { await self.commitPeriodically(consumer) }
-            for await request in work {
-                group.addTask { await self.answer(request, producer) }
+        // Not a child task: its steps (commits awaited by others among them) are carried out to the last, even
+        // when the gateway is cancelled.
+        let transactions = self.transactions
+        let lane = transactions.map { transactions in
+            Task { await transactions.run(producer: producer, consumer: consumer) { await self.isStopping() } }
+        }
+        do {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await self.fetch(consumer) }
+                group.addTask { await self.commitPeriodically(consumer) }
+                for await request in work {
+                    group.addTask { await self.answer(request, producer) }
+                }
+                group.cancelAll()
             }
-            group.cancelAll()
+        } catch {
+            transactions?.finish()
+            await lane?.value
+            throw error
+        }
+        if let transactions {
+            await commit(consumer, synchronously: true)
+            transactions.finish()
+            await lane?.value
         }
     }
 
@@ -172,8 +204,12 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     private nonisolated func fetch(_ consumer: KafkaConsumer) async throws {
         do {
             while await !isStopping(), !Task.isCancelled {
+                guard let epoch = await fetchingEpoch() else {
+                    try? await Task.sleep(for: .milliseconds(5))
+                    continue
+                }
                 let records = try await consumer.poll(maxRecords: 500, timeout: .milliseconds(100))
-                if !records.isEmpty { await accept(records) }
+                if !records.isEmpty { await accept(records, fetchedIn: epoch) }
             }
         } catch {
             workContinuation.finish()
@@ -185,6 +221,10 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
 
     private func isStopping() -> Bool { stopping || Task.isCancelled }
 
+    /// The epoch a poll starting now belongs to; `nil` while the partitions are moved back to their committed
+    /// offsets.
+    private func fetchingEpoch() -> Int? { rewinding ? nil : epoch }
+
     private nonisolated func commitPeriodically(_ consumer: KafkaConsumer) async {
         while await !isStopping() {
             try? await Task.sleep(for: configuration.commitInterval)
@@ -194,24 +234,38 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
 
     // MARK: Partitions
 
-    private func accept(_ records: [KafkaConsumerRecord]) {
+    /// Records fetched by a poll of an epoch that has ended were fetched from before a rewind: they are fetched
+    /// again.
+    private func accept(_ records: [KafkaConsumerRecord], fetchedIn fetched: Int) {
+        guard fetched == epoch else { return }
         var touched: Set<TopicPartition> = []
         for record in records {
             let partition = record.topicPartition
-            start(flows[partition, default: PartitionFlow(limit: configuration.maxInFlightPerPartition)].arrive(record))
+            start(flows[partition, default: newFlow()].arrive(record))
             touched.insert(partition)
         }
         for partition in touched { updatePause(partition) }
     }
 
-    private func start(_ records: [KafkaConsumerRecord]) {
-        for record in records { workContinuation.yield(Request(record: record, route: inputs[record.topic])) }
+    /// Under exactly-once answers wait in the flow for earlier ones; at most four times as many requests as may
+    /// be in flight are then started and not yet committable.
+    private func newFlow() -> PartitionFlow {
+        let limit = configuration.maxInFlightPerPartition
+        return PartitionFlow(limit: limit, window: transactions == nil ? .max : 4 * limit)
     }
 
-    private func finished(_ record: KafkaConsumerRecord) {
-        let partition = record.topicPartition
-        guard flows[partition] != nil else { return }
-        start(flows[partition]!.finish(record.offset))
+    private func start(_ records: [KafkaConsumerRecord]) {
+        for record in records { workContinuation.yield(Request(record: record, route: inputs[record.topic], epoch: epoch)) }
+    }
+
+    /// A request is answered: by `answers` to be written in the open transaction (exactly-once), or by records
+    /// written already.
+    private func finished(_ request: Request, answers: [KafkaProducerRecord] = []) {
+        let partition = request.record.topicPartition
+        guard request.epoch == epoch, flows[partition] != nil else { return }
+        let progress = flows[partition]!.finish(request.record.offset, answers: answers)
+        if !progress.released.isEmpty { transactions?.write(progress.released, epoch: epoch) }
+        start(progress.start)
         updatePause(partition)
     }
 
@@ -255,6 +309,10 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     }
 
     private func commit(_ consumer: KafkaConsumer, synchronously: Bool, only partitions: Set<TopicPartition>? = nil) async {
+        if transactions != nil {
+            await commitTransaction()
+            return
+        }
         var offsets: [TopicPartitionOffset] = []
         for (partition, flow) in flows where partitions?.contains(partition) ?? true {
             if let offset = flow.commitOffset { offsets.append(TopicPartitionOffset(partition, offset: offset)) }
@@ -268,13 +326,75 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         }
     }
 
+    // MARK: Transactions (exactly-once)
+
+    /// Commits the open transaction with the offsets of every partition (its answers may be of any of them); an
+    /// aborted one sends every partition back to its committed offset.
+    private func commitTransaction() async {
+        guard let transactions else { return }
+        let offsets = flows.compactMap { partition, flow in flow.commitOffset.map { TopicPartitionOffset(partition, offset: $0) } }
+        let epoch = self.epoch
+        switch await transactions.commit(offsets, epoch: epoch) {
+        case .committed:
+            guard epoch == self.epoch else { return }
+            for offset in offsets { flows[offset.topicPartition]?.markCommitted(offset.offset) }
+        case .aborted(let reason):
+            logger.warning("transaction aborted; answering again from the committed offsets", metadata: ["reason": "\(reason)"])
+            await rewind(after: epoch)
+        case .discarded:
+            break
+        }
+    }
+
+    /// Aborts the open transaction: it may hold answers of partitions this instance no longer owns.
+    private func abortTransaction(reason: String) async {
+        guard let transactions else { return }
+        let epoch = self.epoch
+        if case .aborted = await transactions.abort(reason: reason, epoch: epoch) {
+            logger.warning("transaction aborted; answering again from the committed offsets", metadata: ["reason": "\(reason)"])
+            await rewind(after: epoch)
+        }
+    }
+
+    /// After the transaction of `aborted` was aborted: forgets what was fetched and answered since the last
+    /// commit, and moves every partition back to its committed offset.
+    private func rewind(after aborted: Int) async {
+        guard aborted == epoch, let consumer else { return }
+        epoch += 1
+        rewinding = true
+        defer { rewinding = false }
+        let partitions = Array(flows.keys)
+        for partition in partitions { flows[partition] = newFlow() }
+        if !paused.isEmpty {
+            try? consumer.resume(Array(paused))
+            paused = []
+        }
+        guard !partitions.isEmpty else { return }
+        var attempt = 0
+        while !stopping {
+            do {
+                let committed = try await consumer.committed(partitions)
+                try await consumer.seek(committed.map { TopicPartitionOffset($0.topicPartition, offset: $0.offset >= 0 ? $0.offset : KafkaConsumer.beginning) })
+                return
+            } catch {
+                attempt += 1
+                logger.error("could not move partitions back to their committed offsets", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                try? await Task.sleep(for: configuration.calls.retry.backoff(after: attempt))
+            }
+        }
+    }
+
+    // MARK: Rebalances
+
     public func partitionsAssigned(_ partitions: [TopicPartition]) async {
         for partition in partitions {
-            flows[partition] = PartitionFlow(limit: configuration.maxInFlightPerPartition)
+            flows[partition] = newFlow()
             updatePause(partition)
         }
     }
 
+    /// Answers the requests in flight of the partitions going and commits them (under exactly-once, the whole
+    /// transaction).
     public func partitionsRevoked(_ partitions: [TopicPartition]) async {
         for partition in partitions { flows[partition]?.hold() }
         await drain(Set(partitions))
@@ -285,11 +405,15 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         }
     }
 
+    /// Partitions taken away without a revocation (this member was thrown out of the group): under exactly-once
+    /// the open transaction is aborted, as it may hold their answers, and the other partitions start again from
+    /// their committed offsets.
     public func partitionsLost(_ partitions: [TopicPartition]) async {
         for partition in partitions {
             flows[partition] = nil
             paused.remove(partition)
         }
+        await abortTransaction(reason: "partitions lost: \(partitions.map(\.description).joined(separator: ", "))")
     }
 
     // MARK: Requests
@@ -297,12 +421,20 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     /// Takes one request to its answer or error record and reports it finished once that record is written.
     private nonisolated func answer(_ request: Request, _ producer: KafkaProducer) async {
         let started = ContinuousClock.now
-        let record = request.record
-        let model = request.route?.model ?? record.topic
-        var failure: String?
-        switch await outcome(of: request) {
-        case nil:
+        guard let outcome = await outcome(of: request) else { return }
+        if transactions != nil {
+            // Written by the transaction that commits the request's offset, once every earlier request is answered.
+            let answer: KafkaProducerRecord
+            switch outcome {
+            case .answer(let record): answer = record
+            case .failure(let reason): answer = errorRecord(for: request, reason: reason)
+            }
+            request.route?.record(failed: answer.topic == configuration.topics.errors, since: started)
+            await finished(request, answers: [answer])
             return
+        }
+        var failure: String?
+        switch outcome {
         case .answer(let answer):
             do {
                 _ = try await producer.send(answer)
@@ -313,22 +445,23 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
             failure = reason
         }
         if let failure {
-            let written = await writeError(
-                KafkaProducerRecord(
-                    topic: configuration.topics.errors,
-                    key: record.key,
-                    value: Array(failure.utf8),
-                    headers: record.headers.setting(DataflowHeaders.error, to: model),
-                    timestamp: Self.timestamp(of: record)
-                ),
-                producer
-            )
             // Neither answer nor error record: the request stays unfinished, so its offset is never committed
             // and the partition's next owner answers it.
-            guard written else { return }
+            guard await writeError(errorRecord(for: request, reason: failure), producer) else { return }
         }
         request.route?.record(failed: failure != nil, since: started)
-        await finished(record)
+        await finished(request)
+    }
+
+    /// The record on the errors topic saying why `request` has no answer.
+    private nonisolated func errorRecord(for request: Request, reason: String) -> KafkaProducerRecord {
+        KafkaProducerRecord(
+            topic: configuration.topics.errors,
+            key: request.record.key,
+            value: Array(reason.utf8),
+            headers: request.record.headers.setting(DataflowHeaders.error, to: request.route?.model ?? request.record.topic),
+            timestamp: Self.timestamp(of: request.record)
+        )
     }
 
     /// An answer (or error record) carries its request's timestamp, as a stream processor's output carries its

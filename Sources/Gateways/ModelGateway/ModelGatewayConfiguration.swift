@@ -19,8 +19,14 @@ public struct ModelGatewayConfiguration: GatewayKafkaClients, Sendable {
     public var connectionsPerEndpoint: Int = 64
     /// The largest answer read from a REST server. Default: 64 MiB.
     public var maxResponseBytes: Int = 64 << 20
-    /// How often the offsets of answered requests are committed. Default: 1 s.
+    /// How often the offsets of answered requests are committed (under exactly-once, how often a transaction
+    /// ends: answers wait for it). Default: 1 s.
     public var commitInterval: Duration = .seconds(1)
+    /// Exactly-once when set: answers and error records are written in transactions of this id, each committing
+    /// the offsets of exactly the requests it answers, so no request is answered twice, even after a crash. Keep
+    /// it the same across restarts of an instance (and different between instances), so that a restarted one
+    /// fences the transaction its predecessor left open. Default: `nil`, at-least-once.
+    public var transactionalID: String?
     /// How long a shutdown or a revocation waits for requests in flight; those still unanswered are answered
     /// again by the partition's next owner. Default: 30 s.
     public var drainTimeout: Duration = .seconds(30)

@@ -5,31 +5,57 @@ import StreamKit
 /// their turn, and how far offsets may be committed.
 ///
 /// Requests finish out of order; the committable offset stays below the oldest unfinished one, so a restart
-/// answers again at most the requests that were in flight, and never skips one. Kept apart from I/O: the
-/// gateway feeds it arrivals and completions and acts on what it returns.
+/// answers again at most the requests that were in flight, and never skips one. Under exactly-once a request's
+/// answer is handed in with its completion and *released* only once every earlier request's is: a transaction
+/// then holds exactly the answers of the offsets it commits. Kept apart from I/O: the gateway feeds it arrivals
+/// and completions and acts on what it returns.
 struct PartitionFlow {
     /// The most requests in flight at once.
     let limit: Int
+    /// The most requests started and not yet committable (finished ones waiting for an earlier one included):
+    /// how far answers held for release may pile up behind a slow request.
+    let window: Int
     /// Records fetched while the partition was full: they start, in order, as earlier ones finish.
     private var backlog: Deque<KafkaConsumerRecord> = []
-    /// Offsets started and not yet committable, in order, with whether each has finished.
-    private var started: Deque<(offset: Int64, finished: Bool)> = []
+    /// Requests started and not yet committable, in order.
+    private var started: Deque<Started> = []
     /// The offset after the last record that arrived.
     private var position: Int64?
     private var committed: Int64?
     /// Set when the partition is being handed over: nothing more starts, what is in flight finishes.
     private var holding = false
 
-    init(limit: Int) {
+    private struct Started {
+        var offset: Int64
+        var finished = false
+        /// The records answering it, held until every earlier request is finished.
+        var answers: [KafkaProducerRecord] = []
+    }
+
+    /// What a completion changes: the waiting records that may start now, and the answers released (those of the
+    /// requests that are no longer behind an unfinished one, in offset order).
+    struct Progress {
+        var start: [KafkaConsumerRecord] = []
+        var released: [KafkaProducerRecord] = []
+    }
+
+    /// - Parameters:
+    ///   - limit: the most requests in flight at once.
+    ///   - window: the most requests started and not yet committable; at least `limit`. Default: no bound
+    ///     beyond `limit` in flight.
+    init(limit: Int, window: Int = .max) {
         precondition(limit > 0, "at least one request in flight")
         self.limit = limit
+        self.window = max(window, limit)
     }
 
     /// The requests started and not finished.
     private(set) var inFlight = 0
 
     /// Whether fetching should stop: the partition is full or has records waiting.
-    var isFull: Bool { inFlight >= limit || !backlog.isEmpty }
+    var isFull: Bool { !hasRoom || !backlog.isEmpty }
+
+    private var hasRoom: Bool { inFlight < limit && started.count < window }
 
     /// Whether nothing is in flight or waiting.
     var isIdle: Bool { inFlight == 0 && backlog.isEmpty }
@@ -41,13 +67,19 @@ struct PartitionFlow {
         return startable()
     }
 
-    /// Marks the request at `offset` finished; returns the waiting records that may start now.
-    mutating func finish(_ offset: Int64) -> [KafkaConsumerRecord] {
-        guard let index = index(of: offset), !started[index].finished else { return [] }
+    /// Marks the request at `offset` finished, answered by `answers` (none when they were written already).
+    mutating func finish(_ offset: Int64, answers: [KafkaProducerRecord] = []) -> Progress {
+        guard let index = index(of: offset), !started[index].finished else { return Progress() }
         started[index].finished = true
+        started[index].answers = answers
         inFlight -= 1
-        while let first = started.first, first.finished { started.removeFirst() }
-        return startable()
+        var progress = Progress()
+        while let first = started.first, first.finished {
+            progress.released += first.answers
+            started.removeFirst()
+        }
+        progress.start = startable()
+        return progress
     }
 
     /// The offset to commit, when it moved since ``markCommitted(_:)``: the oldest unfinished request's, or
@@ -67,8 +99,8 @@ struct PartitionFlow {
 
     private mutating func startable() -> [KafkaConsumerRecord] {
         var records: [KafkaConsumerRecord] = []
-        while !holding, inFlight < limit, let record = backlog.popFirst() {
-            started.append((record.offset, false))
+        while !holding, hasRoom, let record = backlog.popFirst() {
+            started.append(Started(offset: record.offset))
             inFlight += 1
             records.append(record)
         }

@@ -105,6 +105,9 @@ public struct StreamsConfiguration: Sendable {
 
     /// The commit interval in effect.
     public var effectiveCommitInterval: Duration {
-        commitInterval ?? (processingGuarantee == .exactlyOnce ? .milliseconds(100) : .seconds(30))
+        commitInterval ?? (processingGuarantee == .exactlyOnce ? Self.exactlyOnceCommitInterval : .seconds(30))
     }
+
+    /// The default commit interval under exactly-once, as Kafka Streams': output waits for its transaction's end.
+    public static let exactlyOnceCommitInterval: Duration = .milliseconds(100)
 }

@@ -24,10 +24,14 @@ extension ServeCommand.Settings {
         return configuration
     }
 
-    func modelGateway() -> ModelGatewayConfiguration {
+    func modelGateway(instanceID: String) -> ModelGatewayConfiguration {
         var configuration = ModelGatewayConfiguration(bootstrapServers: servers, groupID: group("modelgateway"), topics: topics)
         configuration.partitions = partitions
         configuration.topicCreation = topicCreation
+        if guarantee == .exactlyOnce {
+            configuration.transactionalID = "\(group("modelgateway"))-\(instanceID)"
+            configuration.commitInterval = StreamsConfiguration.exactlyOnceCommitInterval
+        }
         clients(&configuration)
         return configuration
     }

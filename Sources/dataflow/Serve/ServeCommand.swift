@@ -301,7 +301,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let engine = roles.contains(.engine) ? DataflowEngine(configuration: settings.engine(instanceID: instanceID), logger: logger) : nil
-        let modelGateway = roles.contains(.modelGateway) ? ModelGateway(configuration: settings.modelGateway(), logger: logger) : nil
+        let modelGateway = roles.contains(.modelGateway) ? ModelGateway(configuration: settings.modelGateway(instanceID: instanceID), logger: logger) : nil
         let control = settings.control(instanceID: instanceID)
         let deployment = LocalDeployment(
             engine: engine,

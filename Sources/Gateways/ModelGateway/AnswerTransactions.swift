@@ -1,0 +1,156 @@
+import Logging
+import StreamKit
+
+/// The model gateway's transactional producer under exactly-once: answers are written only inside transactions,
+/// and each transaction commits the offsets of exactly the requests whose answers it holds.
+///
+/// Every producer call goes through one loop, in the order it was asked for, so a commit always follows the
+/// answers released before it and precedes those released after. The gateway's state changes in *epochs*: when
+/// a transaction is aborted, its epoch's answers still on their way here are thrown away, and the gateway
+/// fetches the requests again from the committed offsets under the next epoch.
+final class AnswerTransactions: Sendable {
+    /// What became of a commit or an abort.
+    enum Outcome: Sendable {
+        case committed
+        /// The transaction was aborted: its answers are gone, and the requests must be answered again.
+        case aborted(reason: String)
+        /// An earlier failure of the same epoch aborted the transaction already.
+        case discarded
+    }
+
+    private enum Step: Sendable {
+        case write([KafkaProducerRecord], epoch: Int)
+        case commit([TopicPartitionOffset], epoch: Int, CheckedContinuation<Outcome, Never>)
+        case abort(reason: String, epoch: Int, CheckedContinuation<Outcome, Never>)
+    }
+
+    private let configuration: KafkaProducerConfiguration
+    private let logger: Logger
+    private let steps: AsyncStream<Step>
+    private let continuation: AsyncStream<Step>.Continuation
+
+    /// - Parameter configuration: the producer's, with a `transactionalID` that stays the same across restarts of
+    ///   the instance, so that starting fences the transaction its predecessor left open.
+    init(configuration: KafkaProducerConfiguration, logger: Logger) {
+        precondition(configuration.transactionalID != nil, "a transactional producer needs a transactional id")
+        self.configuration = configuration
+        self.logger = logger
+        (steps, continuation) = AsyncStream.makeStream()
+    }
+
+    /// A producer with its transactions initialized (fencing any predecessor with the same id) and one begun.
+    func makeProducer() async throws -> KafkaProducer {
+        let producer = try KafkaProducer(configuration: configuration, logger: logger)
+        do {
+            try await producer.initTransactions()
+            try producer.beginTransaction()
+        } catch {
+            await producer.close()
+            throw error
+        }
+        return producer
+    }
+
+    /// Adds answers to the open transaction (they are thrown away if `epoch` was aborted meanwhile).
+    func write(_ records: [KafkaProducerRecord], epoch: Int) {
+        continuation.yield(.write(records, epoch: epoch))
+    }
+
+    /// Commits the open transaction with `offsets` (the consumer group's, checked against `consumer`'s
+    /// generation) and begins the next one.
+    /// ``Outcome/discarded`` after ``finish()``.
+    func commit(_ offsets: [TopicPartitionOffset], epoch: Int) async -> Outcome {
+        await withCheckedContinuation { done in
+            if case .terminated = continuation.yield(.commit(offsets, epoch: epoch, done)) { done.resume(returning: .discarded) }
+        }
+    }
+
+    /// Aborts the open transaction and begins the next one. ``Outcome/discarded`` after ``finish()``.
+    func abort(reason: String, epoch: Int) async -> Outcome {
+        await withCheckedContinuation { done in
+            if case .terminated = continuation.yield(.abort(reason: reason, epoch: epoch, done)) { done.resume(returning: .discarded) }
+        }
+    }
+
+    /// Ends ``run(producer:consumer:isStopping:)`` once the steps asked for are done.
+    func finish() {
+        continuation.finish()
+    }
+
+    /// Carries out the steps until ``finish()``; closes the producer (and any that replaced it) at the end.
+    func run(producer first: KafkaProducer, consumer: KafkaConsumer, isStopping: @escaping @Sendable () async -> Bool) async {
+        var producer: KafkaProducer? = first
+        var discardedThrough = -1
+        var failure: (any Error)?
+        for await step in steps {
+            switch step {
+            case .write(let records, let epoch):
+                guard epoch > discardedThrough, failure == nil, let producer else { continue }
+                for record in records {
+                    do {
+                        _ = try await producer.enqueue(record)
+                    } catch {
+                        failure = error
+                        break
+                    }
+                }
+            case .commit(let offsets, let epoch, let done):
+                guard epoch > discardedThrough else {
+                    done.resume(returning: .discarded)
+                    continue
+                }
+                do {
+                    guard let producer else { throw KafkaError(code: .closed, message: "no transactional producer") }
+                    if let failure { throw failure }
+                    if !offsets.isEmpty {
+                        try await producer.sendOffsetsToTransaction(offsets, groupMetadata: try consumer.groupMetadata())
+                    }
+                    try await producer.commitTransaction()
+                    try producer.beginTransaction()
+                    done.resume(returning: .committed)
+                } catch {
+                    producer = await abortOrReplace(producer, isStopping: isStopping)
+                    discardedThrough = epoch
+                    failure = nil
+                    done.resume(returning: .aborted(reason: "\(error)"))
+                }
+            case .abort(let reason, let epoch, let done):
+                guard epoch > discardedThrough else {
+                    done.resume(returning: .discarded)
+                    continue
+                }
+                producer = await abortOrReplace(producer, isStopping: isStopping)
+                discardedThrough = epoch
+                failure = nil
+                done.resume(returning: .aborted(reason: reason))
+            }
+        }
+        await producer?.close()
+    }
+
+    /// Aborts the open transaction and begins the next; a producer that cannot (fenced, or in a fatal state) is
+    /// closed and replaced by a new one, tried until it works or the gateway stops (`nil` then).
+    private func abortOrReplace(_ producer: KafkaProducer?, isStopping: @Sendable () async -> Bool) async -> KafkaProducer? {
+        if let producer {
+            do {
+                try await producer.abortTransaction()
+                try producer.beginTransaction()
+                return producer
+            } catch {
+                logger.warning("the transaction could not be aborted; replacing the producer", metadata: ["error": "\(error)"])
+                await producer.close()
+            }
+        }
+        var attempt = 0
+        while await !isStopping() {
+            do {
+                return try await makeProducer()
+            } catch {
+                attempt += 1
+                logger.error("no transactional producer", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
+                try? await Task.sleep(for: .milliseconds(min(200 * attempt, 5000)))
+            }
+        }
+        return nil
+    }
+}
