@@ -2,6 +2,7 @@ import Dataflow
 import Foundation
 import Gateways
 import Logging
+import ProjectScripts
 import StreamKit
 import Synchronization
 import Testing
@@ -131,7 +132,8 @@ struct ModelGatewayTests {
                 set { metadata[key] = newValue }
             }
             func log(event: LogEvent) {
-                log.messages.withLock { $0.append(event.message.description) }
+                let metadata = (event.metadata ?? [:]).merging(self.metadata) { a, _ in a }
+                log.messages.withLock { $0.append(event.message.description + (metadata.isEmpty ? "" : " \(metadata)")) }
             }
         }
 
@@ -184,6 +186,65 @@ struct ModelGatewayTests {
         await errors.close()
         nextRunning.cancel()
         try await nextRunning.value
+    }
+
+    /// Exactly-once: a gateway whose transactional id is taken over mid-load (as a restarted instance would take
+    /// it) has its open transaction aborted; it answers again from the committed offsets, and every request is
+    /// answered exactly once in what a read_committed reader keeps. Tansu shows aborted records to such readers,
+    /// so the transaction markers are read to leave them out (``AbortedRecords``).
+    @Test func exactlyOnceAnswersEveryRequestOnceThoughItsTransactionsAreFenced() async throws {
+        let captured = CapturedLog()
+        let server = try Self.server(.rest)
+        var configuration = ModelGatewayConfiguration(bootstrapServers: [try TestBroker.bootstrap()], groupID: TestBroker.uniqueName("modelgateway"), topics: topics)
+        configuration.useLocalBrokerDefaults()
+        configuration.commitInterval = .milliseconds(100)
+        configuration.transactionalID = TestBroker.uniqueName("gateway-txn")
+        let gateway = ModelGateway(configuration: configuration, logger: Logger(label: "gateway") { _ in CapturedLog.Handler(log: captured) })
+        try await gateway.serve(["sum": server])
+        let running = Task { try await gateway.run() }
+        let output = topics.modelOutputs("sum")
+        let uncommitted = try TestBroker.consumer { $0.isolationLevel = .readUncommitted }
+        try await uncommitted.assign(TestBroker.partitions(output, count: 4).map { TopicPartitionOffset($0, offset: KafkaConsumer.beginning) })
+
+        // Take the transactional id over as soon as a round's answers are written (in the open transaction, or
+        // just committed), until a transaction with answers in it was aborted.
+        var keys: [String] = []
+        var aborted = AbortedRecords.none
+        for round in 0..<20 where aborted.count == 0 || !captured.contains("transaction aborted") {
+            let batch = (0..<20).map { "r\(round)-\($0)" }
+            try await send(try batch.map { ($0, try Self.sumRequest(7, id: $0)) }, to: "sum")
+            keys += batch
+            let seen = try await TestBroker.consume(uncommitted, count: 1, timeout: .seconds(60))
+            #expect(!seen.isEmpty, "round \(round) was answered")
+            let usurper = try TestBroker.producer { $0.transactionalID = configuration.transactionalID }
+            try await usurper.initTransactions()
+            await usurper.close()
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !captured.contains("transaction aborted"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            aborted = try await AbortedRecords.read(bootstrap: try TestBroker.bootstrap(), topics: [output])
+        }
+        #expect(captured.contains("transaction aborted"))
+        #expect(aborted.count > 0, "a transaction holding answers was aborted")
+        await uncommitted.close()
+
+        // Everything sent is answered; what was committed answers each request once.
+        let committed = try await reader(output)
+        var answers: [String: Int] = [:]
+        let deadline = ContinuousClock.now + .seconds(120)
+        while Set(answers.keys) != Set(keys), ContinuousClock.now < deadline {
+            let records = try await TestBroker.consume(committed, count: 10_000, timeout: .seconds(2))
+            let aborted = try await AbortedRecords.read(bootstrap: try TestBroker.bootstrap(), topics: [output])
+            for record in records where !aborted.contains(topic: output, partition: record.partition, offset: record.offset) {
+                answers[record.key?.string ?? "", default: 0] += 1
+            }
+        }
+        #expect(Set(answers.keys) == Set(keys), "answered: \(answers.count) of \(keys.count); the gateway logged: \(captured.messages.withLock { $0 })")
+        #expect(answers.filter { $0.value > 1 }.isEmpty, "answered more than once: \(answers.filter { $0.value > 1 }.keys.sorted().prefix(10))")
+        await committed.close()
+        running.cancel()
+        try await running.value
     }
 
     @Test func aServerKilledMidLoadMakesRequestsWaitAndAllAreAnsweredOnceItIsBack() async throws {

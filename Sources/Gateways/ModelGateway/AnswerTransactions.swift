@@ -25,6 +25,9 @@ final class AnswerTransactions: Sendable {
     }
 
     private let configuration: KafkaProducerConfiguration
+    /// How long an abort may take before the producer is replaced instead (a new producer's start aborts the
+    /// transaction as well).
+    static let abortTimeout: Duration = .seconds(10)
     private let logger: Logger
     private let steps: AsyncStream<Step>
     private let continuation: AsyncStream<Step>.Continuation
@@ -133,7 +136,7 @@ final class AnswerTransactions: Sendable {
     private func abortOrReplace(_ producer: KafkaProducer?, isStopping: @Sendable () async -> Bool) async -> KafkaProducer? {
         if let producer {
             do {
-                try await producer.abortTransaction()
+                try await producer.abortTransaction(timeout: Self.abortTimeout)
                 try producer.beginTransaction()
                 return producer
             } catch {

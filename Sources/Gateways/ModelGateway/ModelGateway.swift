@@ -37,6 +37,9 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     private var epoch = 0
     /// Whether the partitions are being moved back to their committed offsets (no fetching meanwhile).
     private var rewinding = false
+    /// Whether a poll is under way: a rewind waits for it to end, so that no poll spans the move (it could
+    /// return records from before it or after it).
+    private var polling = false
     /// Counts ``serve(_:)`` calls, so that a call overtaken by a later one while it waited does not undo it.
     private var servings = 0
     private let work: AsyncStream<Request>
@@ -208,8 +211,14 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
                     try? await Task.sleep(for: .milliseconds(5))
                     continue
                 }
-                let records = try await consumer.poll(maxRecords: 500, timeout: .milliseconds(100))
-                if !records.isEmpty { await accept(records, fetchedIn: epoch) }
+                let records: [KafkaConsumerRecord]
+                do {
+                    records = try await consumer.poll(maxRecords: 500, timeout: .milliseconds(100))
+                } catch {
+                    await accept([], fetchedIn: epoch)
+                    throw error
+                }
+                await accept(records, fetchedIn: epoch)
             }
         } catch {
             workContinuation.finish()
@@ -222,8 +231,12 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     private func isStopping() -> Bool { stopping || Task.isCancelled }
 
     /// The epoch a poll starting now belongs to; `nil` while the partitions are moved back to their committed
-    /// offsets.
-    private func fetchingEpoch() -> Int? { rewinding ? nil : epoch }
+    /// offsets. The poll must end with ``accept(_:fetchedIn:)``.
+    private func fetchingEpoch() -> Int? {
+        guard !rewinding else { return nil }
+        polling = true
+        return epoch
+    }
 
     private nonisolated func commitPeriodically(_ consumer: KafkaConsumer) async {
         while await !isStopping() {
@@ -234,9 +247,10 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
 
     // MARK: Partitions
 
-    /// Records fetched by a poll of an epoch that has ended were fetched from before a rewind: they are fetched
-    /// again.
+    /// Takes what a poll fetched. Records fetched by a poll of an epoch that has ended were fetched from before
+    /// a rewind: they are fetched again.
     private func accept(_ records: [KafkaConsumerRecord], fetchedIn fetched: Int) {
+        polling = false
         guard fetched == epoch else { return }
         var touched: Set<TopicPartition> = []
         for record in records {
@@ -370,11 +384,14 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
             paused = []
         }
         guard !partitions.isEmpty else { return }
+        while polling, !stopping { try? await Task.sleep(for: .milliseconds(5)) }
         var attempt = 0
         while !stopping {
             do {
                 let committed = try await consumer.committed(partitions)
-                try await consumer.seek(committed.map { TopicPartitionOffset($0.topicPartition, offset: $0.offset >= 0 ? $0.offset : KafkaConsumer.beginning) })
+                let positions = committed.map { TopicPartitionOffset($0.topicPartition, offset: $0.offset >= 0 ? $0.offset : KafkaConsumer.beginning) }
+                try await consumer.seek(positions)
+                logger.info("partitions moved back to their committed offsets", metadata: ["offsets": "\(positions)"])
                 return
             } catch {
                 attempt += 1

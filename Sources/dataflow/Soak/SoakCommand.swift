@@ -75,10 +75,11 @@ struct SoakCommand: AsyncParsableCommand {
             broker = started
             address = started.address
         }
-        let run = SoakRun(
+        var run = SoakRun(
             command: self, bootstrap: address, localBroker: localBroker || broker != nil, work: work, logger: logger,
             mockCluster: self.broker == "mock3" ? broker : nil
         )
+        run.localTansu = broker != nil && self.broker == "tansu"
         do {
             let upstream: String
             if let modelServer {

@@ -16,6 +16,8 @@ struct SoakRun {
     let logger: Logger
     /// The local mock cluster, whose brokers the faults take down; it cannot create topics through the admin API.
     let mockCluster: LocalBroker?
+    /// Whether the broker is the local Tansu, which shows aborted records to read_committed readers.
+    var localTansu = false
 
     /// Runs the soak against the model server at `modelServer` (`localServer` when the soak started it, so that
     /// it can be stopped for real); returns whether it passed.
@@ -98,7 +100,8 @@ struct SoakRun {
         loading.cancel()
         await loading.value
 
-        let reader = SoakTopics(bootstrap: bootstrap, topics: topics, partitions: 4, localBroker: localBroker, logger: logger)
+        var reader = SoakTopics(bootstrap: bootstrap, topics: topics, partitions: 4, localBroker: localBroker, logger: logger)
+        reader.showsAbortedRecords = localTansu
         var sent = load.ledger.withLock { $0 }
         sent.expectations = try expectations()
         var ledger = sent
