@@ -15,7 +15,7 @@ struct SoakLedgerTests {
         let summary = ledger.summaries()[0]
         #expect(summary.sent == 4)
         #expect(summary.answeredOnce == 1)
-        #expect(summary.duplicated == 1)
+        #expect(summary.duplicated.count == 1)
         #expect(summary.errors == ["add10: 503": 1])
         #expect(summary.neverAnswered == ["never"])
     }
@@ -35,7 +35,23 @@ struct SoakLedgerTests {
         #expect(summary.answeredOnce == 1)
         #expect(summary.errors == ["mul10: 503": 1], "an error record that ended it early")
         #expect(summary.partlyAnswered == ["short"])
-        #expect(summary.duplicated == 1)
+        #expect(summary.duplicated.count == 1)
+    }
+
+    /// Two steps side by side that both fail give two error records: one outcome each, not a duplicate; the same
+    /// step's error record twice, or an error record beside a whole answer, is one.
+    @Test func errorRecordsOfTwoStepsAreNotADuplicateButTheSameStepsTwiceIs() {
+        var ledger = SoakLedger()
+        for key in ["both-failed", "same-twice", "answered-and-failed"] { ledger.sent(key, to: "join") }
+        ledger.observed("both-failed", on: "join", error: "add10: server error 503")
+        ledger.observed("both-failed", on: "join", error: "mul10: server error 503")
+        ledger.observed("same-twice", on: "join", error: "add10: server error 503")
+        ledger.observed("same-twice", on: "join", error: "add10: server error 503 (after 4 attempts)")
+        ledger.observed("answered-and-failed", on: "join", error: nil)
+        ledger.observed("answered-and-failed", on: "join", error: "mul10: timed out")
+        let summary = ledger.summaries()[0]
+        #expect(summary.errored == 1)
+        #expect(summary.duplicated.sorted() == ["answered-and-failed", "same-twice"])
     }
 
     /// The soak waits until each request came back whole, not at its first record (a cycle's first pass).

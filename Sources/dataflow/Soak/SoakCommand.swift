@@ -38,6 +38,8 @@ struct SoakCommand: AsyncParsableCommand {
     @Option(help: "How long to wait at the end for everything sent to come back.") var settle = DurationArgument(seconds: 180)
     @Option(help: "Where the instances keep their state and logs. Default: a new folder in the temporary directory.")
     var workDirectory: String?
+    @Flag(help: "The broker shows aborted records to read_committed readers, as Tansu does: read the transaction markers to leave them out (needs the checkout's venv). Implied for the local Tansu the soak starts.")
+    var readTransactionMarkers = false
 
     func validate() throws {
         guard rate > 0 else { throw ValidationError("--rate must be above 0") }
@@ -79,7 +81,7 @@ struct SoakCommand: AsyncParsableCommand {
             command: self, bootstrap: address, localBroker: localBroker || broker != nil, work: work, logger: logger,
             mockCluster: self.broker == "mock3" ? broker : nil
         )
-        run.localTansu = broker != nil && self.broker == "tansu"
+        run.readsTransactionMarkers = readTransactionMarkers || (broker != nil && self.broker == "tansu")
         do {
             let upstream: String
             if let modelServer {

@@ -16,8 +16,9 @@ struct SoakRun {
     let logger: Logger
     /// The local mock cluster, whose brokers the faults take down; it cannot create topics through the admin API.
     let mockCluster: LocalBroker?
-    /// Whether the broker is the local Tansu, which shows aborted records to read_committed readers.
-    var localTansu = false
+    /// Whether the broker shows aborted records to read_committed readers (Tansu): the soak reads the
+    /// transaction markers to leave them out.
+    var readsTransactionMarkers = false
 
     /// Runs the soak against the model server at `modelServer` (`localServer` when the soak started it, so that
     /// it can be stopped for real); returns whether it passed.
@@ -101,7 +102,7 @@ struct SoakRun {
         await loading.value
 
         var reader = SoakTopics(bootstrap: bootstrap, topics: topics, partitions: 4, localBroker: localBroker, logger: logger)
-        reader.showsAbortedRecords = localTansu
+        reader.showsAbortedRecords = readsTransactionMarkers
         var sent = load.ledger.withLock { $0 }
         sent.expectations = try expectations()
         var ledger = sent
@@ -114,7 +115,10 @@ struct SoakRun {
         } while ContinuousClock.now < deadline
         await producer.close()
         let underReplicated = mockCluster == nil ? [] : try await underReplicatedTopics(namespace: topics.namespace)
-        let missing = Set(ledger.summaries().flatMap { $0.neverAnswered.prefix(3) + $0.partlyAnswered.prefix(3) })
+        let duplicatesMatter = command.processingGuarantee == "exactly-once"
+        let missing = Set(ledger.summaries().flatMap {
+            $0.neverAnswered.prefix(3) + $0.partlyAnswered.prefix(3) + (duplicatesMatter ? $0.duplicated.prefix(3) : [])
+        })
         var sightings = try await SoakTrace(reader: reader).sightings(of: missing, topics: try await dataTopics(of: topics))
         for key in missing where sightings[key] == nil { sightings[key] = ["on no topic"] }
         return report(ledger, counts: load.counts.withLock { $0 }, underReplicated: underReplicated, sightings: sightings)
@@ -284,7 +288,7 @@ struct SoakRun {
         Terminal.output(Terminal.table(
             ["PIPELINE", "SENT", "ONCE", "MORE THAN ONCE", "ERROR RECORD", "IN PART", "NEVER", "POISON DEAD-LETTERED"],
             summaries.map { summary in
-                [summary.pipeline, "\(summary.sent)", "\(summary.answeredOnce)", "\(summary.duplicated)", "\(summary.errored)",
+                [summary.pipeline, "\(summary.sent)", "\(summary.answeredOnce)", "\(summary.duplicated.count)", "\(summary.errored)",
                  "\(summary.partlyAnswered.count)", "\(summary.neverAnswered.count)", "\(summary.poisonDeadLettered)/\(summary.poisonSent)"]
             }
         ))
@@ -305,8 +309,8 @@ struct SoakRun {
             if !summary.poisonMissing.isEmpty {
                 failures.append("\(summary.pipeline): \(summary.poisonMissing.count) poison records without a dead letter")
             }
-            if exactlyOnce, summary.duplicated > 0 {
-                failures.append("\(summary.pipeline): \(summary.duplicated) answered more than once under exactly-once")
+            if exactlyOnce, !summary.duplicated.isEmpty {
+                failures.append("\(summary.pipeline): \(summary.duplicated.count) answered more than once under exactly-once, e.g. \(summary.duplicated.prefix(3).joined(separator: ", "))")
             }
         }
         if !underReplicated.isEmpty {
@@ -314,7 +318,7 @@ struct SoakRun {
         }
         Terminal.output(failures.isEmpty ? "result: passed" : "result: FAILED\n  " + failures.joined(separator: "\n  "))
         if !sightings.isEmpty {
-            Terminal.output("where those were last seen (topic[partition]@offset):")
+            Terminal.output("where those were seen (topic[partition]@offset):")
             for (key, places) in sightings.sorted(by: { $0.key < $1.key }) {
                 Terminal.output("  \(key): \(places.joined(separator: ", "))")
             }

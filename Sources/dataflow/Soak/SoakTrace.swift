@@ -1,7 +1,7 @@
 import Dataflow
 import StreamKit
 
-/// Where requests that never came back were last seen: every record of the soak's pipeline, model and error
+/// Where requests that never came back (or, under exactly-once, came back twice) were seen: every committed record of the soak's pipeline, model and error
 /// topics that carries one of their keys, as `topic[partition]@offset`, in topic order. Tells a loss (seen on a
 /// model's inputs, never on its outputs) from a request that never reached the engine.
 struct SoakTrace {
