@@ -1,0 +1,411 @@
+"""A Kafka protocol shim in front of Tansu that does the two things of transactions Tansu leaves out.
+
+    transaction-shim.py LISTEN_PORT TANSU_PORT
+
+Clients connect to LISTEN_PORT (Tansu advertises it, so every connection comes here) and everything is passed
+through, except:
+
+1. Fetch responses get their list of aborted transactions. Tansu writes commit and abort markers, but answers
+   every fetch with an empty list, so read_committed readers (librdkafka filters by that list) see aborted
+   records as if committed. The shim reads the markers in the response and lists the aborted transactions;
+   a transaction whose marker is not in the response is cut off (the client fetches it again), or looked up
+   ahead when it starts the response.
+2. Transactional offset commits of a consumer group member from an earlier generation are refused with
+   ILLEGAL_GENERATION, as Kafka does (KIP-447): Tansu accepts them, so a member that was paused past its session
+   (a zombie) commits its transaction after its partitions moved to another member.
+
+To stay with protocol versions it can read, the shim caps in ApiVersions answers Fetch at v11 and JoinGroup
+at v5 (the last versions before flexible encodings); TxnOffsetCommit is read at v3 (the first with the
+member's generation).
+
+Only for local tests of exactly-once against Tansu; a Kafka cluster needs none of this.
+"""
+import asyncio
+import struct
+import sys
+
+FETCH, JOIN_GROUP, API_VERSIONS, TXN_OFFSET_COMMIT = 1, 11, 18, 28
+CAPS = {FETCH: 11, JOIN_GROUP: 5}
+ILLEGAL_GENERATION = 22
+ABORT = 0
+
+generations = {}  # consumer group -> its latest generation
+
+
+def log(*parts):
+    print("transaction-shim:", *parts, file=sys.stderr, flush=True)
+
+
+class Reader:
+    def __init__(self, data, pos=0):
+        self.data, self.pos = data, pos
+
+    def take(self, fmt):
+        values = struct.unpack_from(fmt, self.data, self.pos)
+        self.pos += struct.calcsize(fmt)
+        return values[0] if len(values) == 1 else values
+
+    def uvarint(self):
+        shift = value = 0
+        while True:
+            byte = self.data[self.pos]
+            self.pos += 1
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+            shift += 7
+
+    def varint(self):
+        value = self.uvarint()
+        return (value >> 1) ^ -(value & 1)
+
+    def string(self):
+        length = self.take(">h")
+        if length < 0:
+            return None
+        value = self.data[self.pos:self.pos + length].decode()
+        self.pos += length
+        return value
+
+    def compact_string(self):
+        length = self.uvarint() - 1
+        if length < 0:
+            return None
+        value = self.data[self.pos:self.pos + length].decode()
+        self.pos += length
+        return value
+
+    def skip_tags(self):
+        for _ in range(self.uvarint()):
+            self.uvarint()
+            self.pos += self.uvarint()
+
+    def bytes(self):
+        length = self.take(">i")
+        if length < 0:
+            return None
+        value = self.data[self.pos:self.pos + length]
+        self.pos += length
+        return value
+
+
+def uvarint(value):
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def compact_string(value):
+    data = value.encode()
+    return uvarint(len(data) + 1) + data
+
+
+def string(value):
+    if value is None:
+        return struct.pack(">h", -1)
+    data = value.encode()
+    return struct.pack(">h", len(data)) + data
+
+
+# --- record batches -------------------------------------------------------------------------------------------
+
+def batches(records):
+    """(start, end, base_offset, last_offset, producer_id, producer_epoch, transactional, control kind or None)."""
+    pos = 0
+    while pos + 61 <= len(records):
+        base_offset, length = struct.unpack_from(">qi", records, pos)
+        end = pos + 12 + length
+        if end > len(records):
+            break
+        attributes, = struct.unpack_from(">h", records, pos + 21)
+        last_delta, = struct.unpack_from(">i", records, pos + 23)
+        producer_id, producer_epoch = struct.unpack_from(">qh", records, pos + 43)
+        control = None
+        if attributes & 0x20:
+            record = Reader(records, pos + 61)
+            record.varint()  # length
+            record.take(">b")  # attributes
+            record.varint()  # timestamp delta
+            record.varint()  # offset delta
+            key_length = record.varint()
+            if key_length >= 4:
+                _, control = struct.unpack_from(">hh", records, record.pos)
+        yield pos, end, base_offset, base_offset + last_delta, producer_id, producer_epoch, bool(attributes & 0x10), control
+        pos = end
+
+
+def settle(records, lookahead):
+    """The records to pass on and the aborted transactions [(producer_id, first_offset)] among them."""
+    open_txns = {}  # producer id -> (epoch, first offset, byte position)
+    aborted = []
+    for start, _, base, _, pid, epoch, transactional, control in batches(records):
+        if control is not None:
+            if pid in open_txns:
+                data_epoch, first, _ = open_txns.pop(pid)
+                if control == ABORT or data_epoch < epoch:
+                    aborted.append((pid, first))
+        elif transactional and pid not in open_txns:
+            open_txns[pid] = (epoch, base, start)
+    if not open_txns:
+        return records, aborted
+    cut = min(position for _, _, position in open_txns.values())
+    if cut > 0:
+        return records[:cut], aborted
+    # A transaction starts the response and ends beyond it: look its marker up.
+    pid, (epoch, first, _) = min(open_txns.items(), key=lambda item: item[1][2])
+    outcome = lookahead(pid, epoch, first)
+    if outcome is None:
+        return b"", aborted
+    if outcome == ABORT:
+        aborted.append((pid, first))
+    # Keep the records up to the next unresolved transaction of another producer.
+    others = [position for other, (_, _, position) in open_txns.items() if other != pid]
+    return (records[:min(others)] if others else records), aborted
+
+
+# --- Fetch v4..v11 ----------------------------------------------------------------------------------------------
+
+async def rewrite_fetch(body, version, upstream_lookahead):
+    r = Reader(body)
+    out = bytearray()
+    if version >= 1:
+        out += struct.pack(">i", r.take(">i"))  # throttle
+    if version >= 7:
+        out += struct.pack(">hi", *r.take(">hi"))  # error, session id
+    topics = r.take(">i")
+    out += struct.pack(">i", topics)
+    for _ in range(topics):
+        topic = r.string()
+        out += string(topic)
+        partitions = r.take(">i")
+        out += struct.pack(">i", partitions)
+        for _ in range(partitions):
+            partition, error, high = r.take(">ihq")
+            out += struct.pack(">ihq", partition, error, high)
+            out += struct.pack(">q", r.take(">q"))  # last stable offset
+            if version >= 5:
+                out += struct.pack(">q", r.take(">q"))  # log start offset
+            count = r.take(">i")
+            listed = [r.take(">qq") for _ in range(max(count, 0))]
+            preferred = r.take(">i") if version >= 11 else None
+            records = r.bytes()
+            if records:
+                found = {}
+
+                def lookahead(pid, epoch, first):
+                    found["query"] = (pid, epoch, first)
+                    return found.get("answer")
+
+                kept, aborted = settle(records, lookahead)
+                if "query" in found:
+                    found["answer"] = await upstream_lookahead(topic, partition, *found["query"])
+                    kept, aborted = settle(records, lookahead)
+                records = kept
+                listed = sorted(set(listed) | set(aborted), key=lambda item: item[1])
+            if listed or count >= 0:
+                out += struct.pack(">i", len(listed))
+                for pid, first in listed:
+                    out += struct.pack(">qq", pid, first)
+            else:
+                out += struct.pack(">i", -1)
+            if version >= 11:
+                out += struct.pack(">i", preferred)
+            if records is None:
+                out += struct.pack(">i", -1)
+            else:
+                out += struct.pack(">i", len(records)) + records
+    out += body[r.pos:]
+    return bytes(out)
+
+
+class Upstream:
+    """A connection of the shim's own to Tansu, to look transaction markers up ahead."""
+
+    def __init__(self, port):
+        self.port = port
+        self.lock = asyncio.Lock()
+        self.correlation = 0
+
+    async def marker(self, topic, partition, pid, epoch, first):
+        async with self.lock:
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            try:
+                offset = first
+                for _ in range(64):
+                    self.correlation += 1
+                    request = (struct.pack(">hhi", FETCH, 4, self.correlation) + string("transaction-shim")
+                               + struct.pack(">iiiib", -1, 0, 1, 64 << 20, 0)
+                               + struct.pack(">i", 1) + string(topic) + struct.pack(">i", 1)
+                               + struct.pack(">iqi", partition, offset, 64 << 20))
+                    writer.write(struct.pack(">i", len(request)) + request)
+                    await writer.drain()
+                    size, = struct.unpack(">i", await reader.readexactly(4))
+                    frame = await reader.readexactly(size)
+                    r = Reader(frame, 4)
+                    r.take(">i")  # throttle
+                    r.take(">i")  # topics
+                    r.string()
+                    r.take(">i")  # partitions
+                    r.take(">ihqq")
+                    count = r.take(">i")
+                    for _ in range(max(count, 0)):
+                        r.take(">qq")
+                    records = r.bytes() or b""
+                    moved = False
+                    for _, _, _, last, batch_pid, batch_epoch, _, control in batches(records):
+                        if last >= offset:
+                            moved = True
+                            offset = last + 1
+                        if batch_pid == pid and control is not None:
+                            return ABORT if control == ABORT or batch_epoch > epoch else 1
+                    if not moved:
+                        return None
+                return None
+            finally:
+                writer.close()
+
+
+# --- ApiVersions, JoinGroup, TxnOffsetCommit -------------------------------------------------------------------
+
+def cap_versions(body, version):
+    data = bytearray(body)
+    r = Reader(data)
+    r.take(">h")  # error
+    count = r.uvarint() - 1 if version >= 3 else r.take(">i")
+    for _ in range(count):
+        key, _, maximum = struct.unpack_from(">hhh", data, r.pos)
+        if key in CAPS and maximum > CAPS[key]:
+            struct.pack_into(">h", data, r.pos + 4, CAPS[key])
+        r.pos += 6
+        if version >= 3:
+            r.skip_tags()
+    return bytes(data)
+
+
+def request_body_start(frame, flexible):
+    r = Reader(frame, 8)
+    r.string()  # client id
+    if flexible:
+        r.skip_tags()
+    return r
+
+
+def refuse_txn_offset_commit(frame, correlation):
+    """An answer of ILLEGAL_GENERATION for every partition of a TxnOffsetCommit v3+ request, or None."""
+    r = request_body_start(frame, flexible=True)
+    r.compact_string()  # transactional id
+    group = r.compact_string()
+    r.take(">qh")  # producer id, epoch
+    generation = r.take(">i")
+    member = r.compact_string()
+    current = generations.get(group)
+    if generation < 0 or current is None or generation == current:
+        return None
+    r.compact_string()  # group instance id
+    topics = []
+    for _ in range(r.uvarint() - 1):
+        name = r.compact_string()
+        partitions = []
+        for _ in range(r.uvarint() - 1):
+            partitions.append(r.take(">i"))
+            r.take(">qi")  # offset, leader epoch
+            r.compact_string()  # metadata
+            r.skip_tags()
+        r.skip_tags()
+        topics.append((name, partitions))
+    log(f"refused a transactional offset commit of group {group} by member {member} of generation {generation} (the group is at {current})")
+    body = bytearray(struct.pack(">i", correlation) + b"\x00" + struct.pack(">i", 0) + uvarint(len(topics) + 1))
+    for name, partitions in topics:
+        body += compact_string(name) + uvarint(len(partitions) + 1)
+        for partition in partitions:
+            body += struct.pack(">ih", partition, ILLEGAL_GENERATION) + b"\x00"
+        body += b"\x00"
+    body += b"\x00"
+    return struct.pack(">i", len(body)) + bytes(body)
+
+
+# --- the proxy -------------------------------------------------------------------------------------------------
+
+async def read_frame(reader):
+    size, = struct.unpack(">i", await reader.readexactly(4))
+    return await reader.readexactly(size)
+
+
+async def serve_client(client_reader, client_writer, tansu_port, upstream):
+    tansu_reader, tansu_writer = await asyncio.open_connection("127.0.0.1", tansu_port)
+    pending = {}  # correlation id -> (api key, version, group or None)
+    write_lock = asyncio.Lock()
+
+    async def to_client(data):
+        async with write_lock:
+            client_writer.write(data)
+            await client_writer.drain()
+
+    async def requests():
+        while True:
+            frame = await read_frame(client_reader)
+            key, version, correlation = struct.unpack_from(">hhi", frame, 0)
+            if key == TXN_OFFSET_COMMIT and version >= 3:
+                refusal = refuse_txn_offset_commit(frame, correlation)
+                if refusal is not None:
+                    await to_client(refusal)
+                    continue
+            group = None
+            if key == JOIN_GROUP and version <= 5:
+                group = request_body_start(frame, flexible=False).string()
+            pending[correlation] = (key, version, group)
+            tansu_writer.write(struct.pack(">i", len(frame)) + frame)
+            await tansu_writer.drain()
+
+    async def responses():
+        while True:
+            frame = await read_frame(tansu_reader)
+            correlation, = struct.unpack_from(">i", frame, 0)
+            key, version, group = pending.pop(correlation, (None, None, None))
+            body = frame[4:]
+            if key == API_VERSIONS:
+                body = cap_versions(body, version)
+            elif key == FETCH and 4 <= version <= 11:
+                body = await rewrite_fetch(body, version, upstream.marker)
+            elif key == JOIN_GROUP and version <= 5 and group is not None:
+                r = Reader(body)
+                if version >= 2:
+                    r.take(">i")
+                error, generation = r.take(">hi")
+                if error == 0:
+                    generations[group] = max(generation, generations.get(group, -1))
+            frame = struct.pack(">i", correlation) + body
+            await to_client(struct.pack(">i", len(frame)) + frame)
+
+    tasks = [asyncio.ensure_future(requests()), asyncio.ensure_future(responses())]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for writer in (client_writer, tansu_writer):
+            writer.close()
+
+
+async def main(listen_port, tansu_port):
+    upstream = Upstream(tansu_port)
+
+    async def handle(reader, writer):
+        try:
+            await serve_client(reader, writer, tansu_port, upstream)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except Exception as error:  # a shim that dies silently would look like a broker fault
+            log(f"connection ended by an error: {error!r}")
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", listen_port)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]), int(sys.argv[2])))
