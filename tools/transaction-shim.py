@@ -5,7 +5,7 @@
 Clients connect to LISTEN_PORT (Tansu advertises it, so every connection comes here) and everything is passed
 through, except:
 
-1. Fetch responses get their list of aborted transactions. Tansu writes commit and abort markers, but answers
+1. Fetch responses to read_committed fetches get their list of aborted transactions. Tansu writes commit and abort markers, but answers
    every fetch with an empty list, so read_committed readers (librdkafka filters by that list) see aborted
    records as if committed. The shim reads the markers in the response and lists the aborted transactions;
    a transaction whose marker is not in the response is cut off (the client fetches it again), or looked up
@@ -353,10 +353,14 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
                 if refusal is not None:
                     await to_client(refusal)
                     continue
-            group = None
+            detail = None
             if key == JOIN_GROUP and version <= 5:
-                group = request_body_start(frame, flexible=False).string()
-            pending[correlation] = (key, version, group)
+                detail = request_body_start(frame, flexible=False).string()
+            elif key == FETCH and 4 <= version <= 11:
+                r = request_body_start(frame, flexible=False)
+                r.take(">iiii")  # replica, max wait, min bytes, max bytes
+                detail = r.take(">b") == 1  # read_committed
+            pending[correlation] = (key, version, detail)
             tansu_writer.write(struct.pack(">i", len(frame)) + frame)
             await tansu_writer.drain()
 
@@ -364,13 +368,14 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
         while True:
             frame = await read_frame(tansu_reader)
             correlation, = struct.unpack_from(">i", frame, 0)
-            key, version, group = pending.pop(correlation, (None, None, None))
+            key, version, detail = pending.pop(correlation, (None, None, None))
             body = frame[4:]
             if key == API_VERSIONS:
                 body = cap_versions(body, version)
-            elif key == FETCH and 4 <= version <= 11:
+            elif key == FETCH and 4 <= version <= 11 and detail:
                 body = await rewrite_fetch(body, version, upstream.marker)
-            elif key == JOIN_GROUP and version <= 5 and group is not None:
+            elif key == JOIN_GROUP and version <= 5 and detail is not None:
+                group = detail
                 r = Reader(body)
                 if version >= 2:
                     r.take(">i")

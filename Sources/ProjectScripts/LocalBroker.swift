@@ -13,9 +13,11 @@ public struct LocalBroker: Sendable {
     /// - Parameters:
     ///   - brokers: brokers of a mock cluster.
     ///   - controlled: give a mock cluster a control FIFO, for ``send(_:)``.
+    ///   - transactionShim: put `tools/transaction-shim.py` in front of Tansu, so that it judges exactly-once as
+    ///     Kafka does (read_committed readers do not see aborted records; a zombie cannot commit).
     /// - Throws: when the checkout's scripts cannot be found or the broker does not start.
     public static func start(
-        kind: String, name: String, topics: [(String, Int32)] = [], brokers: Int = 1, controlled: Bool = false
+        kind: String, name: String, topics: [(String, Int32)] = [], brokers: Int = 1, controlled: Bool = false, transactionShim: Bool = false
     ) async throws -> LocalBroker {
         guard let script = ProjectScript.find("broker") else {
             throw ScriptFailure(description: "scripts/broker not found above \(FileManager.default.currentDirectoryPath) (or DATAFLOW_HOME); "
@@ -25,6 +27,7 @@ public struct LocalBroker: Sendable {
         if kind == "mock" {
             arguments += topics.flatMap { ["--topic", "\($0.0):\($0.1)"] } + ["--brokers", "\(brokers)"] + (controlled ? ["--control"] : [])
         }
+        if transactionShim { arguments.append("--transaction-shim") }
         try await script.run(arguments)
         return LocalBroker(name: name, address: try script.runFile("\(name).addr"), script: script)
     }

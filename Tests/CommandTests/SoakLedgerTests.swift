@@ -38,20 +38,37 @@ struct SoakLedgerTests {
         #expect(summary.duplicated.count == 1)
     }
 
-    /// Two steps side by side that both fail give two error records: one outcome each, not a duplicate; the same
-    /// step's error record twice, or an error record beside a whole answer, is one.
-    @Test func errorRecordsOfTwoStepsAreNotADuplicateButTheSameStepsTwiceIs() {
+    /// Error records are outcomes of steps: two steps side by side that both fail give two, and an answer may
+    /// come beside an error record of another step; only a second answer is counted as one too many.
+    @Test func onlyAnswersBeyondTheExpectedCountAreDuplicates() {
         var ledger = SoakLedger()
-        for key in ["both-failed", "same-twice", "answered-and-failed"] { ledger.sent(key, to: "join") }
+        for key in ["both-failed", "answered-and-failed", "answered-twice"] { ledger.sent(key, to: "join") }
         ledger.observed("both-failed", on: "join", error: "add10: server error 503")
         ledger.observed("both-failed", on: "join", error: "mul10: server error 503")
-        ledger.observed("same-twice", on: "join", error: "add10: server error 503")
-        ledger.observed("same-twice", on: "join", error: "add10: server error 503 (after 4 attempts)")
         ledger.observed("answered-and-failed", on: "join", error: nil)
         ledger.observed("answered-and-failed", on: "join", error: "mul10: timed out")
+        ledger.observed("answered-twice", on: "join", error: nil)
+        ledger.observed("answered-twice", on: "join", error: nil)
         let summary = ledger.summaries()[0]
-        #expect(summary.errored == 1)
-        #expect(summary.duplicated.sorted() == ["answered-and-failed", "same-twice"])
+        #expect(summary.errored == 2)
+        #expect(summary.duplicated == ["answered-twice"])
+    }
+
+    /// A request may call a model several times; only more answers than calls is a call answered twice.
+    @Test func aModelCallAnsweredTwiceIsFoundAmongRepeatedCalls() {
+        var calls = SoakModelCalls()
+        for _ in 0..<3 { calls.called("add10", request: "cycle-1") }
+        for _ in 0..<3 { calls.answered("add10", request: "cycle-1") }
+        calls.called("identity", request: "any-1")
+        calls.called("identity", request: "any-1")
+        calls.answered("identity", request: "any-1")
+        calls.answered("identity", request: "any-1")
+        calls.called("mul10", request: "plain")
+        calls.answered("mul10", request: "plain")
+        calls.answered("mul10", request: "plain")
+        calls.answered("sum", request: "never-called")
+        #expect(calls.callCount == 6)
+        #expect(calls.answeredMoreThanCalled() == ["mul10": ["plain"], "sum": ["never-called"]])
     }
 
     /// The soak waits until each request came back whole, not at its first record (a cycle's first pass).

@@ -20,7 +20,9 @@ struct SoakCommand: AsyncParsableCommand {
             called through a proxy that can make them slow or fail. Faults: SIGKILL and restart of an instance, \
             SIGSTOP/SIGCONT of one for three session timeouts, the model server down, slow models, models \
             answering 503, records that are not requests on the pipelines' inputs. With --broker mock3, the local \
-            broker is librdkafka's mock cluster of three brokers, and each in turn is taken down and brought back.
+            broker is librdkafka's mock cluster of three brokers, and each in turn is taken down and brought back. \
+            Exactly-once on the local Tansu puts tools/transaction-shim.py in front of it, which does what Tansu \
+            leaves out of transactions (aborted records hidden from read_committed readers, zombies fenced).
             """
     )
 
@@ -38,8 +40,6 @@ struct SoakCommand: AsyncParsableCommand {
     @Option(help: "How long to wait at the end for everything sent to come back.") var settle = DurationArgument(seconds: 180)
     @Option(help: "Where the instances keep their state and logs. Default: a new folder in the temporary directory.")
     var workDirectory: String?
-    @Flag(help: "The broker shows aborted records to read_committed readers, as Tansu does: read the transaction markers to leave them out (needs the checkout's venv). Implied for the local Tansu the soak starts.")
-    var readTransactionMarkers = false
 
     func validate() throws {
         guard rate > 0 else { throw ValidationError("--rate must be above 0") }
@@ -72,16 +72,16 @@ struct SoakCommand: AsyncParsableCommand {
         } else {
             let started = self.broker == "mock3"
                 ? try await LocalBroker.start(kind: "mock", name: "soak-\(pid)", brokers: 3, controlled: true)
-                : try await LocalBroker.start(kind: "tansu", name: "soak-\(pid)")
+                : try await LocalBroker.start(kind: "tansu", name: "soak-\(pid)", transactionShim: processingGuarantee == "exactly-once")
             stopping = started.stopOnSignals()
             broker = started
             address = started.address
         }
-        var run = SoakRun(
+        let run = SoakRun(
             command: self, bootstrap: address, localBroker: localBroker || broker != nil, work: work, logger: logger,
             mockCluster: self.broker == "mock3" ? broker : nil
         )
-        run.readsTransactionMarkers = readTransactionMarkers || (broker != nil && self.broker == "tansu")
+
         do {
             let upstream: String
             if let modelServer {

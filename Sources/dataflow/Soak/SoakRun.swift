@@ -16,9 +16,6 @@ struct SoakRun {
     let logger: Logger
     /// The local mock cluster, whose brokers the faults take down; it cannot create topics through the admin API.
     let mockCluster: LocalBroker?
-    /// Whether the broker shows aborted records to read_committed readers (Tansu): the soak reads the
-    /// transaction markers to leave them out.
-    var readsTransactionMarkers = false
 
     /// Runs the soak against the model server at `modelServer` (`localServer` when the soak started it, so that
     /// it can be stopped for real); returns whether it passed.
@@ -101,8 +98,7 @@ struct SoakRun {
         loading.cancel()
         await loading.value
 
-        var reader = SoakTopics(bootstrap: bootstrap, topics: topics, partitions: 4, localBroker: localBroker, logger: logger)
-        reader.showsAbortedRecords = readsTransactionMarkers
+        let reader = SoakTopics(bootstrap: bootstrap, topics: topics, partitions: 4, localBroker: localBroker, logger: logger)
         var sent = load.ledger.withLock { $0 }
         sent.expectations = try expectations()
         var ledger = sent
@@ -115,13 +111,21 @@ struct SoakRun {
         } while ContinuousClock.now < deadline
         await producer.close()
         let underReplicated = mockCluster == nil ? [] : try await underReplicatedTopics(namespace: topics.namespace)
-        let duplicatesMatter = command.processingGuarantee == "exactly-once"
-        let missing = Set(ledger.summaries().flatMap {
-            $0.neverAnswered.prefix(3) + $0.partlyAnswered.prefix(3) + (duplicatesMatter ? $0.duplicated.prefix(3) : [])
-        })
-        var sightings = try await SoakTrace(reader: reader).sightings(of: missing, topics: try await dataTopics(of: topics))
-        for key in missing where sightings[key] == nil { sightings[key] = ["on no topic"] }
-        return report(ledger, counts: load.counts.withLock { $0 }, underReplicated: underReplicated, sightings: sightings)
+        let exactlyOnce = command.processingGuarantee == "exactly-once"
+        let data = try await dataTopics(of: topics)
+        let modelCalls = exactlyOnce ? try await observeModelCalls(reader: reader, topics: data) : nil
+        var traced: Set<String> = []
+        for summary in ledger.summaries() {
+            traced.formUnion(summary.neverAnswered.prefix(3))
+            traced.formUnion(summary.partlyAnswered.prefix(3))
+            if exactlyOnce { traced.formUnion(summary.duplicated.prefix(3)) }
+        }
+        if let modelCalls {
+            for requests in modelCalls.answeredMoreThanCalled().values { traced.formUnion(requests.prefix(3)) }
+        }
+        var sightings = try await SoakTrace(reader: reader).sightings(of: traced, topics: data)
+        for key in traced where sightings[key] == nil { sightings[key] = ["on no topic"] }
+        return report(ledger, modelCalls: modelCalls, counts: load.counts.withLock { $0 }, underReplicated: underReplicated, sightings: sightings)
     }
 
     /// On the three-broker cluster: the soak's topics (pipeline, model, control, changelog and repartition
@@ -278,8 +282,34 @@ struct SoakRun {
         }
     }
 
-    /// Prints the figures per pipeline; whether the soak passed.
-    private func report(_ ledger: SoakLedger, counts: SoakLoad.Counts, underReplicated: [String], sightings: [String: [String]]) -> Bool {
+    /// Every call of a model (a record on its inputs topic) and every answer (a record on its outputs topic, an
+    /// error record naming it), by request.
+    private func observeModelCalls(reader: SoakTopics, topics: [String]) async throws -> SoakModelCalls {
+        func requestKey(_ record: KafkaConsumerRecord) -> String {
+            record.headers.string(DataflowHeaders.requestID) ?? String(decoding: record.key ?? [], as: UTF8.self)
+        }
+        var calls = SoakModelCalls()
+        let prefix = "\(reader.topics.prefix).\(reader.topics.namespace).model."
+        for topic in topics where topic.hasPrefix(prefix) {
+            let name = topic.dropFirst(prefix.count)
+            if name.hasSuffix(".inputs") {
+                let model = String(name.dropLast(".inputs".count))
+                for record in try await reader.readAll(topic) { calls.called(model, request: requestKey(record)) }
+            } else if name.hasSuffix(".outputs") {
+                let model = String(name.dropLast(".outputs".count))
+                for record in try await reader.readAll(topic) { calls.answered(model, request: requestKey(record)) }
+            }
+        }
+        for record in try await reader.readAll(reader.topics.errors) {
+            if let model = record.headers.string(DataflowHeaders.error) { calls.answered(model, request: requestKey(record)) }
+        }
+        return calls
+    }
+
+    /// Prints the figures per pipeline (and, under exactly-once, of the model calls); whether the soak passed.
+    private func report(
+        _ ledger: SoakLedger, modelCalls: SoakModelCalls?, counts: SoakLoad.Counts, underReplicated: [String], sightings: [String: [String]]
+    ) -> Bool {
         let exactlyOnce = command.processingGuarantee == "exactly-once"
         let summaries = ledger.summaries()
         Terminal.output("")
@@ -311,6 +341,13 @@ struct SoakRun {
             }
             if exactlyOnce, !summary.duplicated.isEmpty {
                 failures.append("\(summary.pipeline): \(summary.duplicated.count) answered more than once under exactly-once, e.g. \(summary.duplicated.prefix(3).joined(separator: ", "))")
+            }
+        }
+        if let modelCalls {
+            let twice = modelCalls.answeredMoreThanCalled()
+            Terminal.output("model calls: \(modelCalls.callCount), \(twice.values.reduce(0) { $0 + $1.count }) answered more than once")
+            for (model, requests) in twice.sorted(by: { $0.key < $1.key }) {
+                failures.append("model \(model): \(requests.count) calls answered more than once under exactly-once, e.g. \(requests.prefix(3).joined(separator: ", "))")
             }
         }
         if !underReplicated.isEmpty {

@@ -1,6 +1,5 @@
 import Dataflow
 import Logging
-import ProjectScripts
 import StreamKit
 
 /// Reads what came back: every record of a soak's output and error topics, from the beginning to their end.
@@ -9,9 +8,6 @@ struct SoakTopics {
     let topics: TopicNames
     let partitions: Int32
     let localBroker: Bool
-    /// Whether the broker shows aborted records to read_committed readers (the local Tansu): they are then left
-    /// out by reading the transaction markers (``AbortedRecords``).
-    var showsAbortedRecords = false
     let logger: Logger
 
     /// Every record of `topic` up to the end it has now (read_committed: at most up to its last stable offset,
@@ -41,8 +37,6 @@ struct SoakTopics {
             throw error
         }
         await consumer.close()
-        guard showsAbortedRecords, !records.isEmpty else { return records }
-        let aborted = try await AbortedRecords.read(bootstrap: bootstrap, topics: [topic])
-        return records.filter { !aborted.contains(topic: topic, partition: $0.partition, offset: $0.offset) }
+        return records
     }
 }
