@@ -11,9 +11,9 @@ import StreamKit
 /// offsets are committed only below the oldest unanswered one, so a crash answers some requests twice but skips
 /// none — or, with a ``ModelGatewayConfiguration/transactionalID`` (exactly-once), answers are written in
 /// transactions that commit the offsets of exactly the requests they answer, so that nothing is answered twice
-/// either (see ``AnswerTransactions``). A request that cannot be answered (the server refuses it, keeps failing or timing out, or the answer
-/// cannot be written) becomes a record on the errors topic with `seldon-pipeline-errors: <model>` and the
-/// reason. While a server cannot be reached at all, its models' partitions are paused: their requests wait on
+/// either (see ``AnswerTransactions``). A request that cannot be answered (the server refuses it, keeps failing
+/// or timing out, or the answer cannot be written) becomes a record on the errors topic with
+/// `seldon-pipeline-errors: <model>` and the reason. While a server cannot be reached at all, its models' partitions are paused: their requests wait on
 /// the topic and are answered once it is back.
 ///
 /// Instances sharing the consumer group share the partitions. `run()` is the gateway's life (a
@@ -30,7 +30,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     private var consumer: KafkaConsumer?
     private var subscription: [String] = []
     private var stopping = false
-    /// Exactly-once: the transactional producer's loop; `nil` at least once.
+    /// Exactly-once: the transactional producer's loop; `nil` under at-least-once.
     private let transactions: AnswerTransactions?
     /// Counts the transactions aborted: requests fetched or answered in an earlier epoch are ignored, as the
     /// partitions are fetched again from their committed offsets.
