@@ -163,8 +163,9 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         }
         stopping = true
         await commit(consumer, synchronously: true)
-        if transactions == nil { await producer.close() }
         await consumer.close()
+        // Under exactly-once the transactions' loop closed it already, unless it never ran.
+        await producer.close()
         self.consumer = nil
         for server in servers.values { server.close() }
         try? await http.shutdown()
