@@ -8,13 +8,35 @@ public enum LocalPort {
     /// 600 `dataflow serve` starts of the test suite, and the instance lost its inference API).
     static let range: ClosedRange<Int> = 20_000...32_000
 
-    /// A TCP port on 127.0.0.1 that nothing listens on now, outside the ephemeral range.
+    /// A TCP port on 127.0.0.1 that nothing listens on now, outside the ephemeral range, and that no other pick
+    /// (of this process or another, `scripts/free-port` included) handed out in the last two minutes.
     public static func free() -> Int {
         for _ in 0..<1_000 {
             let port = Int.random(in: range)
-            if canBind(port) { return port }
+            if canBind(port), reserve(port) { return port }
         }
         return 0
+    }
+
+    /// Where picks leave a file per port they handed out: tests start many servers side by side, and two picks
+    /// of the same free port before either server binds it make one of them fail (seen once in `make test`).
+    static let reservations = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("swift-dataflow-ports")
+
+    /// Claims `port` for two minutes; false when another pick holds it.
+    static func reserve(_ port: Int) -> Bool {
+        mkdir(reservations.path, 0o777)
+        let path = reservations.appendingPathComponent("\(port)").path
+        for _ in 0..<2 {
+            let fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0o644)
+            if fd >= 0 {
+                close(fd)
+                return true
+            }
+            guard let claimed = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                  Date().timeIntervalSince(claimed) > 120 else { return false }
+            unlink(path)
+        }
+        return false
     }
 
     static func canBind(_ port: Int) -> Bool {

@@ -15,4 +15,15 @@ struct LocalPortTests {
             #expect(LocalPort.canBind(port))
         }
     }
+
+    /// Two picks never hand out the same port while its claim lasts, in this process or across processes.
+    @Test func aPortIsHandedOutOnceWhileItsClaimLasts() throws {
+        let port = LocalPort.free()
+        #expect(!LocalPort.reserve(port), "claimed by the pick that handed it out")
+        var seen: Set<Int> = [port]
+        for _ in 0..<200 { #expect(seen.insert(LocalPort.free()).inserted) }
+        let claim = LocalPort.reservations.appendingPathComponent("\(port)").path
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: -121)], ofItemAtPath: claim)
+        #expect(LocalPort.reserve(port), "a claim older than two minutes has lapsed")
+    }
 }
