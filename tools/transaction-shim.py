@@ -59,21 +59,18 @@ class Reader:
         value = self.uvarint()
         return (value >> 1) ^ -(value & 1)
 
-    def string(self):
-        length = self.take(">h")
+    def text(self, length):
         if length < 0:
             return None
         value = self.data[self.pos:self.pos + length].decode()
         self.pos += length
         return value
 
+    def string(self):
+        return self.text(self.take(">h"))
+
     def compact_string(self):
-        length = self.uvarint() - 1
-        if length < 0:
-            return None
-        value = self.data[self.pos:self.pos + length].decode()
-        self.pos += length
-        return value
+        return self.text(self.uvarint() - 1)
 
     def skip_tags(self):
         for _ in range(self.uvarint()):
@@ -137,33 +134,37 @@ def batches(records):
         pos = end
 
 
-def settle(records, lookahead):
-    """The records to pass on and the aborted transactions [(producer_id, first_offset)] among them."""
+def settle(records, outcomes):
+    """The records to pass on, the aborted transactions [(producer_id, first_offset)] among them, and the
+    transaction (producer_id, epoch, first_offset) whose marker must be looked up ahead to say more, if any.
+    `outcomes` holds markers looked up ahead: (producer_id, first_offset) -> ABORT or not."""
     open_txns = {}  # producer id -> (epoch, first offset, byte position)
     aborted = []
     for start, _, base, _, pid, epoch, transactional, control in batches(records):
         if control is not None:
             if pid in open_txns:
                 data_epoch, first, _ = open_txns.pop(pid)
+                # A marker of a later epoch means the producer was fenced: its earlier transaction was aborted.
                 if control == ABORT or data_epoch < epoch:
                     aborted.append((pid, first))
         elif transactional and pid not in open_txns:
             open_txns[pid] = (epoch, base, start)
     if not open_txns:
-        return records, aborted
+        return records, aborted, None
     cut = min(position for _, _, position in open_txns.values())
     if cut > 0:
-        return records[:cut], aborted
-    # A transaction starts the response and ends beyond it: look its marker up.
+        return records[:cut], aborted, None
+    # A transaction starts the response and ends beyond it: its marker is looked up ahead.
     pid, (epoch, first, _) = min(open_txns.items(), key=lambda item: item[1][2])
-    outcome = lookahead(pid, epoch, first)
-    if outcome is None:
-        return b"", aborted
-    if outcome == ABORT:
+    if (pid, first) not in outcomes:
+        return b"", aborted, (pid, epoch, first)
+    if outcomes[(pid, first)] is None:
+        return b"", aborted, None
+    if outcomes[(pid, first)] == ABORT:
         aborted.append((pid, first))
     # Keep the records up to the next unresolved transaction of another producer.
     others = [position for other, (_, _, position) in open_txns.items() if other != pid]
-    return (records[:min(others)] if others else records), aborted
+    return (records[:min(others)] if others else records), aborted, None
 
 
 # --- Fetch v4..v11 ----------------------------------------------------------------------------------------------
@@ -193,16 +194,11 @@ async def rewrite_fetch(body, version, upstream_lookahead):
             preferred = r.take(">i") if version >= 11 else None
             records = r.bytes()
             if records:
-                found = {}
-
-                def lookahead(pid, epoch, first):
-                    found["query"] = (pid, epoch, first)
-                    return found.get("answer")
-
-                kept, aborted = settle(records, lookahead)
-                if "query" in found:
-                    found["answer"] = await upstream_lookahead(topic, partition, *found["query"])
-                    kept, aborted = settle(records, lookahead)
+                kept, aborted, ahead = settle(records, {})
+                if ahead is not None:
+                    pid, epoch, first = ahead
+                    outcome = await upstream_lookahead(topic, partition, pid, epoch, first)
+                    kept, aborted, _ = settle(records, {(pid, first): outcome})
                 records = kept
                 listed = sorted(set(listed) | set(aborted), key=lambda item: item[1])
             if listed or count >= 0:

@@ -35,7 +35,6 @@ final class AnswerTransactions: Sendable {
     /// - Parameter configuration: the producer's, with a `transactionalID` that stays the same across restarts of
     ///   the instance, so that starting fences the transaction its predecessor left open.
     init(configuration: KafkaProducerConfiguration, logger: Logger) {
-        precondition(configuration.transactionalID != nil, "a transactional producer needs a transactional id")
         self.configuration = configuration
         self.logger = logger
         (steps, continuation) = AsyncStream.makeStream()
@@ -43,15 +42,7 @@ final class AnswerTransactions: Sendable {
 
     /// A producer with its transactions initialized (fencing any predecessor with the same id) and one begun.
     func makeProducer() async throws -> KafkaProducer {
-        let producer = try KafkaProducer(configuration: configuration, logger: logger)
-        do {
-            try await producer.initTransactions()
-            try producer.beginTransaction()
-        } catch {
-            await producer.close()
-            throw error
-        }
-        return producer
+        try await KafkaProducer.transactional(configuration: configuration, logger: logger)
     }
 
     /// Adds answers to the open transaction (they are thrown away if `epoch` was aborted meanwhile).

@@ -158,6 +158,21 @@ public final class KafkaProducer: Sendable {
 
     // MARK: Transactions
 
+    /// A transactional producer (its configuration names a `transactionalID`) ready to write: its transactions
+    /// initialized, which fences any older producer with the same id, and one begun. Closed again if either fails.
+    public static func transactional(configuration: KafkaProducerConfiguration, logger: Logger) async throws -> KafkaProducer {
+        precondition(configuration.transactionalID != nil, "a transactional producer needs a transactional id")
+        let producer = try KafkaProducer(configuration: configuration, logger: logger)
+        do {
+            try await producer.initTransactions()
+            try producer.beginTransaction()
+        } catch {
+            await producer.close()
+            throw error
+        }
+        return producer
+    }
+
     /// Registers the transactional id with the broker and fences older producers with the same id.
     public func initTransactions(timeout: Duration = .seconds(30)) async throws {
         try await transactionCall("init transactions") { rd_kafka_init_transactions($0, Int32(clamping: timeout.milliseconds)) }

@@ -346,18 +346,9 @@ actor TopologyRuntime {
         }
         config.metricsFactory = configuration.metricsFactory
         configuration.producer(&config)
-        if exactlyOnce { config.deliveryTimeout = min(config.deliveryTimeout, config.transactionTimeout) }
-        let producer = try KafkaProducer(configuration: config, logger: logger)
-        if exactlyOnce {
-            do {
-                try await producer.initTransactions()
-                try producer.beginTransaction()
-            } catch {
-                await producer.close()
-                throw error
-            }
-        }
-        return producer
+        guard exactlyOnce else { return try KafkaProducer(configuration: config, logger: logger) }
+        config.deliveryTimeout = min(config.deliveryTimeout, config.transactionTimeout)
+        return try await KafkaProducer.transactional(configuration: config, logger: logger)
     }
 
     private func makeConsumer() throws -> KafkaConsumer {

@@ -264,20 +264,17 @@ struct SoakRun {
     /// Every record that came back: answers and error records on the pipelines' outputs, dead letters of the
     /// engine and the model gateway's error records (for poison records).
     private func observe(_ ledger: inout SoakLedger, pipelines: [String], reader: SoakTopics) async throws {
-        func requestKey(_ record: KafkaConsumerRecord) -> String {
-            record.headers.string(DataflowHeaders.requestID) ?? String(decoding: record.key ?? [], as: UTF8.self)
-        }
         for pipeline in pipelines {
             for record in try await reader.readAll(reader.topics.pipelineOutputs(pipeline)) {
                 let error = record.headers.string(DataflowHeaders.error).map { "\($0): " + String(decoding: record.value ?? [], as: UTF8.self) }
-                ledger.observed(requestKey(record), on: pipeline, error: error)
+                ledger.observed(SoakTopics.requestKey(of: record), on: pipeline, error: error)
             }
         }
         for topic in [reader.topics.deadLetters, reader.topics.errors] {
             for record in try await reader.readAll(topic) {
                 guard let pipeline = record.headers.string(DataflowHeaders.pipeline) else { continue }
                 let reason = record.headers.string(DeadLetterHeaders.reason) ?? String(decoding: record.value ?? [], as: UTF8.self)
-                ledger.deadLetter(requestKey(record), of: pipeline, reason: reason)
+                ledger.deadLetter(SoakTopics.requestKey(of: record), of: pipeline, reason: reason)
             }
         }
     }
@@ -285,23 +282,20 @@ struct SoakRun {
     /// Every call of a model (a record on its inputs topic) and every answer (a record on its outputs topic, an
     /// error record naming it), by request.
     private func observeModelCalls(reader: SoakTopics, topics: [String]) async throws -> SoakModelCalls {
-        func requestKey(_ record: KafkaConsumerRecord) -> String {
-            record.headers.string(DataflowHeaders.requestID) ?? String(decoding: record.key ?? [], as: UTF8.self)
-        }
         var calls = SoakModelCalls()
         let prefix = "\(reader.topics.prefix).\(reader.topics.namespace).model."
         for topic in topics where topic.hasPrefix(prefix) {
             let name = topic.dropFirst(prefix.count)
             if name.hasSuffix(".inputs") {
                 let model = String(name.dropLast(".inputs".count))
-                for record in try await reader.readAll(topic) { calls.called(model, request: requestKey(record)) }
+                for record in try await reader.readAll(topic) { calls.called(model, request: SoakTopics.requestKey(of: record)) }
             } else if name.hasSuffix(".outputs") {
                 let model = String(name.dropLast(".outputs".count))
-                for record in try await reader.readAll(topic) { calls.answered(model, request: requestKey(record)) }
+                for record in try await reader.readAll(topic) { calls.answered(model, request: SoakTopics.requestKey(of: record)) }
             }
         }
         for record in try await reader.readAll(reader.topics.errors) {
-            if let model = record.headers.string(DataflowHeaders.error) { calls.answered(model, request: requestKey(record)) }
+            if let model = record.headers.string(DataflowHeaders.error) { calls.answered(model, request: SoakTopics.requestKey(of: record)) }
         }
         return calls
     }

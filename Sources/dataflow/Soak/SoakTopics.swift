@@ -10,6 +10,11 @@ struct SoakTopics {
     let localBroker: Bool
     let logger: Logger
 
+    /// The request a record belongs to: its `x-request-id`, else its key.
+    static func requestKey(of record: KafkaConsumerRecord) -> String {
+        record.headers.string(DataflowHeaders.requestID) ?? String(decoding: record.key ?? [], as: UTF8.self)
+    }
+
     /// Every record of `topic` up to the end it has now (read_committed: at most up to its last stable offset,
     /// waiting up to `patience` for open transactions).
     func readAll(_ topic: String, patience: Duration = .seconds(10)) async throws -> [KafkaConsumerRecord] {

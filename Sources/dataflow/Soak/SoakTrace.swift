@@ -12,7 +12,7 @@ struct SoakTrace {
         guard !keys.isEmpty else { return seen }
         for topic in topics.sorted() {
             for record in try await reader.readAll(topic, patience: .seconds(5)) {
-                let key = record.headers.string(DataflowHeaders.requestID) ?? String(decoding: record.key ?? [], as: UTF8.self)
+                let key = SoakTopics.requestKey(of: record)
                 guard keys.contains(key) else { continue }
                 let shortName = topic.hasPrefix(reader.topics.prefix + "." + reader.topics.namespace + ".")
                     ? String(topic.dropFirst(reader.topics.prefix.count + reader.topics.namespace.count + 2)) : topic
