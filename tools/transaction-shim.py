@@ -1,4 +1,4 @@
-"""A Kafka protocol shim in front of Tansu that does the two things of transactions Tansu leaves out.
+"""A Kafka protocol shim in front of Tansu that does the three things of transactions Tansu leaves out.
 
     transaction-shim.py LISTEN_PORT TANSU_PORT
 
@@ -13,10 +13,18 @@ through, except:
 2. Transactional offset commits of a consumer group member from an earlier generation are refused with
    ILLEGAL_GENERATION, as Kafka does (KIP-447): Tansu accepts them, so a member that was paused past its session
    (a zombie) commits its transaction after its partitions moved to another member.
+3. Transactional offsets are kept here and written to Tansu (as a plain offset commit) when their transaction
+   commits, before the client hears that it did; they are dropped when it aborts or its producer is fenced. While a
+   transaction holding offsets of a partition is open, fetching the group's offset of that partition answers
+   UNSTABLE_OFFSET_COMMIT, and the client asks again (KIP-447's require_stable), as Kafka does. Tansu itself applies
+   a transaction's offsets only once every other transaction it overlaps with (one that wrote to a partition it
+   wrote to) has ended, and then in the order of transactional ids: with several producers writing the same
+   topics, a committed transaction's offsets show up late — a member taking its partitions over reads an older
+   offset and does the work again — or overwrite newer ones.
 
 To stay with protocol versions it can read, the shim caps in ApiVersions answers Fetch at v11 and JoinGroup
-at v5 (the last versions before flexible encodings); TxnOffsetCommit is read at v3 (the first with the
-member's generation).
+at v5 (the last versions before flexible encodings), OffsetFetch at v7 (one group per request), EndTxn at v1 and
+TxnOffsetCommit at v3 (the first with the member's generation, and the last librdkafka sends).
 
 Only for local tests of exactly-once against Tansu; a Kafka cluster needs none of this.
 """
@@ -24,12 +32,36 @@ import asyncio
 import struct
 import sys
 
-FETCH, JOIN_GROUP, API_VERSIONS, TXN_OFFSET_COMMIT = 1, 11, 18, 28
-CAPS = {FETCH: 11, JOIN_GROUP: 5}
+FETCH, OFFSET_COMMIT, OFFSET_FETCH, JOIN_GROUP, API_VERSIONS = 1, 8, 9, 11, 18
+INIT_PRODUCER_ID, END_TXN, TXN_OFFSET_COMMIT = 22, 26, 28
+CAPS = {FETCH: 11, JOIN_GROUP: 5, OFFSET_FETCH: 7, END_TXN: 1, TXN_OFFSET_COMMIT: 3}
 ILLEGAL_GENERATION = 22
+UNSTABLE_OFFSET_COMMIT = 88
 ABORT = 0
 
 generations = {}  # consumer group -> its latest generation
+members = {}  # consumer group -> (generation, member id) of the latest member to join
+# transactional id -> {group: {(topic, partition): (offset, leader epoch, metadata)}}: offsets of open transactions
+pending_offsets = {}
+# transactional id -> (when its first pending offsets came, its transaction timeout in seconds)
+pending_since = {}
+committers = {}  # (transactional id, group) -> (generation, member id) of the member that sent the offsets
+timeouts = {}  # transactional id -> transaction timeout (seconds), from InitProducerId
+
+
+def forget_transaction(transactional_id):
+    for group in pending_offsets.pop(transactional_id, {}):
+        committers.pop((transactional_id, group), None)
+    pending_since.pop(transactional_id, None)
+
+
+def expire_transactions():
+    """Drops the offsets of transactions open longer than their timeout, which Kafka would abort."""
+    now = asyncio.get_running_loop().time()
+    for transactional_id, since in list(pending_since.items()):
+        if now - since > timeouts.get(transactional_id, 60):
+            log(f"dropped the offsets of {transactional_id}'s transaction: open longer than its timeout")
+            forget_transaction(transactional_id)
 
 
 def log(*parts):
@@ -264,6 +296,46 @@ class Upstream:
                 writer.close()
 
 
+    async def commit_offsets(self, group, offsets, as_members):
+        """Writes `offsets` ({(topic, partition): (offset, leader epoch, metadata)}) of `group` with OffsetCommit
+        v5, as the first of `as_members` ((generation, member id)) Tansu accepts: the member that sent them, or,
+        when the group moved on since, its latest member (Kafka applies a committed transaction's offsets
+        whatever the group did meanwhile). Raises if Tansu refuses them all."""
+        topics = {}
+        for (topic, partition), (offset, _, metadata) in offsets.items():
+            topics.setdefault(topic, []).append((partition, offset, metadata))
+        errors = []
+        async with self.lock:
+            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+            try:
+                for generation, member in as_members:
+                    self.correlation += 1
+                    request = (struct.pack(">hhi", OFFSET_COMMIT, 5, self.correlation) + string("transaction-shim")
+                               + string(group) + struct.pack(">i", generation) + string(member)
+                               + struct.pack(">i", len(topics)))
+                    for topic, partitions in topics.items():
+                        request += string(topic) + struct.pack(">i", len(partitions))
+                        for partition, offset, metadata in partitions:
+                            request += struct.pack(">iq", partition, offset) + string(metadata)
+                    writer.write(struct.pack(">i", len(request)) + request)
+                    await writer.drain()
+                    size, = struct.unpack(">i", await reader.readexactly(4))
+                    r = Reader(await reader.readexactly(size), 8)  # after the correlation id and the throttle
+                    refused = []
+                    for _ in range(r.take(">i")):
+                        topic = r.string()
+                        for _ in range(r.take(">i")):
+                            partition, error = r.take(">ih")
+                            if error:
+                                refused.append(f"{topic}[{partition}]: error {error}")
+                    if not refused:
+                        return
+                    errors.append(f"as {member} of generation {generation}: {', '.join(refused)}")
+            finally:
+                writer.close()
+        raise RuntimeError(f"offset commit of {group} refused " + "; ".join(errors))
+
+
 # --- ApiVersions, JoinGroup, TxnOffsetCommit -------------------------------------------------------------------
 
 def cap_versions(body, version):
@@ -289,38 +361,90 @@ def request_body_start(frame, flexible):
     return r
 
 
-def refuse_txn_offset_commit(frame, correlation):
-    """An answer of ILLEGAL_GENERATION for every partition of a TxnOffsetCommit v3+ request, or None."""
+def take_txn_offset_commit(frame, correlation):
+    """The answer to a TxnOffsetCommit v3 request, which never reaches Tansu: ILLEGAL_GENERATION for a member of
+    an earlier generation; otherwise the offsets wait here for the end of their transaction."""
     r = request_body_start(frame, flexible=True)
-    r.compact_string()  # transactional id
+    transactional_id = r.compact_string()
     group = r.compact_string()
     r.take(">qh")  # producer id, epoch
     generation = r.take(">i")
     member = r.compact_string()
-    current = generations.get(group)
-    if generation < 0 or current is None or generation == current:
-        return None
     r.compact_string()  # group instance id
     topics = []
     for _ in range(r.uvarint() - 1):
         name = r.compact_string()
         partitions = []
         for _ in range(r.uvarint() - 1):
-            partitions.append(r.take(">i"))
-            r.take(">qi")  # offset, leader epoch
-            r.compact_string()  # metadata
+            partition = r.take(">i")
+            offset, leader_epoch = r.take(">qi")
+            metadata = r.compact_string()
             r.skip_tags()
+            partitions.append((partition, offset, leader_epoch, metadata))
         r.skip_tags()
         topics.append((name, partitions))
-    log(f"refused a transactional offset commit of group {group} by member {member} of generation {generation} (the group is at {current})")
+    current = generations.get(group)
+    error = 0
+    if generation >= 0 and current is not None and generation != current:
+        log(f"refused a transactional offset commit of group {group} by member {member} of generation {generation} (the group is at {current})")
+        error = ILLEGAL_GENERATION
+    else:
+        pending_since.setdefault(transactional_id, asyncio.get_running_loop().time())
+        offsets = pending_offsets.setdefault(transactional_id, {}).setdefault(group, {})
+        for name, partitions in topics:
+            for partition, offset, leader_epoch, metadata in partitions:
+                offsets[(name, partition)] = (offset, leader_epoch, metadata)
+        committers[(transactional_id, group)] = (generation, member)
     body = bytearray(struct.pack(">i", correlation) + b"\x00" + struct.pack(">i", 0) + uvarint(len(topics) + 1))
     for name, partitions in topics:
         body += compact_string(name) + uvarint(len(partitions) + 1)
-        for partition in partitions:
-            body += struct.pack(">ih", partition, ILLEGAL_GENERATION) + b"\x00"
+        for partition, *_ in partitions:
+            body += struct.pack(">ih", partition, error) + b"\x00"
         body += b"\x00"
     body += b"\x00"
     return struct.pack(">i", len(body)) + bytes(body)
+
+
+def pending_partitions(group):
+    """The partitions of `group` with offsets in an open transaction."""
+    expire_transactions()
+    return {partition for offsets in pending_offsets.values() for partition in offsets.get(group, {})}
+
+
+def mark_unstable(body, version, group):
+    """Sets UNSTABLE_OFFSET_COMMIT on the partitions of an OffsetFetch v1..v7 answer whose offsets wait in an open
+    transaction, so that the client asks again once it has ended."""
+    unstable = pending_partitions(group)
+    if not unstable:
+        return body
+    data = bytearray(body)
+    flexible = version >= 6
+    r = Reader(data)
+    if flexible:
+        r.skip_tags()  # response header
+    if version >= 3:
+        r.take(">i")  # throttle
+    topics = r.uvarint() - 1 if flexible else r.take(">i")
+    for _ in range(max(topics, 0)):
+        name = r.compact_string() if flexible else r.string()
+        partitions = r.uvarint() - 1 if flexible else r.take(">i")
+        for _ in range(max(partitions, 0)):
+            partition = r.take(">i")
+            r.take(">q")  # offset
+            if version >= 5:
+                r.take(">i")  # leader epoch
+            if flexible:
+                r.compact_string()
+            else:
+                r.string()
+            if (name, partition) in unstable:
+                struct.pack_into(">h", data, r.pos, UNSTABLE_OFFSET_COMMIT)
+            r.take(">h")
+            if flexible:
+                r.skip_tags()
+        if flexible:
+            r.skip_tags()
+    return bytes(data)
 
 
 # --- the proxy -------------------------------------------------------------------------------------------------
@@ -345,13 +469,26 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
             frame = await read_frame(client_reader)
             key, version, correlation = struct.unpack_from(">hhi", frame, 0)
             if key == TXN_OFFSET_COMMIT and version >= 3:
-                refusal = refuse_txn_offset_commit(frame, correlation)
-                if refusal is not None:
-                    await to_client(refusal)
-                    continue
+                await to_client(take_txn_offset_commit(frame, correlation))
+                continue
             detail = None
             if key == JOIN_GROUP and version <= 5:
                 detail = request_body_start(frame, flexible=False).string()
+            elif key == OFFSET_FETCH and 1 <= version <= 7:
+                r = request_body_start(frame, flexible=version >= 6)
+                detail = r.compact_string() if version >= 6 else r.string()
+            elif key == END_TXN and version <= 1:
+                r = request_body_start(frame, flexible=False)
+                transactional_id = r.string()
+                r.take(">qh")  # producer id, epoch
+                detail = (transactional_id, r.take(">b") == 1)
+            elif key == INIT_PRODUCER_ID:
+                r = request_body_start(frame, flexible=version >= 2)
+                transactional_id = r.compact_string() if version >= 2 else r.string()
+                if transactional_id is not None:
+                    # Starting (again) fences the transaction the id left open: Tansu aborts it, its offsets go.
+                    forget_transaction(transactional_id)
+                    timeouts[transactional_id] = r.take(">i") / 1000
             elif key == FETCH and 4 <= version <= 11:
                 r = request_body_start(frame, flexible=False)
                 r.take(">iiii")  # replica, max wait, min bytes, max bytes
@@ -370,6 +507,23 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
                 body = cap_versions(body, version)
             elif key == FETCH and 4 <= version <= 11 and detail:
                 body = await rewrite_fetch(body, version, upstream.marker)
+            elif key == OFFSET_FETCH and detail is not None:
+                body = mark_unstable(body, version, detail)
+            elif key == END_TXN and detail is not None:
+                transactional_id, committed = detail
+                error, = struct.unpack_from(">h", body, 4)
+                if error == 0:
+                    # Still pending while written, so that no fetch of them sees the older ones meanwhile.
+                    for group, offsets in pending_offsets.get(transactional_id, {}).items() if committed else ():
+                        as_members = [committers[(transactional_id, group)]]
+                        if group in members:
+                            as_members.append(members[group])
+                        try:
+                            await upstream.commit_offsets(group, offsets, as_members)
+                        except Exception as failure:
+                            log(f"the offsets of {transactional_id}'s committed transaction could not be written: {failure!r}")
+                            raise
+                    forget_transaction(transactional_id)
             elif key == JOIN_GROUP and version <= 5 and detail is not None:
                 group = detail
                 r = Reader(body)
@@ -378,6 +532,9 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
                 error, generation = r.take(">hi")
                 if error == 0:
                     generations[group] = max(generation, generations.get(group, -1))
+                    r.string()  # protocol
+                    r.string()  # leader
+                    members[group] = (generation, r.string())
             frame = struct.pack(">i", correlation) + body
             await to_client(struct.pack(">i", len(frame)) + frame)
 

@@ -50,20 +50,20 @@ final class AnswerTransactions: Sendable {
         continuation.yield(.write(records, epoch: epoch))
     }
 
-    /// Commits the open transaction with `offsets` (the consumer group's, checked against `consumer`'s
-    /// generation) and begins the next one.
-    /// ``Outcome/discarded`` after ``finish()``.
-    func commit(_ offsets: [TopicPartitionOffset], epoch: Int) async -> Outcome {
-        await withCheckedContinuation { done in
-            if case .terminated = continuation.yield(.commit(offsets, epoch: epoch, done)) { done.resume(returning: .discarded) }
-        }
+    /// Asks, before any step asked for after this call, to commit the open transaction with `offsets` (the
+    /// consumer group's, checked against the consumer's generation) and begin the next one; `done` gets the
+    /// outcome, ``Outcome/discarded`` after ``finish()``.
+    ///
+    /// Not `async`, so that a caller on an actor asks in the same step in which it took the offsets: offsets taken
+    /// before a revocation, asked to be committed after it, would commit partitions another member owns by then.
+    func commit(_ offsets: [TopicPartitionOffset], epoch: Int, done: CheckedContinuation<Outcome, Never>) {
+        if case .terminated = continuation.yield(.commit(offsets, epoch: epoch, done)) { done.resume(returning: .discarded) }
     }
 
-    /// Aborts the open transaction and begins the next one. ``Outcome/discarded`` after ``finish()``.
-    func abort(reason: String, epoch: Int) async -> Outcome {
-        await withCheckedContinuation { done in
-            if case .terminated = continuation.yield(.abort(reason: reason, epoch: epoch, done)) { done.resume(returning: .discarded) }
-        }
+    /// Asks to abort the open transaction and begin the next one; `done` gets the outcome, ``Outcome/discarded``
+    /// after ``finish()``.
+    func abort(reason: String, epoch: Int, done: CheckedContinuation<Outcome, Never>) {
+        if case .terminated = continuation.yield(.abort(reason: reason, epoch: epoch, done)) { done.resume(returning: .discarded) }
     }
 
     /// Ends ``run(producer:consumer:isStopping:)`` once the steps asked for are done.

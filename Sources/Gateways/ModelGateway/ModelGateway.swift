@@ -35,11 +35,10 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     /// Counts the transactions aborted: requests fetched or answered in an earlier epoch are ignored, as the
     /// partitions are fetched again from their committed offsets.
     private var epoch = 0
-    /// Whether the partitions are being moved back to their committed offsets (no fetching meanwhile).
-    private var rewinding = false
-    /// Whether a poll is under way: a rewind waits for it to end, so that no poll spans the move (it could
-    /// return records from before it or after it).
-    private var polling = false
+    /// Whether the partitions must move back to their committed offsets before the next poll: the fetch loop
+    /// moves them, so that no poll spans the move (it could return records from before it and after it).
+    private var rewindPending = false
+    private var rewindAttempts = 0
     /// Counts ``serve(_:)`` calls, so that a call overtaken by a later one while it waited does not undo it.
     private var servings = 0
     private let work: AsyncStream<Request>
@@ -208,10 +207,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     private nonisolated func fetch(_ consumer: KafkaConsumer) async throws {
         do {
             while await !isStopping(), !Task.isCancelled {
-                guard let epoch = await fetchingEpoch() else {
-                    try? await Task.sleep(for: .milliseconds(5))
-                    continue
-                }
+                guard let epoch = await pollingEpoch() else { continue }
                 let records: [KafkaConsumerRecord]
                 do {
                     records = try await consumer.poll(maxRecords: 500, timeout: .milliseconds(100))
@@ -231,12 +227,30 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
 
     private func isStopping() -> Bool { stopping || Task.isCancelled }
 
-    /// The epoch a poll starting now belongs to; `nil` while the partitions are moved back to their committed
-    /// offsets. The poll must end with ``accept(_:fetchedIn:)``.
-    private func fetchingEpoch() -> Int? {
-        guard !rewinding else { return nil }
-        polling = true
-        return epoch
+    /// The epoch a poll starting now belongs to, once the partitions are back at their committed offsets after
+    /// an abort; `nil` when they could not be moved (tried again before the next poll).
+    private func pollingEpoch() async -> Int? {
+        guard rewindPending else { return epoch }
+        let partitions = Array(flows.keys)
+        let rewound = epoch
+        do {
+            if !partitions.isEmpty, let consumer {
+                let committed = try await consumer.committed(partitions)
+                let positions = committed.map { TopicPartitionOffset($0.topicPartition, offset: $0.offset >= 0 ? $0.offset : KafkaConsumer.beginning) }
+                try await consumer.seek(positions)
+                logger.info("partitions moved back to their committed offsets", metadata: ["offsets": "\(positions)"])
+            }
+            // Another abort while moving: move again, for the partitions assigned now.
+            guard rewound == epoch else { return nil }
+            rewindPending = false
+            rewindAttempts = 0
+            return epoch
+        } catch {
+            rewindAttempts += 1
+            logger.error("could not move partitions back to their committed offsets", metadata: ["error": "\(error)", "attempt": "\(rewindAttempts)"])
+            try? await Task.sleep(for: configuration.calls.retry.backoff(after: rewindAttempts))
+            return nil
+        }
     }
 
     private nonisolated func commitPeriodically(_ consumer: KafkaConsumer) async {
@@ -251,12 +265,13 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     /// Takes what a poll fetched. Records fetched by a poll of an epoch that has ended were fetched from before
     /// a rewind: they are fetched again.
     private func accept(_ records: [KafkaConsumerRecord], fetchedIn fetched: Int) {
-        polling = false
         guard fetched == epoch else { return }
         var touched: Set<TopicPartition> = []
         for record in records {
             let partition = record.topicPartition
-            start(flows[partition, default: newFlow()].arrive(record))
+            // Only partitions assigned (and not lost since) have a flow.
+            guard flows[partition] != nil else { continue }
+            start(flows[partition]!.arrive(record))
             touched.insert(partition)
         }
         for partition in touched { updatePause(partition) }
@@ -349,13 +364,14 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         guard let transactions else { return }
         let offsets = flows.compactMap { partition, flow in flow.commitOffset.map { TopicPartitionOffset(partition, offset: $0) } }
         let epoch = self.epoch
-        switch await transactions.commit(offsets, epoch: epoch) {
+        let outcome = await withCheckedContinuation { done in transactions.commit(offsets, epoch: epoch, done: done) }
+        switch outcome {
         case .committed:
             guard epoch == self.epoch else { return }
             for offset in offsets { flows[offset.topicPartition]?.markCommitted(offset.offset) }
         case .aborted(let reason):
             logger.warning("transaction aborted; answering again from the committed offsets", metadata: ["reason": "\(reason)"])
-            await rewind(after: epoch)
+            rewind(after: epoch)
         case .discarded:
             break
         }
@@ -365,41 +381,25 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     private func abortTransaction(reason: String) async {
         guard let transactions else { return }
         let epoch = self.epoch
-        if case .aborted = await transactions.abort(reason: reason, epoch: epoch) {
+        let outcome = await withCheckedContinuation { done in transactions.abort(reason: reason, epoch: epoch, done: done) }
+        if case .aborted = outcome {
             logger.warning("transaction aborted; answering again from the committed offsets", metadata: ["reason": "\(reason)"])
-            await rewind(after: epoch)
+            rewind(after: epoch)
         }
     }
 
     /// After the transaction of `aborted` was aborted: forgets what was fetched and answered since the last
-    /// commit, and moves every partition back to its committed offset.
-    private func rewind(after aborted: Int) async {
+    /// commit; the fetch loop moves every partition back to its committed offset before it polls again. (It may
+    /// be called inside a poll, from a rebalance callback: the move cannot wait for that poll to end.)
+    private func rewind(after aborted: Int) {
         guard aborted == epoch, let consumer else { return }
         epoch += 1
-        rewinding = true
-        defer { rewinding = false }
-        let partitions = Array(flows.keys)
-        for partition in partitions { flows[partition] = newFlow() }
+        for partition in flows.keys { flows[partition] = newFlow() }
         if !paused.isEmpty {
             try? consumer.resume(Array(paused))
             paused = []
         }
-        guard !partitions.isEmpty else { return }
-        while polling, !stopping { try? await Task.sleep(for: .milliseconds(5)) }
-        var attempt = 0
-        while !stopping {
-            do {
-                let committed = try await consumer.committed(partitions)
-                let positions = committed.map { TopicPartitionOffset($0.topicPartition, offset: $0.offset >= 0 ? $0.offset : KafkaConsumer.beginning) }
-                try await consumer.seek(positions)
-                logger.info("partitions moved back to their committed offsets", metadata: ["offsets": "\(positions)"])
-                return
-            } catch {
-                attempt += 1
-                logger.error("could not move partitions back to their committed offsets", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
-                try? await Task.sleep(for: configuration.calls.retry.backoff(after: attempt))
-            }
-        }
+        rewindPending = true
     }
 
     // MARK: Rebalances

@@ -11,6 +11,8 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
     /// The application's pauses, lifted when their partitions are revoked or lost: librdkafka would keep them
     /// into the next assignment of the same partitions, which would then never be fetched.
     let paused: PausedPartitions
+    /// Where revoked and lost partitions are noted for the poll the callback runs in.
+    let revoked: RevokedPartitions
     /// Whether the configured assignor is cooperative: what to go by when librdkafka cannot say which protocol
     /// the group uses (it answers nothing while the consumer is closing).
     let configuredCooperative: Bool
@@ -38,6 +40,7 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
 
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             let lost = rd_kafka_assignment_lost(handle) != 0
+            revoked.revoked(changed)
             logger.info(
                 lost ? "partitions lost" : "partitions revoked",
                 metadata: ["partitions": "\(changed)", "cooperative": "\(cooperative)"]
@@ -57,6 +60,7 @@ struct KafkaConsumerRebalancer: RDKafkaRebalanceHandler {
 
         default:
             logger.error("rebalance failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(event)))"])
+            revoked.revoked(changed)
             resumePaused(handle, changed)
             if cooperative {
                 report(rd_kafka_incremental_unassign(handle, partitions), "incremental unassign")

@@ -25,6 +25,7 @@ public final class KafkaConsumer: Sendable {
     private let closed = Atomic<Bool>(false)
     private let partitionQueues = RDKafkaPartitionQueues()
     private let paused = PausedPartitions()
+    private let revoked = RevokedPartitions()
 
     /// - Throws: ``KafkaError/Code/invalidConfiguration`` naming the property librdkafka rejects.
     public init(
@@ -44,6 +45,7 @@ public final class KafkaConsumer: Sendable {
                 listener: rebalanceListener,
                 partitionQueues: queues,
                 paused: paused,
+                revoked: revoked,
                 configuredCooperative: (configuration.additionalProperties["partition.assignment.strategy"] ?? configuration.assignmentStrategy.rawValue)
                     .contains("cooperative"),
                 logger: logger
@@ -140,7 +142,8 @@ public final class KafkaConsumer: Sendable {
 
     /// Waits up to `timeout` for records and returns up to `maxRecords` of them (possibly none).
     ///
-    /// Rebalance callbacks run inside this call. Calls must not overlap.
+    /// Rebalance callbacks run inside this call; records of partitions revoked by one are not returned, even
+    /// when they were fetched before it. Calls must not overlap.
     /// - Throws: a fatal consumer error, or ``KafkaError/Code/closed``.
     public func poll(maxRecords: Int = 1000, timeout: Duration = .milliseconds(100)) async throws -> [KafkaConsumerRecord] {
         let client = self.client
@@ -155,9 +158,13 @@ public final class KafkaConsumer: Sendable {
                 records.reserveCapacity(min(maxRecords, 4096))
                 var topicNames = TopicNameCache()
                 var wait = timeoutMs
+                let revoked = self.revoked
+                _ = revoked.take()
                 while records.count < maxRecords, let message = rd_kafka_consumer_poll(handle, wait) {
                     wait = 0
                     defer { rd_kafka_message_destroy(message) }
+                    // A message returned after a revocation is of the new assignment; those before may not be.
+                    revoked.dropRevoked(from: &records)
                     let err = message.pointee.err
                     if err == RD_KAFKA_RESP_ERR_NO_ERROR {
                         records.append(makeRecord(message, topicNames: &topicNames))
@@ -171,6 +178,7 @@ public final class KafkaConsumer: Sendable {
                         logger.warning("consumer error", metadata: ["error": "\(error)"])
                     }
                 }
+                revoked.dropRevoked(from: &records)
                 return records
             }
         }
