@@ -1,3 +1,4 @@
+import ProjectScripts
 import StreamKit
 import Testing
 
@@ -76,6 +77,77 @@ struct KafkaTransactionTests {
         await reader.close()
         #expect(Set(results.compactMap { $0.value?.string }) == Set((0..<50).map { String($0 * 2) }))
         #expect(results.count == 50)
+    }
+
+    /// A committed transaction's offsets are the group's at once, even while another producer's transaction is
+    /// open on the partitions it wrote; offsets in a transaction still open are fetched by no one (KIP-447's
+    /// stable offsets) and become the group's when it commits. Tansu alone holds a committed transaction's offsets
+    /// back while an overlapping one is open (a member taking the partitions over then reads older offsets and
+    /// does the work again); the transaction shim in front of it keeps them as Kafka does.
+    @Test func committedOffsetsAreTheGroupsAtOnceAndOpenOnesNobodysBehindTheTransactionShim() async throws {
+        let broker = try await LocalBroker.start(kind: "tansu", name: TestBroker.uniqueName("txn-offsets"), transactionShim: true)
+        do {
+            try await offsetsCommitWithTheirTransaction(bootstrap: broker.address)
+        } catch {
+            await broker.stop()
+            throw error
+        }
+        await broker.stop()
+    }
+
+    private func offsetsCommitWithTheirTransaction(bootstrap: String) async throws {
+        let input = TestBroker.uniqueName("offsets-in")
+        let output = TestBroker.uniqueName("offsets-out")
+        let group = TestBroker.uniqueName("offsets")
+        let admin = try KafkaAdmin(configuration: KafkaAdminConfiguration(bootstrapServers: [bootstrap]), logger: TestBroker.logger)
+        try await admin.createTopics([KafkaNewTopic(name: input, partitions: 2), KafkaNewTopic(name: output, partitions: 1)])
+        await admin.close()
+        func producer(_ id: String) async throws -> KafkaProducer {
+            var configuration = KafkaProducerConfiguration(bootstrapServers: [bootstrap])
+            configuration.useLocalBrokerDefaults()
+            configuration.transactionalID = TestBroker.uniqueName(id)
+            let producer = try KafkaProducer(configuration: configuration, logger: TestBroker.logger)
+            try await producer.initTransactions()
+            return producer
+        }
+        func consumer(requestTimeout: Duration = .seconds(30)) throws -> KafkaConsumer {
+            var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrap], groupID: group)
+            configuration.useLocalBrokerDefaults()
+            configuration.isolationLevel = .readCommitted
+            configuration.requestTimeout = requestTimeout
+            return try KafkaConsumer(configuration: configuration, logger: TestBroker.logger)
+        }
+        // A member of the group, whose metadata the transactions carry.
+        let member = try consumer()
+        try await member.subscribe(topics: [input])
+        try await waitUntil("the member has its partitions", timeout: .seconds(60)) { (try? member.assignment().count) == 2 } poll: {
+            _ = try await member.poll(maxRecords: 10, timeout: .milliseconds(100))
+        }
+        let first = TopicPartition(topic: input, partition: 0)
+        let second = TopicPartition(topic: input, partition: 1)
+
+        // A's transaction writes to the output and holds offsets of the second partition, and stays open.
+        let a = try await producer("txn-a")
+        try a.beginTransaction()
+        _ = try await a.send(KafkaProducerRecord(topic: output, partition: 0, value: "a".bytes))
+        try await a.sendOffsetsToTransaction([TopicPartitionOffset(second, offset: 3)], groupMetadata: try member.groupMetadata())
+        // B's writes to the same output partition after A's, with offsets of the first partition, and commits.
+        let b = try await producer("txn-b")
+        try b.beginTransaction()
+        _ = try await b.send(KafkaProducerRecord(topic: output, partition: 0, value: "b".bytes))
+        try await b.sendOffsetsToTransaction([TopicPartitionOffset(first, offset: 7)], groupMetadata: try member.groupMetadata())
+        try await b.commitTransaction()
+
+        let reader = try consumer()
+        #expect(try await reader.committed([first]).first?.offset == 7, "B's committed offsets wait for A's open transaction")
+        let impatient = try consumer(requestTimeout: .seconds(2))
+        await #expect(throws: KafkaError.self, "offsets of A's open transaction were fetched") { try await impatient.committed([second]) }
+
+        try await a.commitTransaction()
+        #expect(try await reader.committed([second]).first?.offset == 3, "A's offsets are not the group's once it committed")
+        for client in [member, reader, impatient] { await client.close() }
+        await a.close()
+        await b.close()
     }
 
     @Test func transactionalCallsOnANonTransactionalProducerFailClearly() async throws {
