@@ -278,6 +278,97 @@ struct ModelGatewayTests {
         try await running.value
     }
 
+    /// Exactly-once: a gateway whose transaction is fenced finds out when a second gateway joins and it commits
+    /// for the partitions it hands over — inside the consumer's poll, in the rebalance callback. It aborts, moves
+    /// its other partitions back to their committed offsets and answers them again; the two answer every request
+    /// once. (The move used to wait for the poll under way to end, that is for itself: the gateway hung.)
+    @Test func exactlyOnceAGatewayFencedWhileHandingPartitionsOverAnswersAgain() async throws {
+        let broker = try await LocalBroker.start(kind: "tansu", name: TestBroker.uniqueName("eos-handover"), transactionShim: true)
+        do {
+            try await answersAgainAfterAFencedHandover(bootstrap: broker.address)
+        } catch {
+            await broker.stop()
+            throw error
+        }
+        await broker.stop()
+    }
+
+    private func answersAgainAfterAFencedHandover(bootstrap: String) async throws {
+        let captured = CapturedLog()
+        let server = try Self.server(.rest)
+        let group = TestBroker.uniqueName("modelgateway")
+        func gateway(_ id: String, log: CapturedLog?, commitInterval: Duration) async throws -> (ModelGateway, ModelGatewayConfiguration) {
+            var configuration = ModelGatewayConfiguration(bootstrapServers: [bootstrap], groupID: group, topics: topics)
+            configuration.useLocalBrokerDefaults()
+            configuration.commitInterval = commitInterval
+            configuration.transactionalID = TestBroker.uniqueName(id)
+            let logger = log.map { log in Logger(label: "gateway") { _ in CapturedLog.Handler(log: log) } } ?? TestBroker.logger
+            let gateway = ModelGateway(configuration: configuration, logger: logger)
+            try await gateway.serve(["sum": server])
+            return (gateway, configuration)
+        }
+        var producer = KafkaProducerConfiguration(bootstrapServers: [bootstrap])
+        producer.useLocalBrokerDefaults()
+        // Nothing commits by the clock in the first: its first commit is the one for its handover.
+        let (first, firstConfiguration) = try await gateway("first", log: captured, commitInterval: .seconds(600))
+        let firstRunning = Task { try await first.run() }
+        let output = topics.modelOutputs("sum")
+        func reader(_ isolation: KafkaIsolationLevel) async throws -> KafkaConsumer {
+            var consumer = KafkaConsumerConfiguration(bootstrapServers: [bootstrap])
+            consumer.useLocalBrokerDefaults()
+            consumer.isolationLevel = isolation
+            let reader = try KafkaConsumer(configuration: consumer, logger: TestBroker.logger)
+            try await reader.assign(TestBroker.partitions(output, count: 4).map { TopicPartitionOffset($0, offset: KafkaConsumer.beginning) })
+            return reader
+        }
+
+        // The first gateway answers everything in its open transaction.
+        let keys = (0..<40).map { "h\($0)" }
+        let requests = try KafkaProducer(configuration: producer, logger: TestBroker.logger)
+        for key in keys {
+            _ = try await requests.send(KafkaProducerRecord(
+                topic: topics.modelInputs("sum"), key: key.bytes, value: try Self.sumRequest(7, id: key),
+                headers: [KafkaHeader(key: "x-request-id", value: key)]
+            ))
+        }
+        await requests.close()
+        let uncommitted = try await reader(.readUncommitted)
+        #expect(try await TestBroker.consume(uncommitted, count: keys.count, timeout: .seconds(60)).count == keys.count)
+        await uncommitted.close()
+
+        // Its transactional id is taken over; then a second gateway joins and takes some partitions.
+        var usurping = producer
+        usurping.transactionalID = firstConfiguration.transactionalID
+        let usurper = try KafkaProducer(configuration: usurping, logger: TestBroker.logger)
+        try await usurper.initTransactions()
+        await usurper.close()
+        let (second, _) = try await gateway("second", log: nil, commitInterval: .milliseconds(100))
+        let secondRunning = Task { try await second.run() }
+        try await waitUntil("the first gateway aborted and moved its partitions back", timeout: .seconds(90)) {
+            captured.contains("partitions moved back to their committed offsets")
+        }
+
+        // The first leaves (committing what it answered again); the second then has every partition.
+        firstRunning.cancel()
+        try await firstRunning.value
+        let committed = try await reader(.readCommitted)
+        var answers: [String: Int] = [:]
+        let deadline = ContinuousClock.now + .seconds(120)
+        while answers.values.reduce(0, +) < keys.count, ContinuousClock.now < deadline {
+            for record in try await committed.poll(maxRecords: 1000, timeout: .milliseconds(200)) {
+                answers[record.key?.string ?? "", default: 0] += 1
+            }
+        }
+        for record in try await TestBroker.consume(committed, count: 1, timeout: .seconds(3)) {
+            answers[record.key?.string ?? "", default: 0] += 1
+        }
+        #expect(Set(answers.keys) == Set(keys), "answered: \(answers.count) of \(keys.count); the first gateway logged: \(captured.messages.withLock { $0 })")
+        #expect(answers.filter { $0.value > 1 }.isEmpty, "answered more than once: \(answers.filter { $0.value > 1 }.keys.sorted())")
+        await committed.close()
+        secondRunning.cancel()
+        try await secondRunning.value
+    }
+
     @Test func aServerKilledMidLoadMakesRequestsWaitAndAllAreAnsweredOnceItIsBack() async throws {
         let name = TestBroker.uniqueName("mlserver-killed")
         try await TestModelServer.with(name) { address in try await killAndRestart(name, address) }
