@@ -13,18 +13,20 @@ through, except:
 2. Transactional offset commits of a consumer group member from an earlier generation are refused with
    ILLEGAL_GENERATION, as Kafka does (KIP-447): Tansu accepts them, so a member that was paused past its session
    (a zombie) commits its transaction after its partitions moved to another member.
-3. Transactional offsets are kept here and written to Tansu (as a plain offset commit) when their transaction
-   commits, before the client hears that it did; they are dropped when it aborts or its producer is fenced. While a
-   transaction holding offsets of a partition is open, fetching the group's offset of that partition answers
-   UNSTABLE_OFFSET_COMMIT, and the client asks again (KIP-447's require_stable), as Kafka does. Tansu itself applies
-   a transaction's offsets only once every other transaction it overlaps with (one that wrote to a partition it
-   wrote to) has ended, and then in the order of transactional ids: with several producers writing the same
-   topics, a committed transaction's offsets show up late — a member taking its partitions over reads an older
-   offset and does the work again — or overwrite newer ones.
+3. Transactional offsets never reach Tansu: the shim keeps them, and they become the group's offsets when their
+   transaction commits (the shim answers offset fetches with them; a plain offset commit of the partition later
+   takes over again); they are dropped when it aborts or its producer is fenced. While a transaction holding
+   offsets of a partition is open, fetching the group's offset of that partition answers UNSTABLE_OFFSET_COMMIT,
+   and the client asks again (KIP-447's require_stable), as Kafka does. Tansu itself applies a transaction's
+   offsets only once every other transaction it overlaps with (one that wrote to a partition it wrote to) has
+   ended, and then in the order of transactional ids: with several producers writing the same topics, a committed
+   transaction's offsets show up late — a member taking its partitions over reads an older offset and does the
+   work again — or overwrite newer ones.
 
 To stay with protocol versions it can read, the shim caps in ApiVersions answers Fetch at v11 and JoinGroup
-at v5 (the last versions before flexible encodings), OffsetFetch at v7 (one group per request), EndTxn at v1 and
-TxnOffsetCommit at v3 (the first with the member's generation, and the last librdkafka sends).
+at v5 (the last versions before flexible encodings), OffsetCommit at v7, OffsetFetch at v7 (one group per
+request), EndTxn at v1 and TxnOffsetCommit at v3 (the first with the member's generation, and the last librdkafka
+sends).
 
 Only for local tests of exactly-once against Tansu; a Kafka cluster needs none of this.
 """
@@ -34,25 +36,56 @@ import sys
 
 FETCH, OFFSET_COMMIT, OFFSET_FETCH, JOIN_GROUP, API_VERSIONS = 1, 8, 9, 11, 18
 INIT_PRODUCER_ID, END_TXN, TXN_OFFSET_COMMIT = 22, 26, 28
-CAPS = {FETCH: 11, JOIN_GROUP: 5, OFFSET_FETCH: 7, END_TXN: 1, TXN_OFFSET_COMMIT: 3}
+CAPS = {FETCH: 11, JOIN_GROUP: 5, OFFSET_COMMIT: 7, OFFSET_FETCH: 7, END_TXN: 1, TXN_OFFSET_COMMIT: 3}
 ILLEGAL_GENERATION = 22
 UNSTABLE_OFFSET_COMMIT = 88
+PRODUCER_FENCED = 90
 ABORT = 0
 
 generations = {}  # consumer group -> its latest generation
-members = {}  # consumer group -> (generation, member id) of the latest member to join
 # transactional id -> {group: {(topic, partition): (offset, leader epoch, metadata)}}: offsets of open transactions
 pending_offsets = {}
 # transactional id -> (when its first pending offsets came, its transaction timeout in seconds)
 pending_since = {}
-committers = {}  # (transactional id, group) -> (generation, member id) of the member that sent the offsets
+committed_offsets = {}  # group -> {(topic, partition): offset}: offsets committed by transactions, newer than Tansu's
 timeouts = {}  # transactional id -> transaction timeout (seconds), from InitProducerId
+expired = set()  # transactional ids whose transaction outlived its timeout: it ends aborted, its producer fenced
 
 
 def forget_transaction(transactional_id):
-    for group in pending_offsets.pop(transactional_id, {}):
-        committers.pop((transactional_id, group), None)
+    pending_offsets.pop(transactional_id, None)
     pending_since.pop(transactional_id, None)
+
+
+def end_transaction(transactional_id, committed):
+    if committed:
+        for group, offsets in pending_offsets.get(transactional_id, {}).items():
+            stored = committed_offsets.setdefault(group, {})
+            for partition, (offset, _, _) in offsets.items():
+                stored[partition] = offset
+    forget_transaction(transactional_id)
+
+
+def take_offset_commit(frame, version):
+    """A plain offset commit (v2..v7) passing through: Tansu's offsets of its partitions are the newer now."""
+    r = request_body_start(frame, flexible=False)
+    group = r.string()
+    r.take(">i")  # generation
+    r.string()  # member id
+    if version >= 7:
+        r.string()  # group instance id
+    if version <= 4:
+        r.take(">q")  # retention time
+    stored = committed_offsets.get(group, {})
+    for _ in range(r.take(">i")):
+        topic = r.string()
+        for _ in range(r.take(">i")):
+            partition = r.take(">i")
+            r.take(">q")  # offset
+            if version >= 6:
+                r.take(">i")  # leader epoch
+            r.string()  # metadata
+            stored.pop((topic, partition), None)
 
 
 def expire_transactions():
@@ -60,8 +93,9 @@ def expire_transactions():
     now = asyncio.get_running_loop().time()
     for transactional_id, since in list(pending_since.items()):
         if now - since > timeouts.get(transactional_id, 60):
-            log(f"dropped the offsets of {transactional_id}'s transaction: open longer than its timeout")
+            log(f"aborting {transactional_id}'s transaction: open longer than its timeout")
             forget_transaction(transactional_id)
+            expired.add(transactional_id)
 
 
 def log(*parts):
@@ -296,46 +330,6 @@ class Upstream:
                 writer.close()
 
 
-    async def commit_offsets(self, group, offsets, as_members):
-        """Writes `offsets` ({(topic, partition): (offset, leader epoch, metadata)}) of `group` with OffsetCommit
-        v5, as the first of `as_members` ((generation, member id)) Tansu accepts: the member that sent them, or,
-        when the group moved on since, its latest member (Kafka applies a committed transaction's offsets
-        whatever the group did meanwhile). Raises if Tansu refuses them all."""
-        topics = {}
-        for (topic, partition), (offset, _, metadata) in offsets.items():
-            topics.setdefault(topic, []).append((partition, offset, metadata))
-        errors = []
-        async with self.lock:
-            reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            try:
-                for generation, member in as_members:
-                    self.correlation += 1
-                    request = (struct.pack(">hhi", OFFSET_COMMIT, 5, self.correlation) + string("transaction-shim")
-                               + string(group) + struct.pack(">i", generation) + string(member)
-                               + struct.pack(">i", len(topics)))
-                    for topic, partitions in topics.items():
-                        request += string(topic) + struct.pack(">i", len(partitions))
-                        for partition, offset, metadata in partitions:
-                            request += struct.pack(">iq", partition, offset) + string(metadata)
-                    writer.write(struct.pack(">i", len(request)) + request)
-                    await writer.drain()
-                    size, = struct.unpack(">i", await reader.readexactly(4))
-                    r = Reader(await reader.readexactly(size), 8)  # after the correlation id and the throttle
-                    refused = []
-                    for _ in range(r.take(">i")):
-                        topic = r.string()
-                        for _ in range(r.take(">i")):
-                            partition, error = r.take(">ih")
-                            if error:
-                                refused.append(f"{topic}[{partition}]: error {error}")
-                    if not refused:
-                        return
-                    errors.append(f"as {member} of generation {generation}: {', '.join(refused)}")
-            finally:
-                writer.close()
-        raise RuntimeError(f"offset commit of {group} refused " + "; ".join(errors))
-
-
 # --- ApiVersions, JoinGroup, TxnOffsetCommit -------------------------------------------------------------------
 
 def cap_versions(body, version):
@@ -394,7 +388,7 @@ def take_txn_offset_commit(frame, correlation):
         for name, partitions in topics:
             for partition, offset, leader_epoch, metadata in partitions:
                 offsets[(name, partition)] = (offset, leader_epoch, metadata)
-        committers[(transactional_id, group)] = (generation, member)
+
     body = bytearray(struct.pack(">i", correlation) + b"\x00" + struct.pack(">i", 0) + uvarint(len(topics) + 1))
     for name, partitions in topics:
         body += compact_string(name) + uvarint(len(partitions) + 1)
@@ -411,11 +405,12 @@ def pending_partitions(group):
     return {partition for offsets in pending_offsets.values() for partition in offsets.get(group, {})}
 
 
-def mark_unstable(body, version, group):
-    """Sets UNSTABLE_OFFSET_COMMIT on the partitions of an OffsetFetch v1..v7 answer whose offsets wait in an open
-    transaction, so that the client asks again once it has ended."""
+def settle_offset_fetch(body, version, group):
+    """An OffsetFetch v1..v7 answer with the offsets committed by transactions, and UNSTABLE_OFFSET_COMMIT for the
+    partitions whose offsets wait in an open transaction (the client asks again once it has ended)."""
     unstable = pending_partitions(group)
-    if not unstable:
+    stored = committed_offsets.get(group, {})
+    if not unstable and not stored:
         return body
     data = bytearray(body)
     flexible = version >= 6
@@ -430,6 +425,8 @@ def mark_unstable(body, version, group):
         partitions = r.uvarint() - 1 if flexible else r.take(">i")
         for _ in range(max(partitions, 0)):
             partition = r.take(">i")
+            if (name, partition) in stored:
+                struct.pack_into(">q", data, r.pos, stored[(name, partition)])
             r.take(">q")  # offset
             if version >= 5:
                 r.take(">i")  # leader epoch
@@ -474,6 +471,8 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
             detail = None
             if key == JOIN_GROUP and version <= 5:
                 detail = request_body_start(frame, flexible=False).string()
+            elif key == OFFSET_COMMIT and 2 <= version <= 7:
+                take_offset_commit(frame, version)
             elif key == OFFSET_FETCH and 1 <= version <= 7:
                 r = request_body_start(frame, flexible=version >= 6)
                 detail = r.compact_string() if version >= 6 else r.string()
@@ -481,6 +480,10 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
                 r = request_body_start(frame, flexible=False)
                 transactional_id = r.string()
                 r.take(">qh")  # producer id, epoch
+                expire_transactions()
+                if transactional_id in expired:
+                    # Kafka aborted it at its timeout and fenced the producer: so does the shim, late.
+                    frame = frame[:r.pos] + b"\x00" + frame[r.pos + 1:]
                 detail = (transactional_id, r.take(">b") == 1)
             elif key == INIT_PRODUCER_ID:
                 r = request_body_start(frame, flexible=version >= 2)
@@ -488,6 +491,7 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
                 if transactional_id is not None:
                     # Starting (again) fences the transaction the id left open: Tansu aborts it, its offsets go.
                     forget_transaction(transactional_id)
+                    expired.discard(transactional_id)
                     timeouts[transactional_id] = r.take(">i") / 1000
             elif key == FETCH and 4 <= version <= 11:
                 r = request_body_start(frame, flexible=False)
@@ -508,22 +512,14 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
             elif key == FETCH and 4 <= version <= 11 and detail:
                 body = await rewrite_fetch(body, version, upstream.marker)
             elif key == OFFSET_FETCH and detail is not None:
-                body = mark_unstable(body, version, detail)
+                body = settle_offset_fetch(body, version, detail)
             elif key == END_TXN and detail is not None:
                 transactional_id, committed = detail
                 error, = struct.unpack_from(">h", body, 4)
-                if error == 0:
-                    # Still pending while written, so that no fetch of them sees the older ones meanwhile.
-                    for group, offsets in pending_offsets.get(transactional_id, {}).items() if committed else ():
-                        as_members = [committers[(transactional_id, group)]]
-                        if group in members:
-                            as_members.append(members[group])
-                        try:
-                            await upstream.commit_offsets(group, offsets, as_members)
-                        except Exception as failure:
-                            log(f"the offsets of {transactional_id}'s committed transaction could not be written: {failure!r}")
-                            raise
-                    forget_transaction(transactional_id)
+                if transactional_id in expired:
+                    body = body[:4] + struct.pack(">h", PRODUCER_FENCED) + body[6:]
+                elif error == 0:
+                    end_transaction(transactional_id, committed)
             elif key == JOIN_GROUP and version <= 5 and detail is not None:
                 group = detail
                 r = Reader(body)
@@ -532,9 +528,6 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
                 error, generation = r.take(">hi")
                 if error == 0:
                     generations[group] = max(generation, generations.get(group, -1))
-                    r.string()  # protocol
-                    r.string()  # leader
-                    members[group] = (generation, r.string())
             frame = struct.pack(">i", correlation) + body
             await to_client(struct.pack(">i", len(frame)) + frame)
 
