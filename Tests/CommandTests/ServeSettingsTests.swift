@@ -39,6 +39,20 @@ struct ServeSettingsTests {
         #expect(resolved.group("dataflow-engine") == "seldon-prod-dataflow-engine")
     }
 
+    @Test func theCommitIntervalFollowsTheGuaranteeUnlessGiven() throws {
+        var settings = ServeSettings()
+        #expect(try ServeCommand.Settings(settings).commitInterval == .seconds(1))
+        settings.set("processing-guarantee", "exactly-once", source: "--processing-guarantee")
+        #expect(try ServeCommand.Settings(settings).commitInterval == .milliseconds(100))
+        settings.set("commit-interval-ms", "250", source: "--commit-interval-ms")
+        let resolved = try ServeCommand.Settings(settings)
+        #expect(resolved.commitInterval == .milliseconds(250))
+        #expect(resolved.engine(instanceID: "a").streams.effectiveCommitInterval == .milliseconds(250))
+        #expect(resolved.modelGateway(instanceID: "a").commitInterval == .milliseconds(250))
+        settings.set("commit-interval-ms", "0", source: "--commit-interval-ms")
+        #expect(throws: SettingsError.self) { try ServeCommand.Settings(settings) }
+    }
+
     @Test func anInstanceIdIsKeptInTheStateDirectoryUnlessGiven() throws {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: state) }

@@ -13,6 +13,7 @@ extension ServeCommand.Settings {
         configuration.streams.stateDirectory = stateDir
         configuration.streams.instanceID = instanceID
         configuration.streams.processingGuarantee = guarantee
+        configuration.streams.commitInterval = commitInterval
         configuration.streams.topicCreation = topicCreation
         if localBroker { configuration.useLocalBrokerDefaults() }
         let kafka = kafka
@@ -28,10 +29,8 @@ extension ServeCommand.Settings {
         var configuration = ModelGatewayConfiguration(bootstrapServers: servers, groupID: group("modelgateway"), topics: topics)
         configuration.partitions = partitions
         configuration.topicCreation = topicCreation
-        if guarantee == .exactlyOnce {
-            configuration.transactionalID = "\(group("modelgateway"))-\(instanceID)"
-            configuration.commitInterval = StreamsConfiguration.exactlyOnceCommitInterval
-        }
+        if guarantee == .exactlyOnce { configuration.transactionalID = "\(group("modelgateway"))-\(instanceID)" }
+        configuration.commitInterval = commitInterval
         clients(&configuration)
         return configuration
     }

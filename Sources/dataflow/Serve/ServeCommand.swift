@@ -60,6 +60,8 @@ struct ServeCommand: AsyncParsableCommand {
     var topicConfigs: [String] = []
     @Option(help: "Who creates topics: admin (CreateTopics requests, the default) or broker (auto-creation when first named).")
     var topicCreation: String?
+    @Option(help: "Milliseconds between commits of the engine and the model gateway: what a failure makes them do again under at-least-once, how long an answer waits under exactly-once. Default: 1000 at-least-once, 100 exactly-once.")
+    var commitIntervalMs: Int?
     @Option(help: "Requests the inference API lets wait for their answers at once; more get 429. Default: 10000.")
     var maxRequestsInFlight: Int?
     @Option(help: "Connections each HTTP API (inference, control) keeps open at once; more wait to be accepted. Default: 10000.")
@@ -121,6 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
             ("partitions", partitions.map(String.init)), ("state-dir", stateDir), ("instance-id", instanceId), ("processing-guarantee", processingGuarantee),
             ("auth-token", authToken), ("inference-auth", inferenceAuth ? "true" : nil), ("local-broker", localBroker ? "true" : nil),
             ("insecure", insecure ? "true" : nil), ("replication-factor", replicationFactor.map(String.init)), ("topic-creation", topicCreation),
+            ("commit-interval-ms", commitIntervalMs.map(String.init)),
             ("max-requests-in-flight", maxRequestsInFlight.map(String.init)),
             ("max-connections", maxConnections.map(String.init)), ("idle-timeout", idleTimeout.map(String.init)), ("body-timeout", bodyTimeout.map(String.init)), ("model-roots", modelRoots), ("model-calls", modelCalls), ("inference-url", inferenceUrl),
             ("tls-cert", tlsCert), ("tls-key", tlsKey), ("log-format", logFormat), ("log-level", logLevel),
@@ -142,6 +145,10 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// The settings in effect, checked.
     struct Settings {
+        /// The engine's and the model gateway's commit interval under at-least-once: Kafka Streams' 30 s would
+        /// have every step of every pipeline call its models again for up to 30 s of requests after a failure.
+        static let atLeastOnceCommitInterval: Duration = .seconds(1)
+
         var bootstrap: String?
         var roles: Set<Role>
         var httpPort: Int
@@ -155,6 +162,8 @@ struct ServeCommand: AsyncParsableCommand {
         /// Given by a setting; otherwise ``InstanceIdentity/stored(in:)`` keeps one in the state directory.
         var instanceID: String?
         var guarantee: StreamsConfiguration.ProcessingGuarantee
+        /// How often the engine and the model gateway commit.
+        var commitInterval: Duration
         var authToken: String?
         var inferenceAuth: Bool
         var localBroker: Bool
@@ -198,6 +207,8 @@ struct ServeCommand: AsyncParsableCommand {
                 throw SettingsError("\(settings.source("processing-guarantee")): the processing guarantee is at-least-once or exactly-once, not '\(guarantee)'")
             }
             self.guarantee = parsed
+            let defaultInterval = parsed == .exactlyOnce ? StreamsConfiguration.exactlyOnceCommitInterval : Self.atLeastOnceCommitInterval
+            commitInterval = try settings.positiveInt("commit-interval-ms").map { .milliseconds($0) } ?? defaultInterval
             authToken = settings.string("auth-token") ?? ProcessInfo.processInfo.environment["DATAFLOW_AUTH_TOKEN"]
             inferenceAuth = try settings.bool("inference-auth") ?? false
             if inferenceAuth, authToken == nil { throw SettingsError("\(settings.source("inference-auth")): inference-auth needs a token (--auth-token)") }

@@ -13,7 +13,7 @@ struct ServeSettings {
     static let keys: [String] = [
         "bootstrap", "role", "http-port", "grpc-port", "control-port", "host", "default-server", "topic-prefix", "namespace",
         "partitions", "state-dir", "instance-id", "processing-guarantee", "auth-token", "inference-auth", "local-broker",
-        "insecure", "replication-factor", "topic-creation", "max-requests-in-flight", "max-connections", "idle-timeout", "body-timeout", "model-roots", "model-calls", "inference-url",
+        "insecure", "replication-factor", "topic-creation", "commit-interval-ms", "max-requests-in-flight", "max-connections", "idle-timeout", "body-timeout", "model-roots", "model-calls", "inference-url",
         "tls-cert", "tls-key", "log-format", "log-level",
     ]
 
