@@ -33,6 +33,7 @@ Only for local tests of exactly-once against Tansu; a Kafka cluster needs none o
 import asyncio
 import struct
 import sys
+import time
 
 FETCH, OFFSET_COMMIT, OFFSET_FETCH, JOIN_GROUP, API_VERSIONS = 1, 8, 9, 11, 18
 INIT_PRODUCER_ID, END_TXN, TXN_OFFSET_COMMIT = 22, 26, 28
@@ -99,7 +100,7 @@ def expire_transactions():
 
 
 def log(*parts):
-    print("transaction-shim:", *parts, file=sys.stderr, flush=True)
+    print(time.strftime("%H:%M:%S"), "transaction-shim:", *parts, file=sys.stderr, flush=True)
 
 
 class Reader:

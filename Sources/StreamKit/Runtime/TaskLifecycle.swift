@@ -130,7 +130,9 @@ package struct TaskLifecycle {
         if !lost, !closing.isEmpty { actions.append(.commit(closing: closing)) }
         if !ids.isEmpty { actions.append(.closeDirty(ids)) }
         for id in ids { forget(id) }
-        if lost, timing.exactlyOnce, !live.isEmpty { actions += abortAll(failed: [], now: now) }
+        // Exactly-once: the open transaction holds what the lost tasks wrote since the last commit; committed
+        // later (even with no offsets at all, once every task is gone), it would repeat the new owner's output.
+        if lost, timing.exactlyOnce { actions += live.isEmpty ? [.abortTransaction] : abortAll(failed: [], now: now) }
         return actions
     }
 

@@ -83,6 +83,18 @@ import Testing
         #expect(lifecycle.tick(now: Self.start).contains(.start(Self.task(1), partitions: Set(Self.partitions("in", 1)), seek: true)))
     }
 
+    /// A member stopped past its session loses every task at once: the transaction it had open still holds their
+    /// output, and must not be committed by the next commit (which would have no offsets to send with it).
+    @Test func losingEveryTaskUnderExactlyOnceAbortsTheTransaction() {
+        var lifecycle = Self.lifecycle(exactlyOnce: true)
+        _ = lifecycle.partitionsAssigned(Self.partitions("in", 0, 1))
+        lifecycle.started(Self.task(0))
+        lifecycle.started(Self.task(1))
+        let actions = lifecycle.partitionsRevoked(Self.partitions("in", 0, 1), lost: true, now: Self.start)
+        #expect(actions == [.closeDirty([Self.task(0), Self.task(1)]), .abortTransaction])
+        #expect(lifecycle.live.isEmpty)
+    }
+
     @Test func aTaskGainingAPartitionCommitsClosesAndStartsWithAll() {
         var lifecycle = Self.lifecycle()
         _ = lifecycle.partitionsAssigned(Self.partitions("in", 0))
