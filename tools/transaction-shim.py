@@ -535,6 +535,12 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
     tasks = [asyncio.ensure_future(requests()), asyncio.ensure_future(responses())]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        # A client gone (killed) right after ending a transaction: what Tansu answers still counts, as a broker's
+        # commit does whether or not the client hears of it; its offsets must not be lost with the connection.
+        waited = 0
+        while not tasks[1].done() and any(key == END_TXN for key, _, _ in pending.values()) and waited < 300:
+            await asyncio.sleep(0.1)
+            waited += 1
     finally:
         for task in tasks:
             task.cancel()
