@@ -365,7 +365,9 @@ package actor StreamTask {
     /// durable must not go on as if they were.
     package func prepareCommit() async throws -> [TopicPartitionOffset] {
         if let failure { throw failure }
-        let offsets = scheduler.committableOffsets()
+        // Exactly-once: every partition's offset, moved or not, so that the transaction's offset commit carries
+        // this member's generation even when only a punctuator wrote: a zombie's commit is then refused.
+        let offsets = scheduler.committableOffsets(includingUnchanged: exactlyOnce)
         do {
             var failed = try await context.collector.flush()
             while !failed.isEmpty {
@@ -407,8 +409,9 @@ package actor StreamTask {
         }
     }
 
-    /// Records that the offsets from ``prepareCommit()`` were committed.
-    package func committed(_ offsets: [TopicPartitionOffset]) {
+    /// Records that the offsets from ``prepareCommit()`` were committed; returns whether the task made progress.
+    @discardableResult
+    package func committed(_ offsets: [TopicPartitionOffset]) -> Bool {
         scheduler.markCommitted(offsets)
     }
 

@@ -115,17 +115,24 @@ package struct TaskScheduler {
     package func queued(_ partition: TopicPartition) -> Int { progress[partition]?.queued ?? 0 }
 
     /// Per partition, the offset below which every record has finished, where that moved since the last call
-    /// to ``markCommitted(_:)``.
-    package func committableOffsets() -> [TopicPartitionOffset] {
+    /// to ``markCommitted(_:)`` — or, `includingUnchanged`, wherever it is known.
+    package func committableOffsets(includingUnchanged: Bool = false) -> [TopicPartitionOffset] {
         progress.compactMap { partition, state in
-            let offset = state.slots.first?.offset ?? state.finishedUpTo
-            guard let offset, offset != state.lastCommitted else { return nil }
+            let offset = state.slots.first?.offset ?? state.finishedUpTo ?? (includingUnchanged ? state.lastCommitted : nil)
+            guard let offset, includingUnchanged || offset != state.lastCommitted else { return nil }
             return TopicPartitionOffset(partition, offset: offset)
         }
     }
 
-    package mutating func markCommitted(_ offsets: [TopicPartitionOffset]) {
-        for offset in offsets { progress[offset.topicPartition]?.lastCommitted = offset.offset }
+    /// Records `offsets` as committed; returns whether any of them moved.
+    @discardableResult
+    package mutating func markCommitted(_ offsets: [TopicPartitionOffset]) -> Bool {
+        var moved = false
+        for offset in offsets where progress[offset.topicPartition] != nil {
+            moved = moved || progress[offset.topicPartition]!.lastCommitted != offset.offset
+            progress[offset.topicPartition]!.lastCommitted = offset.offset
+        }
+        return moved
     }
 
     /// Drops every record of `partitions` that has not started, and forgets their progress once nothing of

@@ -517,9 +517,7 @@ actor TopologyRuntime {
             }
         }
         for (id, task) in open {
-            let committed = offsets[id] ?? []
-            await task.committed(committed)
-            if !committed.isEmpty { lifecycle.committed(progressOf: [id]) }
+            if await task.committed(offsets[id] ?? []) { lifecycle.committed(progressOf: [id]) }
             if exactlyOnce { await task.release() }
         }
         if !all.isEmpty {

@@ -37,6 +37,20 @@ import Testing
         #expect(scheduler.committableOffsets().map(\.offset) == [14])
     }
 
+    /// Exactly-once commits every partition's offset, moved or not: a transaction in which only a punctuator
+    /// wrote still commits offsets, and with them the member's generation that fences a zombie.
+    @Test func unchangedOffsetsAreCommittableWhenAskedFor() {
+        var scheduler = TaskScheduler(maxInFlight: 8)
+        scheduler.enqueue(record("k", offset: 10))
+        scheduler.finish(scheduler.start()!)
+        let moved = scheduler.markCommitted(scheduler.committableOffsets())
+        #expect(moved, "the first commit moves the offset")
+        #expect(scheduler.committableOffsets().isEmpty)
+        #expect(scheduler.committableOffsets(includingUnchanged: true).map(\.offset) == [11])
+        let movedAgain = scheduler.markCommitted(scheduler.committableOffsets(includingUnchanged: true))
+        #expect(!movedAgain, "committing it again is no progress")
+    }
+
     @Test func nullKeysShareOneOrder() {
         var scheduler = TaskScheduler(maxInFlight: 4)
         scheduler.enqueue(record(nil, offset: 0))
