@@ -1,4 +1,3 @@
-import ProjectScripts
 import StreamKit
 import Testing
 
@@ -85,14 +84,7 @@ struct KafkaTransactionTests {
     /// back while an overlapping one is open (a member taking the partitions over then reads older offsets and
     /// does the work again); the transaction shim in front of it keeps them as Kafka does.
     @Test func committedOffsetsAreTheGroupsAtOnceAndOpenOnesNobodysBehindTheTransactionShim() async throws {
-        let broker = try await LocalBroker.start(kind: "tansu", name: TestBroker.uniqueName("txn-offsets"), transactionShim: true)
-        do {
-            try await offsetsCommitWithTheirTransaction(bootstrap: broker.address)
-        } catch {
-            await broker.stop()
-            throw error
-        }
-        await broker.stop()
+        try await TestBroker.withShimmedTansu("txn-offsets") { try await offsetsCommitWithTheirTransaction(bootstrap: $0) }
     }
 
     private func offsetsCommitWithTheirTransaction(bootstrap: String) async throws {

@@ -188,19 +188,38 @@ struct ModelGatewayTests {
         try await nextRunning.value
     }
 
+    /// A reader of `sum`'s answers on the broker at `bootstrap`, from the beginning of every partition.
+    private func sumAnswers(_ bootstrap: String, _ isolation: KafkaIsolationLevel) async throws -> KafkaConsumer {
+        var consumer = KafkaConsumerConfiguration(bootstrapServers: [bootstrap])
+        consumer.useLocalBrokerDefaults()
+        consumer.isolationLevel = isolation
+        let reader = try KafkaConsumer(configuration: consumer, logger: TestBroker.logger)
+        try await reader.assign(TestBroker.partitions(topics.modelOutputs("sum"), count: 4).map { TopicPartitionOffset($0, offset: KafkaConsumer.beginning) })
+        return reader
+    }
+
+    /// How many answers `reader` holds per request key: read until `expected` came (or two minutes passed), then
+    /// 3 s more, so that an answer too many shows.
+    private func answersByKey(_ reader: KafkaConsumer, expecting expected: Int) async throws -> [String: Int] {
+        var answers: [String: Int] = [:]
+        let deadline = ContinuousClock.now + .seconds(120)
+        while answers.values.reduce(0, +) < expected, ContinuousClock.now < deadline {
+            for record in try await reader.poll(maxRecords: 1000, timeout: .milliseconds(200)) {
+                answers[record.key?.string ?? "", default: 0] += 1
+            }
+        }
+        for record in try await TestBroker.consume(reader, count: 1, timeout: .seconds(3)) {
+            answers[record.key?.string ?? "", default: 0] += 1
+        }
+        return answers
+    }
+
     /// Exactly-once: a gateway whose transactional id is taken over mid-load (as a restarted instance would take
     /// it) has its open transaction aborted; it answers again from the committed offsets, and a read_committed
     /// reader sees every request answered exactly once. On a Tansu of its own behind the transaction shim, which
     /// hides aborted records from read_committed readers as Kafka does (Tansu alone shows them).
     @Test func exactlyOnceAnswersEveryRequestOnceThoughItsTransactionsAreFenced() async throws {
-        let broker = try await LocalBroker.start(kind: "tansu", name: TestBroker.uniqueName("eos-gateway"), transactionShim: true)
-        do {
-            try await answersOnceThoughFenced(bootstrap: broker.address)
-        } catch {
-            await broker.stop()
-            throw error
-        }
-        await broker.stop()
+        try await TestBroker.withShimmedTansu("eos-gateway") { try await answersOnceThoughFenced(bootstrap: $0) }
     }
 
     private func answersOnceThoughFenced(bootstrap: String) async throws {
@@ -214,16 +233,7 @@ struct ModelGatewayTests {
         let gateway = ModelGateway(configuration: configuration, logger: Logger(label: "gateway") { _ in CapturedLog.Handler(log: captured) })
         try await gateway.serve(["sum": server])
         let running = Task { try await gateway.run() }
-        let output = topics.modelOutputs("sum")
-        func reader(_ isolation: KafkaIsolationLevel) async throws -> KafkaConsumer {
-            var consumer = KafkaConsumerConfiguration(bootstrapServers: [bootstrap])
-            consumer.useLocalBrokerDefaults()
-            consumer.isolationLevel = isolation
-            let reader = try KafkaConsumer(configuration: consumer, logger: TestBroker.logger)
-            try await reader.assign(TestBroker.partitions(output, count: 4).map { TopicPartitionOffset($0, offset: KafkaConsumer.beginning) })
-            return reader
-        }
-        let uncommitted = try await reader(.readUncommitted)
+        let uncommitted = try await sumAnswers(bootstrap, .readUncommitted)
         var producer = KafkaProducerConfiguration(bootstrapServers: [bootstrap])
         producer.useLocalBrokerDefaults()
 
@@ -260,17 +270,8 @@ struct ModelGatewayTests {
         #expect(written > keys.count, "a transaction holding answers was aborted: \(written) answers written for \(keys.count) requests")
 
         // Everything sent is answered; what was committed answers each request once.
-        let committed = try await reader(.readCommitted)
-        var answers: [String: Int] = [:]
-        let deadline = ContinuousClock.now + .seconds(120)
-        while answers.values.reduce(0, +) < keys.count, ContinuousClock.now < deadline {
-            for record in try await committed.poll(maxRecords: 1000, timeout: .milliseconds(200)) {
-                answers[record.key?.string ?? "", default: 0] += 1
-            }
-        }
-        for record in try await TestBroker.consume(committed, count: 1, timeout: .seconds(3)) {
-            answers[record.key?.string ?? "", default: 0] += 1
-        }
+        let committed = try await sumAnswers(bootstrap, .readCommitted)
+        let answers = try await answersByKey(committed, expecting: keys.count)
         #expect(Set(answers.keys) == Set(keys), "answered: \(answers.count) of \(keys.count); the gateway logged: \(captured.messages.withLock { $0 })")
         #expect(answers.filter { $0.value > 1 }.isEmpty, "answered more than once: \(answers.filter { $0.value > 1 }.keys.sorted().prefix(10))")
         await committed.close()
@@ -283,14 +284,7 @@ struct ModelGatewayTests {
     /// its other partitions back to their committed offsets and answers them again; the two answer every request
     /// once. (The move used to wait for the poll under way to end, that is for itself: the gateway hung.)
     @Test func exactlyOnceAGatewayFencedWhileHandingPartitionsOverAnswersAgain() async throws {
-        let broker = try await LocalBroker.start(kind: "tansu", name: TestBroker.uniqueName("eos-handover"), transactionShim: true)
-        do {
-            try await answersAgainAfterAFencedHandover(bootstrap: broker.address)
-        } catch {
-            await broker.stop()
-            throw error
-        }
-        await broker.stop()
+        try await TestBroker.withShimmedTansu("eos-handover") { try await answersAgainAfterAFencedHandover(bootstrap: $0) }
     }
 
     private func answersAgainAfterAFencedHandover(bootstrap: String) async throws {
@@ -312,15 +306,6 @@ struct ModelGatewayTests {
         // Nothing commits by the clock in the first: its first commit is the one for its handover.
         let (first, firstConfiguration) = try await gateway("first", log: captured, commitInterval: .seconds(600))
         let firstRunning = Task { try await first.run() }
-        let output = topics.modelOutputs("sum")
-        func reader(_ isolation: KafkaIsolationLevel) async throws -> KafkaConsumer {
-            var consumer = KafkaConsumerConfiguration(bootstrapServers: [bootstrap])
-            consumer.useLocalBrokerDefaults()
-            consumer.isolationLevel = isolation
-            let reader = try KafkaConsumer(configuration: consumer, logger: TestBroker.logger)
-            try await reader.assign(TestBroker.partitions(output, count: 4).map { TopicPartitionOffset($0, offset: KafkaConsumer.beginning) })
-            return reader
-        }
 
         // The first gateway answers everything in its open transaction.
         let keys = (0..<40).map { "h\($0)" }
@@ -332,7 +317,7 @@ struct ModelGatewayTests {
             ))
         }
         await requests.close()
-        let uncommitted = try await reader(.readUncommitted)
+        let uncommitted = try await sumAnswers(bootstrap, .readUncommitted)
         #expect(try await TestBroker.consume(uncommitted, count: keys.count, timeout: .seconds(60)).count == keys.count)
         await uncommitted.close()
 
@@ -351,17 +336,8 @@ struct ModelGatewayTests {
         // The first leaves (committing what it answered again); the second then has every partition.
         firstRunning.cancel()
         try await firstRunning.value
-        let committed = try await reader(.readCommitted)
-        var answers: [String: Int] = [:]
-        let deadline = ContinuousClock.now + .seconds(120)
-        while answers.values.reduce(0, +) < keys.count, ContinuousClock.now < deadline {
-            for record in try await committed.poll(maxRecords: 1000, timeout: .milliseconds(200)) {
-                answers[record.key?.string ?? "", default: 0] += 1
-            }
-        }
-        for record in try await TestBroker.consume(committed, count: 1, timeout: .seconds(3)) {
-            answers[record.key?.string ?? "", default: 0] += 1
-        }
+        let committed = try await sumAnswers(bootstrap, .readCommitted)
+        let answers = try await answersByKey(committed, expecting: keys.count)
         #expect(Set(answers.keys) == Set(keys), "answered: \(answers.count) of \(keys.count); the first gateway logged: \(captured.messages.withLock { $0 })")
         #expect(answers.filter { $0.value > 1 }.isEmpty, "answered more than once: \(answers.filter { $0.value > 1 }.keys.sorted())")
         await committed.close()

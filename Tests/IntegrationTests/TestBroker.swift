@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Logging
+import ProjectScripts
 import StreamKit
 import Testing
 
@@ -12,6 +13,19 @@ enum TestBroker {
     static let mock = ProcessInfo.processInfo.environment["STREAMKIT_TEST_MOCK_BOOTSTRAP"]
     static let required = ProcessInfo.processInfo.environment["STREAMKIT_TEST_REQUIRE_BROKER"] == "1"
     static let shouldRun = required || tansu != nil
+
+    /// Runs `body` with the bootstrap address of a Tansu of its own behind the transaction shim (which does what
+    /// Tansu leaves out of transactions, as Kafka does), and stops it however `body` ends.
+    static func withShimmedTansu(_ name: String, _ body: (String) async throws -> Void) async throws {
+        let broker = try await LocalBroker.start(kind: "tansu", name: uniqueName(name), transactionShim: true)
+        do {
+            try await body(broker.address)
+        } catch {
+            await broker.stop()
+            throw error
+        }
+        await broker.stop()
+    }
 
     static var logger: Logger {
         var logger = Logger(label: "streamkit.test")

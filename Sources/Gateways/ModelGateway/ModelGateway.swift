@@ -268,11 +268,10 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         guard fetched == epoch else { return }
         var touched: Set<TopicPartition> = []
         for record in records {
-            let partition = record.topicPartition
             // Only partitions assigned (and not lost since) have a flow.
-            guard flows[partition] != nil else { continue }
-            start(flows[partition]!.arrive(record))
-            touched.insert(partition)
+            guard let startable = flows[record.topicPartition]?.arrive(record) else { continue }
+            start(startable)
+            touched.insert(record.topicPartition)
         }
         for partition in touched { updatePause(partition) }
     }

@@ -128,9 +128,10 @@ package struct TaskScheduler {
     @discardableResult
     package mutating func markCommitted(_ offsets: [TopicPartitionOffset]) -> Bool {
         var moved = false
-        for offset in offsets where progress[offset.topicPartition] != nil {
-            moved = moved || progress[offset.topicPartition]!.lastCommitted != offset.offset
-            progress[offset.topicPartition]!.lastCommitted = offset.offset
+        for offset in offsets {
+            guard let last = progress[offset.topicPartition].map(\.lastCommitted) else { continue }
+            if last != offset.offset { moved = true }
+            progress[offset.topicPartition]?.lastCommitted = offset.offset
         }
         return moved
     }

@@ -6,12 +6,18 @@ import Synchronization
 /// would be handled by a member that committed and handed the partition over — twice, beside the new owner.
 final class RevokedPartitions: Sendable {
     private let revoked = Mutex<Set<TopicPartition>>([])
+    /// Whether ``revoked`` holds any: what the poll checks for each record, without taking the lock.
+    private let pending = Atomic<Bool>(false)
 
-    func revoked(_ partitions: [TopicPartition]) { revoked.withLock { $0.formUnion(partitions) } }
+    func revoked(_ partitions: [TopicPartition]) {
+        revoked.withLock { $0.formUnion(partitions) }
+        pending.store(true, ordering: .releasing)
+    }
 
     /// The partitions revoked since the last call.
     func take() -> Set<TopicPartition> {
-        revoked.withLock { revoked in
+        guard pending.exchange(false, ordering: .acquiringAndReleasing) else { return [] }
+        return revoked.withLock { revoked in
             defer { revoked = [] }
             return revoked
         }
