@@ -95,10 +95,10 @@ struct PipelineIsolationTests {
             let deadline = ContinuousClock.now + timeout
             while ContinuousClock.now < deadline {
                 let found = arrivals.withLock { arrivals in keys.compactMap { key in arrivals[key].map { (key, $0) } } }
-                if found.count == keys.count { return Dictionary(uniqueKeysWithValues: found) }
+                if found.count == keys.count { return Dictionary(found) { first, _ in first } }
                 try await Task.sleep(for: .milliseconds(50))
             }
-            return arrivals.withLock { arrivals in Dictionary(uniqueKeysWithValues: keys.compactMap { key in arrivals[key].map { (key, $0) } }) }
+            return arrivals.withLock { arrivals in Dictionary(keys.compactMap { key in arrivals[key].map { (key, $0) } }) { first, _ in first } }
         }
 
         func close() async {
@@ -155,6 +155,7 @@ struct PipelineIsolationTests {
         load.cancel()
         let sent = try await load.value
         let keys = sent.map(\.key)
+        #expect(Set(keys).count == keys.count, "every request has a key of its own")
         let answers = try await steadyAnswers.wait(for: keys, timeout: .seconds(60))
         #expect(keys.count > 400, "the load ran through the churn: \(keys.count) requests")
         #expect(answers.count == keys.count, "\(keys.count - answers.count) of \(keys.count) steady requests unanswered")

@@ -76,10 +76,14 @@ final class AnswerTransactions: Sendable {
         var producer: KafkaProducer? = first
         var discardedThrough = -1
         var failure: (any Error)?
+        // Whether the open transaction holds writes: one left open at the end is aborted, since a broker keeps it
+        // (and every reader of its partitions waiting) until its timeout.
+        var written = false
         for await step in steps {
             switch step {
             case .write(let records, let epoch):
                 guard epoch > discardedThrough, failure == nil, let producer else { continue }
+                written = true
                 for record in records {
                     do {
                         _ = try await producer.enqueue(record)
@@ -100,9 +104,11 @@ final class AnswerTransactions: Sendable {
                         try await producer.sendOffsetsToTransaction(offsets, groupMetadata: try consumer.groupMetadata())
                     }
                     try await producer.commitTransaction()
+                    written = false
                     try producer.beginTransaction()
                     done.resume(returning: .committed)
                 } catch {
+                    written = false
                     producer = await abortOrReplace(producer, isStopping: isStopping)
                     discardedThrough = epoch
                     failure = nil
@@ -113,10 +119,18 @@ final class AnswerTransactions: Sendable {
                     done.resume(returning: .discarded)
                     continue
                 }
+                written = false
                 producer = await abortOrReplace(producer, isStopping: isStopping)
                 discardedThrough = epoch
                 failure = nil
                 done.resume(returning: .aborted(reason: reason))
+            }
+        }
+        if written, let producer {
+            do {
+                try await producer.abortTransaction(timeout: Self.abortTimeout)
+            } catch {
+                logger.warning("the last transaction could not be aborted; the broker ends it at its timeout", metadata: ["error": "\(error)"])
             }
         }
         await producer?.close()
