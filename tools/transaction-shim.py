@@ -5,11 +5,16 @@
 Clients connect to LISTEN_PORT (Tansu advertises it, so every connection comes here) and everything is passed
 through, except:
 
-1. Fetch responses to read_committed fetches get their list of aborted transactions. Tansu writes commit and abort markers, but answers
-   every fetch with an empty list, so read_committed readers (librdkafka filters by that list) see aborted
-   records as if committed. The shim reads the markers in the response and lists the aborted transactions;
-   a transaction whose marker is not in the response is cut off (the client fetches it again), or looked up
-   ahead when it starts the response.
+1. read_committed fetches are answered by the transaction markers, as Kafka answers them. Tansu lists no aborted
+   transactions (librdkafka filters by that list, so its readers would see aborted records as committed), and its
+   last stable offset waits for every transaction that overlaps an ended one to end too, so a transaction can stay
+   invisible long after its commit marker was written. So the shim fetches read_uncommitted from Tansu, passes
+   the records up to the first transaction whose marker is not in the response (looked up ahead when that
+   transaction starts the response; a transaction still open then holds the answer back for up to 50 ms, as a
+   broker holds a fetch), lists the aborted transactions among them, and sets the last stable offset where it
+   cut. A producer fenced by a later InitProducerId of its transactional id gets PRODUCER_FENCED for its EndTxn
+   and TxnOffsetCommit (Tansu closes the connection over a stale EndTxn, and the client retries until it times
+   out).
 2. Transactional offset commits of a consumer group member from an earlier generation are refused with
    ILLEGAL_GENERATION, as Kafka does (KIP-447): Tansu accepts them, so a member that was paused past its session
    (a zombie) commits its transaction after its partitions moved to another member.
@@ -34,6 +39,7 @@ import asyncio
 import struct
 import sys
 import time
+import traceback
 
 FETCH, OFFSET_COMMIT, OFFSET_FETCH, JOIN_GROUP, API_VERSIONS = 1, 8, 9, 11, 18
 INIT_PRODUCER_ID, END_TXN, TXN_OFFSET_COMMIT = 22, 26, 28
@@ -51,6 +57,14 @@ pending_since = {}
 committed_offsets = {}  # group -> {(topic, partition): offset}: offsets committed by transactions, newer than Tansu's
 timeouts = {}  # transactional id -> transaction timeout (seconds), from InitProducerId
 expired = set()  # transactional ids whose transaction outlived its timeout: it ends aborted, its producer fenced
+producers = {}  # transactional id -> (producer id, epoch) of its latest InitProducerId
+transactions_ended = 0  # how many EndTxn and InitProducerId answers passed (each may end a transaction)
+
+
+def fenced(transactional_id, producer_id, epoch):
+    """Whether a later InitProducerId of the same transactional id fenced this producer."""
+    latest = producers.get(transactional_id)
+    return latest is not None and (producer_id, epoch) != latest
 
 
 def forget_transaction(transactional_id):
@@ -236,7 +250,15 @@ def settle(records, outcomes):
 
 # --- Fetch v4..v11 ----------------------------------------------------------------------------------------------
 
+def base_offset_at(records, position):
+    return struct.unpack_from(">q", records, position)[0]
+
+
 async def rewrite_fetch(body, version, upstream_lookahead):
+    """The answer to a read_committed fetch, from Tansu's answer to the same fetch read_uncommitted: records up to
+    the first transaction not yet ended, that point as the last stable offset, the aborted transactions listed.
+    Also whether it was cut to nothing by a transaction still open (so that the shim waits a little before
+    answering, as a broker would, rather than have the client ask again at once)."""
     r = Reader(body)
     out = bytearray()
     if version >= 1:
@@ -245,6 +267,7 @@ async def rewrite_fetch(body, version, upstream_lookahead):
         out += struct.pack(">hi", *r.take(">hi"))  # error, session id
     topics = r.take(">i")
     out += struct.pack(">i", topics)
+    held, delivered = False, False
     for _ in range(topics):
         topic = r.string()
         out += string(topic)
@@ -253,27 +276,34 @@ async def rewrite_fetch(body, version, upstream_lookahead):
         for _ in range(partitions):
             partition, error, high = r.take(">ihq")
             out += struct.pack(">ihq", partition, error, high)
-            out += struct.pack(">q", r.take(">q"))  # last stable offset
-            if version >= 5:
-                out += struct.pack(">q", r.take(">q"))  # log start offset
+            stable = r.take(">q")
+            log_start = r.take(">q") if version >= 5 else None
             count = r.take(">i")
-            listed = [r.take(">qq") for _ in range(max(count, 0))]
+            for _ in range(max(count, 0)):
+                r.take(">qq")  # Tansu's list: the markers say it
+            listed = []
             preferred = r.take(">i") if version >= 11 else None
             records = r.bytes()
+            if error == 0:
+                stable = high
             if records:
                 kept, aborted, ahead = settle(records, {})
                 if ahead is not None:
                     pid, epoch, first = ahead
                     outcome = await upstream_lookahead(topic, partition, pid, epoch, first)
                     kept, aborted, _ = settle(records, {(pid, first): outcome})
+                if len(kept) < len(records):
+                    stable = base_offset_at(records, len(kept))
+                held = held or not kept
+                delivered = delivered or bool(kept)
                 records = kept
-                listed = sorted(set(listed) | set(aborted), key=lambda item: item[1])
-            if listed or count >= 0:
-                out += struct.pack(">i", len(listed))
-                for pid, first in listed:
-                    out += struct.pack(">qq", pid, first)
-            else:
-                out += struct.pack(">i", -1)
+                listed = sorted(set(aborted), key=lambda item: item[1])
+            out += struct.pack(">q", stable)
+            if log_start is not None:
+                out += struct.pack(">q", log_start)
+            out += struct.pack(">i", len(listed))
+            for pid, first in listed:
+                out += struct.pack(">qq", pid, first)
             if version >= 11:
                 out += struct.pack(">i", preferred)
             if records is None:
@@ -281,7 +311,7 @@ async def rewrite_fetch(body, version, upstream_lookahead):
             else:
                 out += struct.pack(">i", len(records)) + records
     out += body[r.pos:]
-    return bytes(out)
+    return bytes(out), held and not delivered
 
 
 class Upstream:
@@ -291,8 +321,29 @@ class Upstream:
         self.port = port
         self.lock = asyncio.Lock()
         self.correlation = 0
+        self.outcomes = {}  # (topic, partition, producer id, first offset) -> ABORT or 1, for ended transactions
+        self.unresolved = {}  # the same key -> `transactions_ended` when it was last looked up and still open
 
     async def marker(self, topic, partition, pid, epoch, first):
+        """How the transaction starting at `first` ended: ABORT, 1 (committed), or None while it is open. A
+        transaction found open is looked up again only after some transaction ended."""
+        key = (topic, partition, pid, first)
+        if key in self.outcomes:
+            return self.outcomes[key]
+        if self.unresolved.get(key) == transactions_ended:
+            return None
+        ended = transactions_ended
+        outcome = await self.look_up(topic, partition, pid, epoch, first)
+        if outcome is None:
+            self.unresolved[key] = ended
+        else:
+            self.unresolved.pop(key, None)
+            if len(self.outcomes) > 100_000:
+                self.outcomes.clear()
+            self.outcomes[key] = outcome
+        return outcome
+
+    async def look_up(self, topic, partition, pid, epoch, first):
         async with self.lock:
             reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
             try:
@@ -300,7 +351,7 @@ class Upstream:
                 for _ in range(64):
                     self.correlation += 1
                     request = (struct.pack(">hhi", FETCH, 4, self.correlation) + string("transaction-shim")
-                               + struct.pack(">iiiib", -1, 0, 1, 64 << 20, 0)
+                               + struct.pack(">iiiib", -1, 100, 1, 64 << 20, 0)
                                + struct.pack(">i", 1) + string(topic) + struct.pack(">i", 1)
                                + struct.pack(">iqi", partition, offset, 64 << 20))
                     writer.write(struct.pack(">i", len(request)) + request)
@@ -309,7 +360,8 @@ class Upstream:
                     frame = await reader.readexactly(size)
                     r = Reader(frame, 4)
                     r.take(">i")  # throttle
-                    r.take(">i")  # topics
+                    if r.take(">i") == 0:  # topics: none when nothing came within the wait
+                        return None
                     r.string()
                     r.take(">i")  # partitions
                     r.take(">ihqq")
@@ -362,7 +414,7 @@ def take_txn_offset_commit(frame, correlation):
     r = request_body_start(frame, flexible=True)
     transactional_id = r.compact_string()
     group = r.compact_string()
-    r.take(">qh")  # producer id, epoch
+    producer_id, epoch = r.take(">qh")
     generation = r.take(">i")
     member = r.compact_string()
     r.compact_string()  # group instance id
@@ -380,7 +432,10 @@ def take_txn_offset_commit(frame, correlation):
         topics.append((name, partitions))
     current = generations.get(group)
     error = 0
-    if generation >= 0 and current is not None and generation != current:
+    if fenced(transactional_id, producer_id, epoch):
+        log(f"refused a transactional offset commit of {transactional_id} by a fenced producer (epoch {epoch})")
+        error = PRODUCER_FENCED
+    elif generation >= 0 and current is not None and generation != current:
         log(f"refused a transactional offset commit of group {group} by member {member} of generation {generation} (the group is at {current})")
         error = ILLEGAL_GENERATION
     else:
@@ -480,7 +535,11 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
             elif key == END_TXN and version <= 1:
                 r = request_body_start(frame, flexible=False)
                 transactional_id = r.string()
-                r.take(">qh")  # producer id, epoch
+                producer_id, epoch = r.take(">qh")
+                if fenced(transactional_id, producer_id, epoch):
+                    # Tansu would close the connection over it, and the client retry until its timeout.
+                    await to_client(struct.pack(">ii", 10, correlation) + struct.pack(">ih", 0, PRODUCER_FENCED))
+                    continue
                 expire_transactions()
                 if transactional_id in expired:
                     # Kafka aborted it at its timeout and fenced the producer: so does the shim, late.
@@ -494,10 +553,16 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
                     forget_transaction(transactional_id)
                     expired.discard(transactional_id)
                     timeouts[transactional_id] = r.take(">i") / 1000
+                    detail = transactional_id
             elif key == FETCH and 4 <= version <= 11:
                 r = request_body_start(frame, flexible=False)
-                r.take(">iiii")  # replica, max wait, min bytes, max bytes
-                detail = r.take(">b") == 1  # read_committed
+                r.take(">i")  # replica
+                max_wait = r.take(">i") / 1000
+                r.take(">ii")  # min bytes, max bytes
+                if frame[r.pos] == 1:
+                    # Fetched read_uncommitted from Tansu: the shim decides what is committed by the markers.
+                    frame = frame[:r.pos] + b"\x00" + frame[r.pos + 1:]
+                    detail = max_wait
             pending[correlation] = (key, version, detail)
             tansu_writer.write(struct.pack(">i", len(frame)) + frame)
             await tansu_writer.drain()
@@ -508,10 +573,15 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
             correlation, = struct.unpack_from(">i", frame, 0)
             key, version, detail = pending.pop(correlation, (None, None, None))
             body = frame[4:]
+            if key in (END_TXN, INIT_PRODUCER_ID):
+                global transactions_ended
+                transactions_ended += 1
             if key == API_VERSIONS:
                 body = cap_versions(body, version)
-            elif key == FETCH and 4 <= version <= 11 and detail:
-                body = await rewrite_fetch(body, version, upstream.marker)
+            elif key == FETCH and 4 <= version <= 11 and detail is not None:
+                body, held = await rewrite_fetch(body, version, upstream.marker)
+                if held:
+                    await asyncio.sleep(min(detail, 0.05))
             elif key == OFFSET_FETCH and detail is not None:
                 body = settle_offset_fetch(body, version, detail)
             elif key == END_TXN and detail is not None:
@@ -521,6 +591,14 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
                     body = body[:4] + struct.pack(">h", PRODUCER_FENCED) + body[6:]
                 elif error == 0:
                     end_transaction(transactional_id, committed)
+            elif key == INIT_PRODUCER_ID and detail is not None:
+                r = Reader(body)
+                if version >= 2:
+                    r.skip_tags()  # response header
+                r.take(">i")  # throttle
+                error, producer_id, epoch = r.take(">hqh")
+                if error == 0:
+                    producers[detail] = (producer_id, epoch)
             elif key == JOIN_GROUP and version <= 5 and detail is not None:
                 group = detail
                 r = Reader(body)
@@ -534,7 +612,11 @@ async def serve_client(client_reader, client_writer, tansu_port, upstream):
 
     tasks = [asyncio.ensure_future(requests()), asyncio.ensure_future(responses())]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            error = task.exception()
+            if error is not None and not isinstance(error, (asyncio.IncompleteReadError, ConnectionError)):
+                log(f"connection ended by an error: {error!r}", "".join(traceback.format_exception(error)))
         # A client gone (killed) right after ending a transaction: what Tansu answers still counts, as a broker's
         # commit does whether or not the client hears of it; its offsets must not be lost with the connection.
         waited = 0
