@@ -5,9 +5,8 @@
 Clients connect to LISTEN_PORT (Tansu advertises it, so every connection comes here) and everything is passed
 through, except:
 
-1. read_committed fetches are answered by the transaction markers, as Kafka answers them. Tansu lists no aborted
-   transactions (librdkafka filters by that list, so its readers would see aborted records as committed), and its
-   last stable offset waits for every transaction that overlaps an ended one to end too, so a transaction can stay
+1. read_committed fetches are answered by the transaction markers, as Kafka answers them. Tansu's last stable
+   offset waits for every transaction that overlaps an ended one to end too, so a transaction can stay
    invisible long after its commit marker was written. So the shim fetches read_uncommitted from Tansu, passes
    the records up to the first transaction whose marker is not in the response (looked up ahead when that
    transaction starts the response; a transaction still open then holds the answer back for up to 50 ms, as a
