@@ -53,6 +53,20 @@ struct PartitionFlowTests {
         #expect(flow.commitOffset == 4)
     }
 
+    @Test func anAbandonedRequestIsNoLongerInFlightAndHoldsItsOffsetBackForGood() {
+        var flow = PartitionFlow(limit: 4)
+        for offset in [0, 1, 2] as [Int64] { _ = flow.arrive(record(offset)) }
+        _ = flow.finish(0)
+        flow.abandon(1)
+        flow.abandon(1)
+        #expect(flow.inFlight == 1, "abandoning twice counts once")
+        _ = flow.finish(2)
+        #expect(flow.isDrained)
+        #expect(flow.commitOffset == 1, "the abandoned request is left to the partition's next owner")
+        #expect(flow.finish(1, answers: [answer(1)]).released.isEmpty, "an abandoned request is not finished later")
+        #expect(flow.commitOffset == 1)
+    }
+
     func answer(_ offset: Int64) -> KafkaProducerRecord {
         KafkaProducerRecord(topic: "out", key: nil, value: Array("\(offset)".utf8))
     }

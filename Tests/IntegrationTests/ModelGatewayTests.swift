@@ -296,7 +296,13 @@ struct ModelGatewayTests {
             configuration.useLocalBrokerDefaults()
             configuration.commitInterval = commitInterval
             configuration.transactionalID = TestBroker.uniqueName(id)
-            let logger = log.map { log in Logger(label: "gateway") { _ in CapturedLog.Handler(log: log) } } ?? TestBroker.logger
+            let logger = log.map { log in
+                Logger(label: "first-gateway") { label in
+                    var shown = StreamLogHandler.standardError(label: label)
+                    shown.logLevel = TestBroker.logger.logLevel
+                    return MultiplexLogHandler([CapturedLog.Handler(log: log), shown])
+                }
+            } ?? TestBroker.logger
             let gateway = ModelGateway(configuration: configuration, logger: logger)
             try await gateway.serve(["sum": server])
             return (gateway, configuration)

@@ -18,13 +18,15 @@ enum TestBroker {
     /// Tansu leaves out of transactions, as Kafka does), and stops it however `body` ends.
     static func withShimmedTansu(_ name: String, _ body: (String) async throws -> Void) async throws {
         let broker = try await LocalBroker.start(kind: "tansu", name: uniqueName(name), transactionShim: true)
+        // DATAFLOW_TEST_KEEP_BROKERS=1 leaves it running, to look into what a failed test left on it.
+        let keep = ProcessInfo.processInfo.environment["DATAFLOW_TEST_KEEP_BROKERS"] == "1"
         do {
             try await body(broker.address)
         } catch {
-            await broker.stop()
+            if !keep { await broker.stop() }
             throw error
         }
-        await broker.stop()
+        if !keep { await broker.stop() }
     }
 
     static var logger: Logger {

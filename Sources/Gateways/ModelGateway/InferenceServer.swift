@@ -102,6 +102,8 @@ final class InferenceServer: Sendable {
                 return reply
             } catch {
                 release(endpoint)
+                // A call cut short by the caller's cancellation says nothing of the server.
+                if Task.isCancelled { throw CancellationError() }
                 let error = shortened(error, model: model)
                 if let code = error.metricCode {
                     metrics.record(model: model, replica: endpoint, code: code, duration: ContinuousClock.now - started)

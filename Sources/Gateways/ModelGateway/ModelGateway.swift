@@ -298,6 +298,13 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         updatePause(partition)
     }
 
+    /// A request given up as the gateway stops: it stays unanswered (and uncommitted) for the partition's next
+    /// owner, and draining no longer waits for it.
+    private func abandoned(_ request: Request) {
+        guard request.epoch == epoch else { return }
+        flows[request.record.topicPartition]?.abandon(request.record.offset)
+    }
+
     /// Pauses a partition that is full or whose server cannot be reached, and resumes it once neither holds.
     private func updatePause(_ partition: TopicPartition) {
         guard let consumer, let flow = flows[partition] else { return }
@@ -438,7 +445,10 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
     /// Takes one request to its answer or error record and reports it finished once that record is written.
     private nonisolated func answer(_ request: Request, _ producer: KafkaProducer) async {
         let started = ContinuousClock.now
-        guard let outcome = await outcome(of: request) else { return }
+        guard let outcome = await outcome(of: request) else {
+            await abandoned(request)
+            return
+        }
         if transactions != nil {
             // Written by the transaction that commits the request's offset, once every earlier request is answered.
             let answer: KafkaProducerRecord
@@ -464,7 +474,10 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         if let failure {
             // Neither answer nor error record: the request stays unfinished, so its offset is never committed
             // and the partition's next owner answers it.
-            guard await writeError(errorRecord(for: request, reason: failure), producer) else { return }
+            guard await writeError(errorRecord(for: request, reason: failure), producer) else {
+                await abandoned(request)
+                return
+            }
         }
         request.route?.record(failed: failure != nil, since: started)
         await finished(request)

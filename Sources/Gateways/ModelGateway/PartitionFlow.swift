@@ -28,6 +28,8 @@ struct PartitionFlow {
     private struct Started {
         var offset: Int64
         var finished = false
+        /// Given up without an answer (its call was cancelled): no longer in flight, never committable.
+        var abandoned = false
         /// The records answering it, held until every earlier request is finished.
         var answers: [KafkaProducerRecord] = []
     }
@@ -69,7 +71,7 @@ struct PartitionFlow {
 
     /// Marks the request at `offset` finished, answered by `answers` (none when they were written already).
     mutating func finish(_ offset: Int64, answers: [KafkaProducerRecord] = []) -> Progress {
-        guard let index = index(of: offset), !started[index].finished else { return Progress() }
+        guard let index = index(of: offset), !started[index].finished, !started[index].abandoned else { return Progress() }
         started[index].finished = true
         started[index].answers = answers
         inFlight -= 1
@@ -80,6 +82,14 @@ struct PartitionFlow {
         }
         progress.start = startable()
         return progress
+    }
+
+    /// Counts the request at `offset` out of the requests in flight without finishing it (its call was cancelled
+    /// as the gateway stops): draining does not wait for it, and no offset at or after it is committed here.
+    mutating func abandon(_ offset: Int64) {
+        guard let index = index(of: offset), !started[index].finished, !started[index].abandoned else { return }
+        started[index].abandoned = true
+        inFlight -= 1
     }
 
     /// The offset to commit, when it moved since ``markCommitted(_:)``: the oldest unfinished request's, or
