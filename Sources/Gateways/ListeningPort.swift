@@ -15,6 +15,11 @@ actor ListeningPort {
         waiters.removeAll()
     }
 
+    /// The server stopped: whoever still waits for a port it never reported gets `nil`.
+    func finish() {
+        if port == nil { set(nil) }
+    }
+
     func wait() async -> Int? {
         if let port { return port }
         return await withCheckedContinuation { waiters.append($0) }

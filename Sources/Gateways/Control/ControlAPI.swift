@@ -13,14 +13,21 @@ public final class ControlAPI: Service, Sendable {
         self.logger = logger
     }
 
-    /// The port the API listens on, once it does (useful when configured with port 0).
+    /// The port the API listens on, once it does (useful when configured with port 0); 0 when ``run()`` ended
+    /// before it did.
     public func listeningPort() async -> Int { await port.wait() ?? 0 }
 
     public func run() async throws {
         let configuration = control.configuration
-        try await port.application(
-            router: ControlRoutes(control: control).router(), host: configuration.host, port: configuration.port, tls: configuration.tls,
-            limits: configuration.httpLimits, logger: logger
-        ).run()
+        do {
+            try await port.application(
+                router: ControlRoutes(control: control).router(), host: configuration.host, port: configuration.port, tls: configuration.tls,
+                limits: configuration.httpLimits, logger: logger
+            ).run()
+        } catch {
+            await port.finish()
+            throw error
+        }
+        await port.finish()
     }
 }

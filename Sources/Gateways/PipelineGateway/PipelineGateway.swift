@@ -53,7 +53,8 @@ public final class PipelineGateway: Service, Sendable {
         )
     }
 
-    /// The ports the HTTP and gRPC servers listen on, once they do (useful when configured with port 0).
+    /// The ports the HTTP and gRPC servers listen on, once they do (useful when configured with port 0); 0 and
+    /// `nil` when ``run()`` ended before they did.
     public func listeningPorts() async -> (http: Int, grpc: Int?) { (await httpPort.wait() ?? 0, await grpcPort.wait()) }
 
     // MARK: Life
@@ -61,6 +62,18 @@ public final class PipelineGateway: Service, Sendable {
     /// Serves until graceful shutdown or cancellation: the servers stop taking requests and finish those they
     /// have, then the answers stop being read.
     public func run() async throws {
+        do {
+            try await serveUntilStopped()
+        } catch {
+            await httpPort.finish()
+            await grpcPort.finish()
+            throw error
+        }
+        await httpPort.finish()
+        await grpcPort.finish()
+    }
+
+    private func serveUntilStopped() async throws {
         let http = try await httpPort.application(
             router: PipelineGatewayRoutes(gateway: self).router(), host: configuration.httpHost, port: configuration.httpPort,
             tls: configuration.tls, limits: configuration.httpLimits, logger: logger
