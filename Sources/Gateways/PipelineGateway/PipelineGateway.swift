@@ -62,15 +62,17 @@ public final class PipelineGateway: Service, Sendable {
     /// Serves until graceful shutdown or cancellation: the servers stop taking requests and finish those they
     /// have, then the answers stop being read.
     public func run() async throws {
+        var failure: (any Error)?
         do {
             try await serveUntilStopped()
         } catch {
-            await httpPort.finish()
-            await grpcPort.finish()
-            throw error
+            failure = error
         }
+        await producer.close()
+        await models.shutdown()
         await httpPort.finish()
         await grpcPort.finish()
+        if let failure { throw failure }
     }
 
     private func serveUntilStopped() async throws {
@@ -80,31 +82,23 @@ public final class PipelineGateway: Service, Sendable {
         )
         let grpc = try makeGRPCServer()
         if grpc == nil { await grpcPort.set(nil) }
-        do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await self.router.run() }
-                group.addTask { await self.followDirectory() }
-                group.addTask {
-                    // The router and the directory follower run until the router stops: stop it however the servers
-                    // end (a port already in use ends them at once), or the group waits for ever.
-                    do {
-                        try await self.serve(http: http, grpc: grpc)
-                    } catch {
-                        self.logger.error("inference API failed", metadata: ["error": "\(error)"])
-                        await self.router.stop()
-                        throw error
-                    }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.router.run() }
+            group.addTask { await self.followDirectory() }
+            group.addTask {
+                // The router and the directory follower run until the router stops: stop it however the servers
+                // end (a port already in use ends them at once), or the group waits for ever.
+                do {
+                    try await self.serve(http: http, grpc: grpc)
+                } catch {
+                    self.logger.error("inference API failed", metadata: ["error": "\(error)"])
                     await self.router.stop()
+                    throw error
                 }
-                try await group.waitForAll()
+                await self.router.stop()
             }
-        } catch {
-            await producer.close()
-            await models.shutdown()
-            throw error
+            try await group.waitForAll()
         }
-        await producer.close()
-        await models.shutdown()
     }
 
     /// The HTTP and gRPC servers, until graceful shutdown; the first to fail (a port in use) stops the other.
