@@ -29,6 +29,12 @@ enum TestBroker {
         if !keep { await broker.stop() }
     }
 
+    /// DATAFLOW_TEST_KAFKA_DEBUG=cgrp,eos (librdkafka's `debug` contexts) makes the clients that a test passes
+    /// through here log librdkafka's debug lines (shown with DATAFLOW_TEST_LOG_LEVEL=debug).
+    static func applyKafkaDebug(_ properties: inout [String: String]) {
+        if let contexts = ProcessInfo.processInfo.environment["DATAFLOW_TEST_KAFKA_DEBUG"] { properties["debug"] = contexts }
+    }
+
     static var logger: Logger {
         var logger = Logger(label: "streamkit.test")
         // DATAFLOW_TEST_LOG_LEVEL=info (or debug) shows what the components under test do.

@@ -283,8 +283,13 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
         return PartitionFlow(limit: limit, window: transactions == nil ? .max : 4 * limit)
     }
 
+    /// Requests started once the work stream has ended (its loop was cancelled) are never taken up: they are
+    /// abandoned at once, so that draining does not wait for them.
     private func start(_ records: [KafkaConsumerRecord]) {
-        for record in records { workContinuation.yield(Request(record: record, route: inputs[record.topic], epoch: epoch)) }
+        for record in records {
+            let request = Request(record: record, route: inputs[record.topic], epoch: epoch)
+            if case .terminated = workContinuation.yield(request) { abandoned(request) }
+        }
     }
 
     /// A request is answered: by `answers` to be written in the open transaction (exactly-once), or by records
