@@ -19,16 +19,13 @@ public final class ControlAPI: Service, Sendable {
 
     public func run() async throws {
         let configuration = control.configuration
-        var failure: (any Error)?
-        do {
+        try await withCleanup {
             try await port.application(
                 router: ControlRoutes(control: control).router(), host: configuration.host, port: configuration.port, tls: configuration.tls,
                 limits: configuration.httpLimits, logger: logger
             ).run()
-        } catch {
-            failure = error
+        } cleanup: {
+            await port.finish()
         }
-        await port.finish()
-        if let failure { throw failure }
     }
 }

@@ -147,8 +147,7 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
             throw error
         }
         self.consumer = consumer
-        var failure: (any Error)?
-        do {
+        try await withCleanup {
             try await provisioner.ensure([configuration.topics.errors], logger: logger)
             subscription = []
             try await subscribe()
@@ -157,18 +156,16 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
             } onGracefulShutdown: {
                 Task { await self.stop() }
             }
-        } catch {
-            failure = error
+        } cleanup: {
+            stopping = true
+            await commit(consumer, synchronously: true)
+            await consumer.close()
+            // Under exactly-once the transactions' loop closed it already, unless it never ran.
+            await producer.close()
+            self.consumer = nil
+            for server in servers.values { server.close() }
+            try? await http.shutdown()
         }
-        stopping = true
-        await commit(consumer, synchronously: true)
-        await consumer.close()
-        // Under exactly-once the transactions' loop closed it already, unless it never ran.
-        await producer.close()
-        self.consumer = nil
-        for server in servers.values { server.close() }
-        try? await http.shutdown()
-        if let failure { throw failure }
     }
 
     private func stop() {

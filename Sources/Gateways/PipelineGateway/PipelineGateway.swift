@@ -62,17 +62,14 @@ public final class PipelineGateway: Service, Sendable {
     /// Serves until graceful shutdown or cancellation: the servers stop taking requests and finish those they
     /// have, then the answers stop being read.
     public func run() async throws {
-        var failure: (any Error)?
-        do {
+        try await withCleanup {
             try await serveUntilStopped()
-        } catch {
-            failure = error
+        } cleanup: {
+            await producer.close()
+            await models.shutdown()
+            await httpPort.finish()
+            await grpcPort.finish()
         }
-        await producer.close()
-        await models.shutdown()
-        await httpPort.finish()
-        await grpcPort.finish()
-        if let failure { throw failure }
     }
 
     private func serveUntilStopped() async throws {
