@@ -19,13 +19,16 @@ public final class ControlAPI: Service, Sendable {
 
     public func run() async throws {
         let configuration = control.configuration
-        try await withCleanup {
+        var failure: (any Error)?
+        do {
             try await port.application(
                 router: ControlRoutes(control: control).router(), host: configuration.host, port: configuration.port, tls: configuration.tls,
                 limits: configuration.httpLimits, logger: logger
             ).run()
-        } cleanup: {
-            await port.finish()
+        } catch {
+            failure = error
         }
+        await port.finish()
+        if let failure { throw failure }
     }
 }

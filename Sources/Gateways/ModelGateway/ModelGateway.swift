@@ -147,7 +147,8 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
             throw error
         }
         self.consumer = consumer
-        try await withCleanup {
+        var failure: (any Error)?
+        do {
             try await provisioner.ensure([configuration.topics.errors], logger: logger)
             subscription = []
             try await subscribe()
@@ -156,16 +157,18 @@ public actor ModelGateway: Service, KafkaRebalanceListener {
             } onGracefulShutdown: {
                 Task { await self.stop() }
             }
-        } cleanup: {
-            stopping = true
-            await commit(consumer, synchronously: true)
-            await consumer.close()
-            // Under exactly-once the transactions' loop closed it already, unless it never ran.
-            await producer.close()
-            self.consumer = nil
-            for server in servers.values { server.close() }
-            try? await http.shutdown()
+        } catch {
+            failure = error
         }
+        stopping = true
+        await commit(consumer, synchronously: true)
+        await consumer.close()
+        // Under exactly-once the transactions' loop closed it already, unless it never ran.
+        await producer.close()
+        self.consumer = nil
+        for server in servers.values { server.close() }
+        try? await http.shutdown()
+        if let failure { throw failure }
     }
 
     private func stop() {

@@ -62,14 +62,17 @@ public final class PipelineGateway: Service, Sendable {
     /// Serves until graceful shutdown or cancellation: the servers stop taking requests and finish those they
     /// have, then the answers stop being read.
     public func run() async throws {
-        try await withCleanup {
+        var failure: (any Error)?
+        do {
             try await serveUntilStopped()
-        } cleanup: {
-            await producer.close()
-            await models.shutdown()
-            await httpPort.finish()
-            await grpcPort.finish()
+        } catch {
+            failure = error
         }
+        await producer.close()
+        await models.shutdown()
+        await httpPort.finish()
+        await grpcPort.finish()
+        if let failure { throw failure }
     }
 
     private func serveUntilStopped() async throws {

@@ -64,21 +64,24 @@ actor ResponseRouter {
         }
         self.consumer = consumer
         self.admin = admin
-        try await withCleanup {
+        var failure: (any Error)?
+        do {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await self.read(consumer) }
                 group.addTask { await self.expirePeriodically() }
             }
-        } cleanup: {
-            stopping = true
-            for waiter in book.abandonAll() {
-                waiter.resume(throwing: GatewayFailure.unavailable("the pipeline gateway is shutting down"))
-            }
-            self.consumer = nil
-            self.admin = nil
-            await consumer.close()
-            await admin.close()
+        } catch {
+            failure = error
         }
+        stopping = true
+        for waiter in book.abandonAll() {
+            waiter.resume(throwing: GatewayFailure.unavailable("the pipeline gateway is shutting down"))
+        }
+        self.consumer = nil
+        self.admin = nil
+        await consumer.close()
+        await admin.close()
+        if let failure { throw failure }
     }
 
     func stop() { stopping = true }
