@@ -50,6 +50,9 @@ struct ExactlyOnceFaultTests {
     func waitForOutput(_ bootstrap: String, _ topic: String, containing expected: Set<String>, timeout: Duration = .seconds(60)) async throws -> Set<String> {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: [bootstrap])
         configuration.useLocalBrokerDefaults()
+        // The reader is not under test: on two cores shared with the rest of the suite it may take longer than
+        // the 10 s the local defaults allow to reach the mock cluster.
+        configuration.connectTimeout = timeout
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         try await consumer.assign((0..<4).map { TopicPartitionOffset(topic: topic, partition: $0, offset: KafkaConsumer.beginning) })
         var seen: Set<String> = []
@@ -93,7 +96,7 @@ struct ExactlyOnceFaultTests {
             #expect(replaced.totalValue >= 1)
         }
         app.shutdown()
-        try await running.value
+        do { try await running.value } catch { Issue.record("the application failed: \(error)") }
         await host.close()
     }
 
