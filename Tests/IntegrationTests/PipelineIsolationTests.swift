@@ -128,11 +128,15 @@ struct PipelineIsolationTests {
         }
 
         var churnLog: [String: AnswerLog] = [:]
+        // What the churn did when, to tell which step a pause of the steady pipeline came with.
+        var timeline: [(at: ContinuousClock.Instant, what: String)] = []
         for index in 0..<20 {
             let name = "churn\(index)"
             let log = try AnswerLog(deployment.topics.pipelineOutputs(name))
             churnLog[name] = log
+            timeline.append((.now, "deploy \(name)"))
             let states = try await deployment.deploy(Self.step(name, index.isMultiple(of: 2) ? "add10" : "mul10"))
+            timeline.append((.now, "\(name) ready"))
             try #require(states.map(\.status) == [.ready], "\(states)")
             let key = try await deployment.request(name)
             let answer = try await log.wait(for: [key])[key]
@@ -141,6 +145,7 @@ struct PipelineIsolationTests {
             if index >= 1 {
                 // The previous one now calls the other model.
                 let previous = "churn\(index - 1)"
+                timeline.append((.now, "update \(previous)"))
                 let updated = try await deployment.deploy(Self.step(previous, index.isMultiple(of: 2) ? "add10" : "mul10"))
                 #expect(updated.map(\.version) == [2], "\(updated)")
                 let key = try await deployment.request(previous)
@@ -148,7 +153,9 @@ struct PipelineIsolationTests {
             }
             if index >= 2 {
                 let gone = "churn\(index - 2)"
+                timeline.append((.now, "delete \(gone)"))
                 #expect(await deployment.engine.delete(gone)?.status == .terminated)
+                timeline.append((.now, "\(gone) deleted"))
                 await churnLog.removeValue(forKey: gone)?.close()
             }
         }
@@ -160,9 +167,13 @@ struct PipelineIsolationTests {
         #expect(keys.count > 400, "the load ran through the churn: \(keys.count) requests")
         #expect(answers.count == keys.count, "\(keys.count - answers.count) of \(keys.count) steady requests unanswered")
         #expect(answers.values.allSatisfy { $0.values == .fp32([11, 12, 13, 14]) })
-        let longestPause = Self.longestPause(sent: sent, answered: answers.mapValues(\.at))
-        print("churn: \(keys.count) steady requests, \(answers.count) answered, longest pause with a request waiting \(longestPause)")
-        #expect(longestPause <= .seconds(1), "the steady pipeline had a request waiting and gave no answer for \(longestPause)")
+        let (longestPause, pause) = Self.longestPause(sent: sent, answered: answers.mapValues(\.at))
+        let during = pause.map { pause in
+            timeline.filter { $0.at >= pause.lowerBound - .seconds(2) && $0.at <= pause.upperBound }
+                .map { "\($0.what) at \($0.at - pause.lowerBound)" }
+        } ?? []
+        print("churn: \(keys.count) steady requests, \(answers.count) answered, longest pause with a request waiting \(longestPause); churn steps from 2 s before it to its end, relative to its start: \(during)")
+        #expect(longestPause <= .seconds(1), "the steady pipeline had a request waiting and gave no answer for \(longestPause); churn steps around it: \(during)")
 
         for log in churnLog.values { await log.close() }
         await steadyAnswers.close()
@@ -172,17 +183,25 @@ struct PipelineIsolationTests {
     /// The longest time the pipeline gave no answer while a request of it was waiting: between two answers, from
     /// the later of the first answer and the oldest request still unanswered then. A pause of the sender itself
     /// (no request waiting) does not count.
-    static func longestPause(sent: [(key: String, at: ContinuousClock.Instant)], answered: [String: ContinuousClock.Instant]) -> Duration {
+    /// The longest time a request waited while no answer came, and when that was.
+    static func longestPause(
+        sent: [(key: String, at: ContinuousClock.Instant)], answered: [String: ContinuousClock.Instant]
+    ) -> (Duration, ClosedRange<ContinuousClock.Instant>?) {
         let events = sent.compactMap { request in answered[request.key].map { (sent: request.at, answered: $0) } }
             .sorted { $0.answered < $1.answered }
         // oldestFrom[i]: the oldest request among those answered i-th or later.
         var oldestFrom = events.map(\.sent)
         for index in oldestFrom.indices.reversed().dropFirst() { oldestFrom[index] = min(oldestFrom[index], oldestFrom[index + 1]) }
         var longest = Duration.zero
+        var interval: ClosedRange<ContinuousClock.Instant>?
         for index in events.indices.dropFirst() {
-            longest = max(longest, events[index].answered - max(events[index - 1].answered, oldestFrom[index]))
+            let start = max(events[index - 1].answered, oldestFrom[index])
+            if events[index].answered - start > longest {
+                longest = events[index].answered - start
+                interval = start...events[index].answered
+            }
         }
-        return longest
+        return (longest, interval)
     }
 
     /// A pipeline whose topics have two partitions runs beside one whose topics have four: co-partitioning is a
