@@ -167,7 +167,8 @@ struct PipelineIsolationTests {
         #expect(keys.count > 400, "the load ran through the churn: \(keys.count) requests")
         #expect(answers.count == keys.count, "\(keys.count - answers.count) of \(keys.count) steady requests unanswered")
         #expect(answers.values.allSatisfy { $0.values == .fp32([11, 12, 13, 14]) })
-        let (longestPause, pause) = Self.longestPause(sent: sent, answered: answers.mapValues(\.at))
+        let pause = Self.longestPause(sent: sent, answered: answers.mapValues(\.at))
+        let longestPause = pause.map { $0.upperBound - $0.lowerBound } ?? .zero
         let during = pause.map { pause in
             timeline.filter { $0.at >= pause.lowerBound - .seconds(2) && $0.at <= pause.upperBound }
                 .map { "\($0.what) at \($0.at - pause.lowerBound)" }
@@ -180,28 +181,23 @@ struct PipelineIsolationTests {
         await deployment.stop()
     }
 
-    /// The longest time the pipeline gave no answer while a request of it was waiting: between two answers, from
+    /// When the pipeline gave no answer for longest while a request of it was waiting: between two answers, from
     /// the later of the first answer and the oldest request still unanswered then. A pause of the sender itself
     /// (no request waiting) does not count.
-    /// The longest time a request waited while no answer came, and when that was.
     static func longestPause(
         sent: [(key: String, at: ContinuousClock.Instant)], answered: [String: ContinuousClock.Instant]
-    ) -> (Duration, ClosedRange<ContinuousClock.Instant>?) {
+    ) -> ClosedRange<ContinuousClock.Instant>? {
         let events = sent.compactMap { request in answered[request.key].map { (sent: request.at, answered: $0) } }
             .sorted { $0.answered < $1.answered }
         // oldestFrom[i]: the oldest request among those answered i-th or later.
         var oldestFrom = events.map(\.sent)
         for index in oldestFrom.indices.reversed().dropFirst() { oldestFrom[index] = min(oldestFrom[index], oldestFrom[index + 1]) }
-        var longest = Duration.zero
-        var interval: ClosedRange<ContinuousClock.Instant>?
+        var longest: ClosedRange<ContinuousClock.Instant>?
         for index in events.indices.dropFirst() {
-            let start = max(events[index - 1].answered, oldestFrom[index])
-            if events[index].answered - start > longest {
-                longest = events[index].answered - start
-                interval = start...events[index].answered
-            }
+            let pause = max(events[index - 1].answered, oldestFrom[index])...events[index].answered
+            if longest.map({ pause.upperBound - pause.lowerBound > $0.upperBound - $0.lowerBound }) ?? true { longest = pause }
         }
-        return (longest, interval)
+        return longest
     }
 
     /// A pipeline whose topics have two partitions runs beside one whose topics have four: co-partitioning is a
